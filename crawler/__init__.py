@@ -1,0 +1,1 @@
+"""The Scrapy project: spiders, record extraction, evidence capture, pipelines into the store."""

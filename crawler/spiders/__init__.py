@@ -1,0 +1,1 @@
+"""Spiders (the crawler issue adds the generic spider)."""

@@ -1,0 +1,1 @@
+"""Cease-use request letters: templates, rendering, the notice workflow and sending."""
