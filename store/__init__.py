@@ -1,0 +1,1 @@
+"""The store: typed models, sessions, migrations, PII encryption, watchlist import, audit log."""

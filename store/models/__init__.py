@@ -1,0 +1,67 @@
+"""SQLAlchemy 2 typed models for the whole LeakWatch domain (re-exported here)."""
+
+from store.models.audit import AuditEvent, AuditHead
+from store.models.base import Base, UTCDateTime, utcnow
+from store.models.cases import (
+    Business,
+    BusinessAlias,
+    CandidateMatch,
+    Case,
+    CaseMatch,
+    CaseStatus,
+    Decision,
+    ReviewState,
+)
+from store.models.crawling import (
+    Crawl,
+    CrawlStatus,
+    EvidenceCapture,
+    Listing,
+    ListingRow,
+    ListingStatus,
+    Source,
+)
+from store.models.people import Household, Role, User, WatchlistPerson
+from store.models.reports import (
+    ContactKind,
+    CustomerReport,
+    Notice,
+    NoticeKind,
+    NoticeStatus,
+    ReportChannel,
+    ReportStatus,
+)
+
+__all__ = [
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Business",
+    "BusinessAlias",
+    "CandidateMatch",
+    "Case",
+    "CaseMatch",
+    "CaseStatus",
+    "ContactKind",
+    "Crawl",
+    "CrawlStatus",
+    "CustomerReport",
+    "Decision",
+    "EvidenceCapture",
+    "Household",
+    "Listing",
+    "ListingRow",
+    "ListingStatus",
+    "Notice",
+    "NoticeKind",
+    "NoticeStatus",
+    "ReportChannel",
+    "ReportStatus",
+    "ReviewState",
+    "Role",
+    "Source",
+    "UTCDateTime",
+    "User",
+    "WatchlistPerson",
+    "utcnow",
+]

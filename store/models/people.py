@@ -1,0 +1,79 @@
+"""The leaked-customer watchlist (households and persons, PII sealed) and staff users."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from store.models.base import Base, UTCDateTime, str_enum, utcnow
+
+
+class Household(Base):
+    """A registrant's family. The registration code and login key sign customer reports."""
+
+    __tablename__ = "household"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_ref: Mapped[str] = mapped_column(String(64), unique=True, comment="household_id")
+    registration_code: Mapped[str] = mapped_column(String(16), unique=True)
+    # sha256(salt || login key): the key itself is only ever in the mail-merge file.
+    login_key_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    login_key_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    persons: Mapped[list[WatchlistPerson]] = relationship(back_populates="household")
+
+
+class WatchlistPerson(Base):
+    """One leaked record. All personal fields live in `pii`, sealed with AES-GCM."""
+
+    __tablename__ = "watchlist_person"
+    __table_args__ = (
+        Index("ix_watchlist_person_phone_bidx", "phone_bidx"),
+        Index("ix_watchlist_person_email_bidx", "email_bidx"),
+        Index("ix_watchlist_person_postal_bidx", "postal_bidx"),
+        Index("ix_watchlist_person_fax_bidx", "fax_bidx"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_ref: Mapped[str] = mapped_column(String(64), unique=True, comment="record_id")
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id", ondelete="RESTRICT"))
+    is_seed: Mapped[bool] = mapped_column(Boolean, default=False)
+    pii: Mapped[bytes] = mapped_column(LargeBinary)
+    # Keyed hashes of normalised values: exact look-up without decrypting anything.
+    phone_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    fax_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    email_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    postal_bidx: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    # sha256 of the imported row, so a re-import of an unchanged row writes nothing.
+    row_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    household: Mapped[Household] = relationship(back_populates="persons")
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    INVESTIGATOR = "investigator"
+    LEGAL = "legal"
+    OPERATOR = "operator"  # hotline operator entering reports for callers
+    AUDITOR = "auditor"  # external monitoring body: read-only
+
+
+class User(Base):
+    """A staff account. Customers are not users: they sign with their household's codes."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

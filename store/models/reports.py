@@ -1,0 +1,89 @@
+"""Customer reports of suspicious contact, and the notices (letters) sent about cases."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.models.base import Base, UTCDateTime, str_enum, utcnow
+
+
+class ReportChannel(enum.StrEnum):
+    WEB = "web"
+    HOTLINE = "hotline"
+
+
+class ContactKind(enum.StrEnum):
+    MAIL = "mail"  # direct mail
+    CALL = "call"
+    EMAIL = "email"
+    VISIT = "visit"
+    OTHER = "other"
+
+
+class ReportStatus(enum.StrEnum):
+    RECEIVED = "received"
+    UNDER_REVIEW = "under_review"
+    LINKED = "linked"  # tied to a case
+    CLOSED = "closed"
+
+
+class CustomerReport(Base):
+    """A report of contact that used a customer's data. `facts` (sealed) holds what was used."""
+
+    __tablename__ = "customer_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("household.id"), index=True)
+    channel: Mapped[ReportChannel] = mapped_column(str_enum(ReportChannel, "report_channel"))
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    contact_kind: Mapped[ContactKind] = mapped_column(str_enum(ContactKind, "contact_kind"))
+    contact_date: Mapped[date | None] = mapped_column(Date)
+    business_id: Mapped[int | None] = mapped_column(ForeignKey("business.id"), index=True)
+    facts: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[ReportStatus] = mapped_column(
+        str_enum(ReportStatus, "report_status"), default=ReportStatus.RECEIVED
+    )
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class NoticeKind(enum.StrEnum):
+    CEASE_USE = "cease_use"
+    REMINDER = "reminder"
+    ESCALATION = "escalation"
+
+
+class NoticeStatus(enum.StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SENT = "sent"
+    REPLIED = "replied"
+    WITHDRAWN = "withdrawn"
+
+
+class Notice(Base):
+    """A letter to a business. Approval needs a second person (four eyes)."""
+
+    __tablename__ = "notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
+    kind: Mapped[NoticeKind] = mapped_column(str_enum(NoticeKind, "notice_kind"))
+    status: Mapped[NoticeStatus] = mapped_column(
+        str_enum(NoticeStatus, "notice_status"), default=NoticeStatus.DRAFT
+    )
+    template: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text, default="")
+    drafted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deadline: Mapped[date | None] = mapped_column(Date)
+    reply_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reply_summary: Mapped[str | None] = mapped_column(Text)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

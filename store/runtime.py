@@ -1,0 +1,43 @@
+"""The open store: settings, engine, sessions and (when needed) the vault, in one object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.db import make_engine, make_sessionmaker
+from store.keyring import KeyRing, load_key_ring
+from store.settings import Settings, load_settings
+from store.vault import Vault
+
+
+@dataclass
+class Store:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    _vault: Vault | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Store:
+        settings = settings or load_settings()
+        engine = make_engine(settings.db_url, echo=settings.sql_echo)
+        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+
+    def key_ring(self) -> KeyRing:
+        return load_key_ring(self.settings.leakwatch_key, self.settings.key_file)
+
+    @property
+    def vault(self) -> Vault:
+        """Loaded on first use, so commands that touch no personal data need no key."""
+        if self._vault is None:
+            self._vault = Vault(self.key_ring())
+        return self._vault
+
+    def use_key_ring(self, ring: KeyRing) -> None:
+        self._vault = Vault(ring)
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,61 @@
+"""Every sealed column in the schema, and how to re-derive its row's keyed values.
+
+Key rotation walks this registry, so a new table with personal data is rotated as soon as it
+is listed here (and the rotation test fails until it is).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from store.lookup_keys import email_key, phone_key, postal_key
+from store.models import Base, CustomerReport, ListingRow, WatchlistPerson
+from store.vault import Vault
+
+PERSON_PII = "watchlist_person.pii"
+LISTING_ROW_PII = "listing_row.pii"
+REPORT_FACTS = "customer_report.facts"
+
+
+def person_indexes(vault: Vault, pii: dict[str, str]) -> dict[str, bytes | None]:
+    return {
+        "phone_bidx": vault.blind_index("phone", phone_key(pii.get("phone", ""))),
+        "fax_bidx": vault.blind_index("phone", phone_key(pii.get("fax", ""))),
+        "email_bidx": vault.blind_index("email", email_key(pii.get("email", ""))),
+        "postal_bidx": vault.blind_index("postal", postal_key(pii.get("postal_code", ""))),
+    }
+
+
+def listing_row_indexes(vault: Vault, pii: dict[str, str]) -> dict[str, bytes | None]:
+    return {
+        "phone_bidx": vault.blind_index("phone", phone_key(pii.get("phone", ""))),
+        "email_bidx": vault.blind_index("email", email_key(pii.get("email", ""))),
+        "postal_bidx": vault.blind_index("postal", postal_key(pii.get("postal_code", ""))),
+    }
+
+
+def person_digest(vault: Vault, household_ref: str, pii: dict[str, str], is_seed: bool) -> bytes:
+    """Keyed digest of an imported row: spots unchanged rows without being a guessing oracle."""
+    body = json.dumps([household_ref, pii, is_seed], ensure_ascii=False, sort_keys=True)
+    return hmac.new(vault.ring.current.mac_key, b"row\x00" + body.encode(), hashlib.sha256).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class SealedColumn:
+    model: type[Base]
+    column: str
+    context: str
+    # Re-derives keyed columns (blind indexes) from the opened payload; None if there are none.
+    reindex: Callable[[Vault, dict[str, Any]], dict[str, bytes | None]] | None
+
+
+SEALED_COLUMNS: tuple[SealedColumn, ...] = (
+    SealedColumn(WatchlistPerson, "pii", PERSON_PII, person_indexes),
+    SealedColumn(ListingRow, "pii", LISTING_ROW_PII, listing_row_indexes),
+    SealedColumn(CustomerReport, "facts", REPORT_FACTS, None),
+)

@@ -1,0 +1,106 @@
+"""Shared fixtures: a real database per test (SQLite file, or PostgreSQL when DATABASE_URL
+points at one), a key, and an open Store.
+
+On PostgreSQL each pytest worker gets its own throwaway database, migrated once; tables are
+emptied between tests. On SQLite each test copies a migrated template file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from store.db import upgrade
+from store.keyring import KeyRing, MasterKey
+from store.models import Base
+from store.runtime import Store
+from store.settings import Settings
+
+SERVER_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = SERVER_URL.startswith("postgresql")
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL ' + make_url(SERVER_URL).host if ON_POSTGRES else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this worker, dropped at the end."""
+    base = make_url(SERVER_URL)
+    name = f"lw_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _empty_postgres(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        # replica mode skips the audit log's append-only triggers for this cleanup only.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{'0' * 64}')"))
+    engine.dispose()
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database for one test."""
+    if ON_POSTGRES:
+        url: str = request.getfixturevalue("pg_database_url")
+        yield url
+        _empty_postgres(url)
+    else:
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "leakwatch.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def key_ring() -> KeyRing:
+    return KeyRing((MasterKey.generate(),))
+
+
+@pytest.fixture
+def env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str, key_ring: KeyRing
+) -> dict[str, str]:
+    """The process environment a LeakWatch command would see (key in LEAKWATCH_KEY)."""
+    values = {
+        "LEAKWATCH_HOME": str(tmp_path / "home"),
+        "DATABASE_URL": db_url,
+        "LEAKWATCH_KEY": key_ring.current.to_text(),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def store(env: dict[str, str]) -> Iterator[Store]:
+    opened = Store.open(Settings())
+    yield opened
+    opened.close()
