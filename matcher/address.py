@@ -1,0 +1,306 @@
+"""Japanese postal-address parsing: pref / city / town (+丁目) / block / building / room.
+
+``parse_address`` follows the peer corpus's conventions: ``town`` is the gazetteer's spelling
+with 丁目 in kanji numerals (上水本町四丁目), ``block`` is hyphenated arabic (7-9).
+Matching is longest-prefix over per-level dictionaries of lookup keys (see ``gazetteer``), so
+a parse costs a few dozen dict probes and a handful of precompiled regexes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from matcher.gazetteer import City, Gazetteer, TownEntry, gazetteer, postal_lookup, to_key
+from matcher.numerals import KANJI_NUM_CHARS, int_to_kanji, kanji_to_int
+from matcher.text import unify_dashes, width
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A parsed address; ``""`` (or None for ``chome``) means unknown. ``rest`` keeps what was
+    not understood (a 小字, a Kyoto street description, unrecognised text)."""
+
+    pref: str = ""
+    city: str = ""
+    town: str = ""
+    chome: int | None = None
+    block: str = ""
+    building: str = ""
+    room: str = ""
+    postal_code: str = ""
+    rest: str = ""
+
+    def format(self) -> str:
+        """A normalised one-line form; ``parse_address(a.format()) == a``."""
+        head = f"〒{self.postal_code[:3]}-{self.postal_code[3:]} " if self.postal_code else ""
+        parts = [self.pref + self.city + self.town + self.block]
+        if self.rest:
+            parts.append(self.rest)
+        if self.building:
+            parts.append(self.building)
+        if self.room:
+            parts.append(f"{self.room}号室")
+        return head + " ".join(p for p in parts if p)
+
+
+# Spaces go, except between Latin letters/digits and between a katakana name and a number
+# (メゾン 101: the room).
+_SPACES = re.compile(
+    r"(?<![0-9A-Za-z\u30a1-\u30fc])\s+|\s+(?![0-9A-Za-z])|(?<=[\u30a1-\u30fc])\s+(?![0-9])"
+)
+_MULTISPACE = re.compile(r"\s+")
+_POSTAL = re.compile(r"^(?:〒|郵便番号[:：]?)?\s*([0-9]{3})-?([0-9]{4})(?![0-9])\s*")
+_POSTAL_ANY = re.compile(r"〒\s*([0-9]{3})-?([0-9]{4})(?![0-9])")
+_KNUM = f"[{KANJI_NUM_CHARS}]+"
+# Kanji numerals that are address numbers: before 丁目/番/号/の/-, or after a hyphen.
+_KANJI_ADDR_NUM = re.compile(f"({_KNUM})(?=丁目|丁|番|号|地割|-|$)|(?<=-)({_KNUM})")
+_CHOME = re.compile(r"([0-9]+)(丁目|丁(?!目)|(?=[-ノの])|$|(?![0-9番号地]))")
+_DIRECTION = re.compile(
+    r"上る|上ル|下る|下ル|西入る|西入ル|東入る|東入ル|西入|東入|入る|入ル|上がる|下がる"
+)
+_NUMSEP = re.compile(r"([0-9]+)(番地の?|番の?|号室|号の?|室|地割|の|ノ|-)?")
+_ROOM_TAIL = re.compile(r"(?:#|＃|No\.?|)([0-9]+)(?:号室|号|室)?$")
+_ROOM_WORD = re.compile(r"([0-9]+)号室|#([0-9]+)|([0-9]+)室")
+_LEAD_SEP = re.compile(r"^[-,、.\s]+")
+_FIRST_NUM = re.compile(r"[0-9]")
+_MAX_LEN = 300
+
+
+def _to_arabic(m: re.Match[str]) -> str:
+    g = m.group(1) or m.group(2)
+    n = kanji_to_int(g)
+    return str(n) if n is not None else g
+
+
+def _prepare(s: str) -> str:
+    t = width(s[:_MAX_LEN])
+    t = unify_dashes(t)
+    t = _MULTISPACE.sub(" ", t).strip()
+    return _SPACES.sub("", t)
+
+
+def _match_pref(g: Gazetteer, key: str) -> list[tuple[str, int]]:
+    out = []
+    for n in g.pref_lengths:
+        p = g.prefs.get(key[:n])
+        if p is not None:
+            out.append((p, n))
+    return out
+
+
+def _match_cities(table: dict[str, list[City]], lengths: tuple[int, ...],
+                  key: str, pos: int) -> list[tuple[City, int]]:
+    out: list[tuple[City, int]] = []
+    for n in lengths:
+        found = table.get(key[pos:pos + n])
+        if found:
+            out.extend((c, pos + n) for c in found)
+    return out
+
+
+def _match_town(city: City, key: str, pos: int) -> tuple[TownEntry, int] | None:
+    towns = city.towns
+    starts = [pos]
+    if key.startswith("大字", pos):
+        starts.append(pos + 2)
+    elif key.startswith("字", pos):
+        starts.append(pos + 1)
+    best: tuple[TownEntry, int] | None = None
+    for start in starts:
+        for n in city.lengths:
+            e = towns.get(key[start:start + n])
+            if e is not None:
+                if best is None or start + n > best[1] or (
+                    start + n == best[1] and e.chome and not best[0].chome
+                ):
+                    best = (e, start + n)
+                break
+    return best
+
+
+def _find_town(city: City, key: str, pos: int) -> tuple[TownEntry, int, int] | None:
+    """Town at ``pos``; else after a Kyoto street description (…通…上る 丸屋町)."""
+    hit = _match_town(city, key, pos)
+    if hit and not key.startswith("通", hit[1]):
+        return hit[0], pos, hit[1]
+    ends = [m.end() for m in _DIRECTION.finditer(key, pos)]
+    for end in reversed(ends):
+        after = _match_town(city, key, end)
+        if after:
+            return after[0], end, after[1]
+    if hit:
+        return hit[0], pos, hit[1]
+    if "通" in key[pos:]:
+        for i in range(pos + 1, min(len(key), pos + 40)):
+            hit = _match_town(city, key, i)
+            if hit:
+                return hit[0], i, hit[1]
+    return None
+
+
+def _split_block(text: str, have_chome: bool) -> tuple[str, str, str, str]:
+    """``text`` after the town → (rest before the numbers, block, building, room)."""
+    m = _FIRST_NUM.search(text)
+    if m is None:
+        return "", "", _LEAD_SEP.sub("", text), ""
+    rest = text[:m.start()].strip("-ノの ")
+    i = m.start()
+    parts: list[str] = []
+    room = ""
+    while True:
+        nm = _NUMSEP.match(text, i)
+        if nm is None:
+            break
+        num, sep = nm.group(1), nm.group(2) or ""
+        i = nm.end()
+        if sep in ("号室", "室"):
+            room = num
+            break
+        parts.append(str(int(num)) if len(num) < 12 else num)
+        if not sep or sep.startswith("号") or i >= len(text) or not text[i].isdigit():
+            if sep in ("-", "の", "ノ") and i < len(text) and not text[i].isdigit():
+                i -= len(sep)  # 14-イ22: the hyphen belongs to what follows
+            break
+    if not room and (len(parts) >= 4 or (len(parts) == 3 and len(parts[-1]) >= 3)):
+        room = parts.pop()
+    tail = text[i:]
+    tail = _LEAD_SEP.sub("", tail)
+    if not room and tail:
+        rm = _ROOM_WORD.search(tail)
+        if rm:
+            room = rm.group(1) or rm.group(2) or rm.group(3)
+            tail = (tail[:rm.start()] + tail[rm.end():]).strip(" -")
+        else:
+            rm = _ROOM_TAIL.search(tail)
+            if rm and rm.start() > 0 and tail[rm.start() - 1] in " -":
+                room = rm.group(1)
+                tail = tail[:rm.start()].strip(" -")
+    if room:
+        room = str(int(room)) if len(room) < 12 else room
+    del have_chome
+    return rest, "-".join(parts), tail.strip(), room
+
+
+@lru_cache(maxsize=65536)
+def parse_address(s: str) -> Address:
+    """Parse a free-text Japanese address; never raises (unknown parts come back empty).
+
+    >>> parse_address("東京都小平市上水本町４丁目７－９").town
+    '上水本町四丁目'
+    """
+    if not isinstance(s, str):
+        return Address()
+    try:
+        return _parse(s)
+    except Exception:
+        return Address(rest=s[:_MAX_LEN])
+
+
+def _parse(s: str) -> Address:
+    g = gazetteer()
+    text = _prepare(s)
+    postal = ""
+    m = _POSTAL.match(text) or _POSTAL_ANY.search(text)
+    if m:
+        postal = m.group(1) + m.group(2)
+        text = (text[:m.start()] + " " + text[m.end():]).strip()
+        text = _SPACES.sub("", text)
+    if text.startswith("日本"):
+        text = text[3:] if text.startswith("日本国") else text[2:]
+    if _KANJI_ADDR_NUM.search(text):
+        text = _KANJI_ADDR_NUM.sub(_to_arabic, text)
+    key = to_key(text)
+
+    pref = ""
+    pos = 0
+    candidates: list[tuple[City, int]] = []
+    for p, n in _match_pref(g, key):
+        cands = _match_cities(g.cities_in[p], g.city_lengths, key, n)
+        if cands or n == len(p):
+            pref, pos, candidates = p, n, cands
+            break
+    if not pref:
+        candidates = _match_cities(g.cities_all, g.city_lengths, key, 0)
+    if postal and candidates:
+        hit = postal_lookup(postal)
+        if hit:
+            same = [c for c in candidates if c[0].pref == hit[0]]
+            candidates = same or candidates
+    if not candidates and postal:
+        hit = postal_lookup(postal)
+        if hit and (not pref or hit[0] == pref):
+            city = g.city_by_name.get((hit[0], hit[1]))
+            if city is not None:
+                candidates = [(city, pos)]
+
+    if not candidates and not pref:
+        candidates = _cities_by_town(g, key)
+    city_obj: City | None = None
+    town_hit: tuple[TownEntry, int, int] | None = None
+    for c, end in candidates:
+        th = _find_town(c, key, end)
+        if th is not None:
+            city_obj, pos, town_hit = c, end, th
+            break
+    if city_obj is None and candidates:
+        city_obj, pos = candidates[0]
+    if city_obj is None:
+        rest, block, building, room = _split_block(text[pos:], False)
+        return Address(pref=pref, block=block, building=building, room=room,
+                       postal_code=postal, rest=rest)
+
+    town = ""
+    chome: int | None = None
+    prefix = ""
+    if town_hit is not None:
+        entry, tstart, pos = town_hit
+        prefix = text[end:tstart] if (end := _city_end(candidates, city_obj)) < tstart else ""
+        town = entry.name if entry.plain else ""
+        if entry.chome:
+            cm = _CHOME.match(text, pos + 1 if text.startswith(" ", pos) else pos)
+            if cm:
+                n = int(cm.group(1))
+                if cm.group(2) or n in entry.chome:
+                    chome = n
+                    town = (entry.base or entry.name) + int_to_kanji(n) + "丁目"
+                    pos = cm.end()
+            if not town:
+                town = entry.base or entry.name
+    rest, block, building, room = _split_block(text[pos:], chome is not None)
+    if prefix:
+        rest = (prefix + " " + rest).strip()
+    return Address(pref=city_obj.pref, city=city_obj.name, town=town, chome=chome, block=block,
+                   building=building, room=room, postal_code=postal, rest=rest)
+
+
+def _cities_by_town(g: Gazetteer, key: str) -> list[tuple[City, int]]:
+    """No municipality in the text: the cities having a town that starts the text, if few."""
+    index = town_index()
+    for n in range(min(len(key), _TOWN_INDEX_MAXLEN), 1, -1):
+        cities = index.get(key[:n])
+        if cities:
+            return [(c, 0) for c in cities[:3]]
+    return []
+
+
+_TOWN_INDEX_MAXLEN = 12
+
+
+@lru_cache(maxsize=1)
+def town_index() -> dict[str, list[City]]:
+    """Town key → the cities that have it (for addresses written without a municipality)."""
+    index: dict[str, list[City]] = {}
+    for city in gazetteer().city_by_name.values():
+        for k in city.towns:
+            if len(k) >= 2:
+                index.setdefault(k, []).append(city)
+    return index
+
+
+def _city_end(candidates: list[tuple[City, int]], city: City) -> int:
+    for c, end in candidates:
+        if c is city:
+            return end
+    return 0

