@@ -71,7 +71,8 @@ def _private_csv(path: Path | None, header: list[str]) -> Iterator[CsvWriter | N
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
+    # Undecodable input bytes show as \udcXX escapes rather than failing the write.
+    handle: IO[str] = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="")
     with handle:
         writer = csv.writer(handle)
         writer.writerow(header)
@@ -255,7 +256,7 @@ def _ensure_households(
             select(Household.household_ref, Household.id).where(
                 Household.household_ref.in_(list(refs))
             )
-        ).tuples()
+        ).all()
     )
     new = sorted(refs - found.keys())
     if new:
@@ -282,7 +283,7 @@ def _ensure_households(
                 select(Household.household_ref, Household.id).where(
                     Household.household_ref.in_(new)
                 )
-            ).tuples()
+            ).all()
         )
     return found
 

@@ -104,3 +104,20 @@ def store(env: dict[str, str]) -> Iterator[Store]:
     opened = Store.open(Settings())
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def empty_db_url(tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all (for migration tests)."""
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    base = make_url(SERVER_URL)
+    name = f"lw_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,0 +1,27 @@
+"""Migrations: upgrade, downgrade and upgrade again; the models and migrations agree."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import create_engine, inspect
+
+from store.db import alembic_config, downgrade, upgrade
+from store.models import Base
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    assert _tables(empty_db_url) == set(Base.metadata.tables)
+    command.check(alembic_config(empty_db_url))  # raises if models and schema differ
+    downgrade(empty_db_url, "base")
+    assert _tables(empty_db_url) == set()
+    upgrade(empty_db_url)
+    assert _tables(empty_db_url) == set(Base.metadata.tables)
