@@ -1,0 +1,84 @@
+"""Japanese phone numbers: national digits, kind, and masked digits kept as wildcards.
+
+``03-1234-5678``, ``(03)1234-5678``, ``０３１２３４５６７８``, ``+81-3-1234-5678`` all give
+``0312345678``; brokers' masks (``03-****-5678``, ``090-1234-xxxx``) keep ``?`` per hidden digit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+from matcher.text import width
+
+Kind = Literal["mobile", "landline", "ip", "toll_free", "shared_cost", "other", "unknown"]
+
+_MASK = str.maketrans({c: "?" for c in "*xX×○●〇◯？?#＊"})
+_COUNTRY = re.compile(r"^(?:\+|00|010)?\s*81[\s\-.()]*\(?0?\)?")
+_NOISE = re.compile(r"[\s\-‐.()\[\]/〜~]+")
+_LEAD_LABEL = re.compile(r"^(?:tel|fax|phone|電話|携帯|ＴＥＬ|TEL)[:：.]?\s*", re.IGNORECASE)
+_EXT = re.compile(r"(?:内線|ext\.?|ex\.?)\s*[0-9]+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    """``digits``: national form with ``?`` for masked digits ("" when not a phone number)."""
+
+    digits: str = ""
+    kind: Kind = "unknown"
+    masked: bool = False
+    valid: bool = False
+
+    def matches(self, other: Phone) -> bool:
+        """Equal digits where both are known (a mask matches any digit)."""
+        a, b = self.digits, other.digits
+        return bool(a) and len(a) == len(b) and all(
+            x == y or x == "?" or y == "?" for x, y in zip(a, b, strict=True)
+        )
+
+    def format(self) -> str:
+        return self.digits
+
+
+def _kind(d: str) -> tuple[Kind, int]:
+    """Kind and expected length from the leading digits."""
+    if d.startswith("0800"):
+        return "toll_free", 11
+    if d[:3] in ("070", "080", "090"):
+        return "mobile", 11
+    if d.startswith("050"):
+        return "ip", 11
+    if d.startswith("0120"):
+        return "toll_free", 10
+    if d.startswith("0570"):
+        return "shared_cost", 10
+    if d.startswith("020"):
+        return "other", 11
+    if d.startswith("0") and len(d) > 1 and d[1] in "123456789":
+        return "landline", 10
+    return "unknown", 0
+
+
+@lru_cache(maxsize=65536)
+def normalize_phone(s: str) -> Phone:
+    """Parse a phone number; never raises (not a number → ``Phone()``)."""
+    if not isinstance(s, str):
+        return Phone()
+    t = width(s).strip()
+    t = _LEAD_LABEL.sub("", t)
+    t = _EXT.sub("", t).strip()
+    if not t:
+        return Phone()
+    international = t.startswith(("+", "00", "010")) or t.replace(" ", "").startswith("81-")
+    if international:
+        m = _COUNTRY.match(t)
+        if m is None:
+            return Phone()
+        t = "0" + t[m.end():]
+    t = _NOISE.sub("", t.translate(_MASK))
+    if not t or any(c not in "0123456789?" for c in t) or not t.startswith(("0", "?")):
+        return Phone()
+    kind, length = _kind(t)
+    return Phone(t, kind, "?" in t, length == len(t))
