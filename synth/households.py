@@ -14,6 +14,7 @@ from datetime import date
 from synth import names, phones
 from synth.names import Name, Sex
 from synth.places import Address, sample_address
+from synth.rand import randint, randrange
 
 LEAK_DATE = date(2014, 6, 30)  # the copy was taken in mid-2014: nobody in it is born later
 FIRST_CHILD_BIRTH = date(1998, 4, 2)  # the eldest registered children were in 高1 in 2014
@@ -66,7 +67,7 @@ def registered_spelling(rng: random.Random, surname: Name, share: float = 0.06) 
     if rng.random() < share:
         forms = names.variant_forms(surname.kanji)
         if forms:
-            return forms[rng.randrange(len(forms))]
+            return forms[randrange(rng, len(forms))]
     return surname.kanji
 
 
@@ -110,7 +111,7 @@ def _child_births(rng: random.Random, k: int) -> list[int]:
         return []
     # Leave room for the younger ones: each needs at least ~15 months after the previous.
     latest_first = _LEAK_ORD - int((k - 1) * 1.25 * _YEAR)
-    births = [rng.randint(_FIRST_ORD, max(_FIRST_ORD, latest_first))]
+    births = [randint(rng, _FIRST_ORD, max(_FIRST_ORD, latest_first))]
     while len(births) < k:
         if rng.random() < 0.012:  # about one birth in a hundred is a twin birth
             births.append(births[-1])
@@ -118,7 +119,7 @@ def _child_births(rng: random.Random, k: int) -> list[int]:
         room = _LEAK_ORD - births[-1]
         need = int((k - len(births) - 1) * 1.25 * _YEAR)
         gap_hi = max(300, min(int(5 * _YEAR), room - need))
-        births.append(min(_LEAK_ORD, births[-1] + rng.randint(min(430, gap_hi), gap_hi)))
+        births.append(min(_LEAK_ORD, births[-1] + randint(rng, min(430, gap_hi), gap_hi)))
     return births
 
 
@@ -126,7 +127,7 @@ def _guardian_birth(rng: random.Random, first_child: int | None, sex: Sex) -> da
     # Mothers' age at first birth clusters in the late twenties; fathers are a little older.
     age = rng.triangular(21, 40, 29) + (2.0 if sex == "M" else 0.0)
     base = first_child if first_child is not None else _LEAK_ORD
-    o = base - int(age * _YEAR) + rng.randint(-180, 180)
+    o = base - int(age * _YEAR) + randint(rng, -180, 180)
     o = max(date(1965, 1, 1).toordinal(), min(date(1995, 12, 31).toordinal(), o))
     return date.fromordinal(o)
 
@@ -174,7 +175,7 @@ def make_household(
     if expecting and g_birth.year >= 1975:
         lo = max(_DUE_FIRST, (births[-1] + 300) if births else _DUE_FIRST)
         if lo <= _DUE_LAST:
-            due = date.fromordinal(rng.randint(lo, _DUE_LAST))
+            due = date.fromordinal(randint(rng, lo, _DUE_LAST))
     if due is None and born < k:
         # No due date after all (mother too old, or no room left in 2014): all k are born.
         born = k

@@ -7,19 +7,20 @@ index, so neither the order of a file nor an id's value tells ordinary records f
 
 from __future__ import annotations
 
+import random
+from functools import cache
+
 _DIGITS = 8
 _HALF = 10**4  # the 8-digit domain split into two 4-digit halves for a Feistel network
 SEED_INDEX_BASE = 90_000_000  # indices from here on belong to seed records
 _ROUNDS = 4
 
 
-def _round(value: int, key: int) -> int:
-    # A cheap integer mix; the ids only need to look unordered, not to resist cryptanalysis.
-    x = (value * 0x9E3779B1 + key) & 0xFFFFFFFF
-    x ^= x >> 15
-    x = (x * 0x85EBCA6B) & 0xFFFFFFFF
-    x ^= x >> 13
-    return x % _HALF
+@cache
+def _round_tables(seed: int, salt: int) -> tuple[tuple[int, ...], ...]:
+    # Random round functions as lookup tables: one list index per round keeps ids cheap.
+    rng = random.Random(seed * 1_000_003 + salt)
+    return tuple(tuple(rng.randrange(_HALF) for _ in range(_HALF)) for _ in range(_ROUNDS))
 
 
 def _permute(index: int, seed: int, salt: int) -> int:
@@ -27,9 +28,8 @@ def _permute(index: int, seed: int, salt: int) -> int:
     if not 0 <= index < _HALF * _HALF:
         raise ValueError(f"id index {index} out of range")
     left, right = divmod(index, _HALF)
-    for r in range(_ROUNDS):
-        key = (seed * 0x27D4EB2F + salt * 0x165667B1 + r * 0x61C88647) & 0xFFFFFFFF
-        left, right = right, (left + _round(right, key)) % _HALF
+    for table in _round_tables(seed, salt):
+        left, right = right, (left + table[right]) % _HALF
     return left * _HALF + right
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 
+from synth.rand import randint, randrange
+
 # Municipalities with their own short area code; matched as a prefix of the city name, so
 # 札幌市中央区 takes 011. Checked before the prefecture table.
 CITY_AREA_CODES: tuple[tuple[str, str, str], ...] = (
@@ -66,26 +68,26 @@ def area_code(pref: str, city: str, rng: random.Random) -> str:
         if p == pref and city.startswith(c):
             return code
     codes = PREFECTURE_AREA_CODES.get(pref, ("03",))
-    return codes[rng.randrange(len(codes))]
+    return codes[randrange(rng, len(codes))]
 
 
 def _digits(rng: random.Random, n: int) -> str:
     # Local exchange numbers never start with 0 or 1 (those are prefixes and special services).
-    return str(rng.randint(2, 9)) + "".join(str(rng.randrange(10)) for _ in range(n - 1))
+    return str(randint(rng, 2, 9)) + "".join(str(randrange(rng, 10)) for _ in range(n - 1))
 
 
 def landline(rng: random.Random, pref: str, city: str) -> str:
     """A ten-digit fixed-line number, hyphenated after the area code: 03-1234-5678."""
     code = area_code(pref, city, rng)
     exchange = _digits(rng, 6 - len(code))
-    return f"{code}-{exchange}-{rng.randrange(10000):04d}"
+    return f"{code}-{exchange}-{randrange(rng, 10000):04d}"
 
 
 def mobile(rng: random.Random) -> str:
     """An eleven-digit mobile number; 070 was only opened to mobiles in 2013, so it is rarer."""
     r = rng.random()
     prefix = "090" if r < 0.55 else "080" if r < 0.93 else "070"
-    return f"{prefix}-{rng.randint(1000, 9999)}-{rng.randrange(10000):04d}"
+    return f"{prefix}-{randint(rng, 1000, 9999)}-{randrange(rng, 10000):04d}"
 
 
 def fax_for(rng: random.Random, phone: str) -> str:
@@ -93,21 +95,21 @@ def fax_for(rng: random.Random, phone: str) -> str:
     head, _, last = phone.rpartition("-")
     if rng.random() < 0.6:
         return f"{head}-{(int(last) + 1) % 10000:04d}"
-    return f"{head}-{rng.randrange(10000):04d}"
+    return f"{head}-{randrange(rng, 10000):04d}"
 
 
 def email(rng: random.Random, given_romaji: str, surname_romaji: str, birth_year: int) -> str:
     """An e-mail address made the way people make them: name parts, a birth year, digits."""
     g, s = given_romaji.lower(), surname_romaji.lower()
-    style = rng.randrange(5)
+    style = randrange(rng, 5)
     if style == 0:
         local = f"{g}.{s}"
     elif style == 1:
         local = f"{g}{birth_year % 100:02d}"
     elif style == 2:
-        local = f"{s}_{g}{rng.randrange(100)}"
+        local = f"{s}_{g}{randrange(rng, 100)}"
     elif style == 3:
-        local = f"{g[:1]}{s}{rng.randrange(1000)}"
+        local = f"{g[:1]}{s}{randrange(rng, 1000)}"
     else:
         local = f"{g}-{s}.{birth_year}"
-    return f"{local}@{EMAIL_DOMAINS[rng.randrange(len(EMAIL_DOMAINS))]}"
+    return f"{local}@{EMAIL_DOMAINS[randrange(rng, len(EMAIL_DOMAINS))]}"

@@ -18,6 +18,8 @@ from functools import cache
 from itertools import accumulate
 from pathlib import Path
 
+from synth.rand import randint, randrange
+
 # Census 2010 population in thousands: the leak is from 2014, and families are spread like people.
 PREFECTURE_POPULATION: dict[str, int] = {
     "北海道": 5506, "青森県": 1373, "岩手県": 1330, "宮城県": 2348, "秋田県": 1086,
@@ -195,14 +197,14 @@ _TOWER_PREFIX = frozenset({"グランドメゾン", "レジデンス", "パレ�
 
 
 def _chome(rng: random.Random) -> int:
-    return (1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 6, 7)[rng.randrange(13)]
+    return (1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 6, 7)[randrange(rng, 13)]
 
 
 def _building(rng: random.Random, town: Town) -> tuple[str, str, str]:
-    prefix = _BUILDING_PREFIX[rng.randrange(len(_BUILDING_PREFIX))]
+    prefix = _BUILDING_PREFIX[randrange(rng, len(_BUILDING_PREFIX))]
     # A third of buildings are named after their town (グランドメゾン九段), as developers do.
-    core = town.town[:2] if rng.random() < 0.33 else _BUILDING_CORE[rng.randrange(20)]
-    suffix = _BUILDING_SUFFIX[rng.randrange(len(_BUILDING_SUFFIX))]
+    core = town.town[:2] if rng.random() < 0.33 else _BUILDING_CORE[randrange(rng, 20)]
+    suffix = _BUILDING_SUFFIX[randrange(rng, len(_BUILDING_SUFFIX))]
     floors = 15 if prefix in _TOWER_PREFIX else 4
     room = room_number(rng, floors)
     return prefix + core + suffix, room, ("号室" if rng.random() < 0.35 else "")
@@ -210,7 +212,7 @@ def _building(rng: random.Random, town: Town) -> tuple[str, str, str]:
 
 def room_number(rng: random.Random, floors: int) -> str:
     """A room number like 203 or 1101 in a building of ``floors`` floors."""
-    return f"{rng.randint(1, floors)}{rng.randint(1, 12):02d}"
+    return f"{randint(rng, 1, floors)}{randint(rng, 1, 12):02d}"
 
 
 def sample_address(rng: random.Random, pref: str | None = None) -> Address:
@@ -222,10 +224,10 @@ def sample_address(rng: random.Random, pref: str | None = None) -> Address:
     banchi = not town.chome and (not urban or rng.random() < 0.5)
     if banchi:
         block = int(10 ** (rng.random() * 3.3)) + 1  # land lots run into the thousands
-        number = rng.randint(1, 20) if rng.random() < 0.4 else 0
+        number = randint(rng, 1, 20) if rng.random() < 0.4 else 0
     else:
-        block = rng.randint(1, 30)
-        number = rng.randint(1, 25)
+        block = randint(rng, 1, 30)
+        number = randint(rng, 1, 25)
     addr = Address(town, chome, block, number, banchi)
     if rng.random() < (0.4 if urban and not banchi else 0.1):
         building, room, suffix = _building(rng, town)
@@ -243,7 +245,7 @@ def neighbour_of(rng: random.Random, addr: Address) -> Address:
         return replace(addr, room=room)
     number = addr.number
     while number == addr.number:
-        number = rng.randint(1, 25)
+        number = randint(rng, 1, 25)
     return replace(addr, number=number)
 
 
