@@ -278,6 +278,7 @@ def test_moved_positives_have_a_new_address(
 def test_demo_plants_seeds_in_a_listing() -> None:
     watchlist, rows, truth, seed_ids = generate_demo(persons=600, rows=120, seed=3, seeds=4)
     assert len(watchlist) == 604 and len(seed_ids) == 4
-    planted = [t for t in truth if t["record_id"] in seed_ids]
-    assert planted and all("seed" in _tags(t) for t in planted)
+    planted = [t for t in truth if "seed" in _tags(t)]
+    assert planted and all(t["record_id"] in seed_ids for t in planted)
+    assert len({t["listing_id"] for t in planted}) == 1
     assert len(rows) == len(truth)
