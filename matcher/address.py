@@ -9,6 +9,7 @@ a parse costs a few dozen dict probes and a handful of precompiled regexes.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,9 +36,7 @@ class Address:
     def format(self) -> str:
         """A normalised one-line form; ``parse_address(a.format()) == a``."""
         head = f"〒{self.postal_code[:3]}-{self.postal_code[3:]} " if self.postal_code else ""
-        parts = [self.pref + self.city + self.town + self.block]
-        if self.rest:
-            parts.append(self.rest)
+        parts = [self.pref + self.city + self.town + self.rest, self.block]
         if self.building:
             parts.append(self.building)
         if self.room:
@@ -60,7 +59,7 @@ _CHOME = re.compile(r"([0-9]+)(丁目|丁(?!目)|(?=[-ノの])|$|(?![0-9番号�
 _DIRECTION = re.compile(
     r"上る|上ル|下る|下ル|西入る|西入ル|東入る|東入ル|西入|東入|入る|入ル|上がる|下がる"
 )
-_NUMSEP = re.compile(r"([0-9]+)(番地の?|番の?|号室|号の?|室|地割|の|ノ|-)?")
+_NUMSEP = re.compile(r"([0-9]+)(番地の?|番の?|号室|号の?|室|地割|丁目|丁|の|ノ|-)?")
 _ROOM_TAIL = re.compile(r"(?:#|＃|No\.?|)([0-9]+)(?:号室|号|室)?$")
 _ROOM_WORD = re.compile(r"([0-9]+)号室|#([0-9]+)|([0-9]+)室")
 _LEAD_SEP = re.compile(r"^[-,、.\s]+")
@@ -78,7 +77,8 @@ def _prepare(s: str) -> str:
     t = width(s[:_MAX_LEN])
     t = unify_dashes(t)
     t = _MULTISPACE.sub(" ", t).strip()
-    return _SPACES.sub("", t)
+    t = _SPACES.sub("", t)
+    return t if t.isascii() else unicodedata.normalize("NFC", t)
 
 
 def _match_pref(g: Gazetteer, key: str) -> list[tuple[str, int]]:

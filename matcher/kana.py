@@ -116,9 +116,19 @@ def normalize_kana(s: str) -> str:
     """
     if not isinstance(s, str) or not s:
         return ""
+    t = _kana_once(s)
+    for _ in range(3):  # reach a fixpoint so the output is stable under normalize_kana
+        u = _kana_once(t)
+        if u == t:
+            break
+        t = u
+    return t
+
+
+def _kana_once(s: str) -> str:
     t = width(s)
     t = unicodedata.normalize("NFC", t)
-    if any("a" <= c.lower() <= "z" or c in "āīūēōâîûêô" for c in t):
+    if any("a" <= c.lower() <= "z" or c.lower() in "āīūēōâîûêô" for c in t):
         t = romaji_to_katakana(t)
     t = t.translate(_HIRA_TO_KATA).translate(_CANON)
     if "ヴ" in t:

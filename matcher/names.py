@@ -9,6 +9,7 @@ Without a space the split uses a known-surname table (``data/surnames.tsv``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -23,7 +24,8 @@ Script = Literal["kanji", "kana", "latin", ""]
 _HONORIFIC = re.compile(r"(?:様|さま|サマ|殿|さん|サン|君|くん|ちゃん|氏|御中)$")
 _PUNCT = re.compile(r"[,、，・･.\s/]+")
 _KANA_ONLY = re.compile(r"^[\u3041-\u309f\u30a0-\u30ffー ]+$")
-_LATIN = re.compile(r"[A-Za-zāīūēōâîûêô]")
+_ORPHAN_MARK = re.compile(r"(?:^|(?<=\s))[\u0300-\u036f\u3099\u309a]+")
+_LATIN = re.compile(r"[a-zāīūēōâîûêô]", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ def _split_unspaced(s: str, kana: bool) -> tuple[str, str]:
 
 def _latin(tokens: list[str], comma: bool, raw: str) -> Name:
     if len(tokens) == 1:
-        return Name(normalize_kana(tokens[0]), "", tokens[0].title(), "", "latin")
+        return Name(normalize_kana(tokens[0]), "", tokens[0], "", "latin")
     first, last = tokens[0], " ".join(tokens[1:])
     swap = False
     if not comma:
@@ -101,7 +103,7 @@ def _latin(tokens: list[str], comma: bool, raw: str) -> Name:
     if swap:
         first, last = last, first
     del raw
-    return Name(normalize_kana(first), normalize_kana(last), first.title(), last.title(), "latin")
+    return Name(normalize_kana(first), normalize_kana(last), first, last, "latin")
 
 
 @lru_cache(maxsize=65536)
@@ -113,12 +115,18 @@ def normalize_name(s: str) -> Name:
     """
     if not isinstance(s, str):
         return Name()
-    t = width(s).strip()
+    t = unicodedata.normalize("NFC", _ORPHAN_MARK.sub("", width(s))).strip()
     t = _HONORIFIC.sub("", t).strip()
     if not t:
         return Name()
     if _LATIN.search(t):
         comma = "," in t or "、" in t
+        if comma:  # "YAMADA, Taro": family before the comma
+            head, _, tail = t.replace("、", ",").partition(",")
+            fam = " ".join(x for x in _PUNCT.split(head) if x)
+            giv = " ".join(x for x in _PUNCT.split(tail) if x)
+            if fam and giv:
+                return Name(normalize_kana(fam), normalize_kana(giv), fam, giv, "latin")
         tokens = [x for x in _PUNCT.split(t) if x]
         if not tokens:
             return Name()

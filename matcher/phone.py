@@ -17,6 +17,7 @@ Kind = Literal["mobile", "landline", "ip", "toll_free", "shared_cost", "other", 
 
 _MASK = str.maketrans({c: "?" for c in "*xX×○●〇◯？?#＊"})
 _COUNTRY = re.compile(r"^(?:\+|00|010)?\s*81[\s\-.()]*\(?0?\)?")
+_INTL_PREFIX = re.compile(r"^(?:00|010)[\s\-]*81|^81-")
 _NOISE = re.compile(r"[\s\-‐.()\[\]/〜~]+")
 _LEAD_LABEL = re.compile(r"^(?:tel|fax|phone|電話|携帯|ＴＥＬ|TEL)[:：.]?\s*", re.IGNORECASE)
 _EXT = re.compile(r"(?:内線|ext\.?|ex\.?)\s*[0-9]+$", re.IGNORECASE)
@@ -71,7 +72,7 @@ def normalize_phone(s: str) -> Phone:
     t = _EXT.sub("", t).strip()
     if not t:
         return Phone()
-    international = t.startswith(("+", "00", "010")) or t.replace(" ", "").startswith("81-")
+    international = t.startswith("+") or _INTL_PREFIX.match(t) is not None
     if international:
         m = _COUNTRY.match(t)
         if m is None:

@@ -65,6 +65,16 @@ def normalize_text(s: str) -> str:
     """
     if not isinstance(s, str) or not s:
         return ""
+    t = _normalize_once(s)
+    for _ in range(3):  # NFKC and space removal can expose new pairs (C + ¸ → Ç): fixpoint
+        u = _normalize_once(t)
+        if u == t:
+            break
+        t = u
+    return t
+
+
+def _normalize_once(s: str) -> str:
     t = width(s)
     t = _CONTROL.sub("", t)
     t = _TILDE_RUN.sub("~", t)

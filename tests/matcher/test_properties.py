@@ -1,0 +1,147 @@
+"""Property tests: every normaliser is total, idempotent on its own output, and blind to width."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher import (
+    normalize_email,
+    normalize_kana,
+    normalize_name,
+    normalize_phone,
+    normalize_postal,
+    normalize_text,
+    parse_address,
+    parse_birthdate,
+)
+
+AS_OF = date(2024, 6, 1)
+JAPANESE = st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs", "M"))
+ANY_TEXT = st.text(JAPANESE, max_size=60) | st.text(max_size=40)
+_HALF = "ｱｲｳｴｵｶｷｸｹｺｻｼｽｾｿﾀﾁﾂﾃﾄﾅﾆﾇﾈﾉﾊﾋﾌﾍﾎﾏﾐﾑﾒﾓﾔﾕﾖﾗﾘﾙﾚﾛﾜｦﾝﾞﾟｰｧｨｩｪｫｯｬｭｮ"
+HALF_WIDTH = st.text(
+    st.sampled_from(list(_HALF) + list("0123456789-()/.@ abcxyzABCXYZ")), max_size=30
+)
+
+
+def _full_width(s: str) -> str:
+    """ASCII → full-width forms, half-width katakana → full-width (the same text, wider)."""
+    out = []
+    for ch in s:
+        if "!" <= ch <= "~":
+            out.append(chr(ord(ch) + 0xFEE0))
+        elif ch == " ":
+            out.append("\u3000")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+FUNCS = {
+    "text": normalize_text,
+    "kana": normalize_kana,
+    "name": normalize_name,
+    "address": parse_address,
+    "phone": normalize_phone,
+    "postal": normalize_postal,
+    "email": normalize_email,
+    "birthdate": lambda s: parse_birthdate(s, AS_OF),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_total_on_arbitrary_text(s: str) -> None:
+    for fn in FUNCS.values():
+        fn(s)  # must not raise
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_text_and_kana_idempotent(s: str) -> None:
+    t = normalize_text(s)
+    assert normalize_text(t) == t
+    k = normalize_kana(s)
+    assert normalize_kana(k) == k
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_contact_fields_idempotent(s: str) -> None:
+    p = normalize_postal(s)
+    assert normalize_postal(p) == p
+    e = normalize_email(s)
+    assert normalize_email(e) == e
+    ph = normalize_phone(s)
+    if ph.digits:
+        assert normalize_phone(ph.digits) == ph
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_name_idempotent(s: str) -> None:
+    n = normalize_name(s)
+    assert normalize_name(n.format()) == n
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(min_value=date(1868, 10, 23), max_value=date(2100, 1, 1)),
+       st.sampled_from(["{y}/{m}/{d}", "{y}年{m}月{d}日", "{y}{m:02d}{d:02d}", "{y}-{m:02d}",
+                        "{y}年"]))
+def test_birthdate_idempotent(d: date, fmt: str) -> None:
+    r = parse_birthdate(fmt.format(y=d.year, m=d.month, d=d.day))
+    assert r.known
+    again = parse_birthdate(r.format())
+    assert (again.start, again.end) == (r.start, r.end)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ANY_TEXT)
+def test_birthdate_idempotent_on_any_text(s: str) -> None:
+    r = parse_birthdate(s, AS_OF)
+    again = parse_birthdate(r.format(), AS_OF)
+    assert (again.start, again.end) == (r.start, r.end)
+
+
+ADDRESS_PARTS = st.tuples(
+    st.sampled_from(["", "東京都", "神奈川県", "京都府", "三重県"]),
+    st.sampled_from(["千代田区", "小平市", "横浜市港北区", "京都市上京区", "三重郡菰野町",
+                     "府中市"]),
+    st.sampled_from(["九段南", "上水本町", "大倉山", "主計町", "大強原", "白糸台", "あいう"]),
+    st.integers(1, 9), st.integers(1, 60), st.integers(1, 40),
+    st.sampled_from(["", " メゾン九段", " ハイツ 201", "-101", " #305", "号室"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ADDRESS_PARTS)
+def test_address_idempotent(parts: tuple[str, str, str, int, int, int, str]) -> None:
+    pref, city, town, c, b, g, tail = parts
+    a = parse_address(f"{pref}{city}{town}{c}丁目{b}-{g}{tail}")
+    assert parse_address(a.format()) == a
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_address_idempotent_on_any_text(s: str) -> None:
+    a = parse_address(s)
+    assert parse_address(a.format()) == a
+
+
+@settings(max_examples=300, deadline=None)
+@given(HALF_WIDTH)
+def test_full_and_half_width_agree(s: str) -> None:
+    wide = _full_width(s)
+    for name, fn in FUNCS.items():
+        assert fn(s) == fn(wide), name
+
+
+@settings(max_examples=200, deadline=None)
+@given(ADDRESS_PARTS)
+def test_address_width_blind(parts: tuple[str, str, str, int, int, int, str]) -> None:
+    pref, city, town, c, b, g, tail = parts
+    text = f"{pref}{city}{town}{c}丁目{b}-{g}{tail}"
+    assert parse_address(text) == parse_address(_full_width(text))
