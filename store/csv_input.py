@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +44,12 @@ def detect_encoding(sample: bytes) -> str:
     raise InputError("cannot detect the encoding (not UTF-8, CP932 or EUC-JP): use --encoding")
 
 
-def has_undecodable(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+def has_undecodable(*texts: str) -> bool:
+    """True if decoding left surrogate escapes (bytes not valid in the file's encoding)."""
+    return any(_ESCAPED_BYTE.search(t) for t in texts)
 
 
 @dataclass(slots=True)
@@ -87,7 +92,7 @@ class CsvFile:
         except csv.Error as exc:
             raise InputError(f"{self.path}, line 1: unreadable header: {exc}") from None
         header = [h.strip().lstrip("\ufeff") for h in header]
-        if any(has_undecodable(h) for h in header):
+        if has_undecodable(*header):
             raise InputError(f"{self.path}, line 1: header is not valid {self.encoding}")
         return header
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import audit
@@ -32,6 +32,8 @@ from store.vault import Vault
 from store.watchlist_rows import COLUMNS, REQUIRED, CleanRow, validate
 
 CsvWriter = Any  # the csv module exposes no public writer type
+PERSON: Table = WatchlistPerson.__table__  # type: ignore[assignment]
+HOUSEHOLD: Table = Household.__table__  # type: ignore[assignment]
 Progress = Callable[[int, int], None]  # (bytes read, rows read)
 
 
@@ -140,7 +142,7 @@ def import_watchlist(
                 if len(fields) != width:
                     reject(record.line, f"expected {width} columns, got {len(fields)}", fields)
                     continue
-                if any(has_undecodable(f) for f in fields):
+                if has_undecodable(*fields):
                     reject(record.line, f"bytes that are not valid {source.encoding}", fields)
                     continue
                 clean = validate(dict(zip(source.header, fields, strict=True)))
@@ -240,10 +242,14 @@ def _flush(
                 inserts.append(values | {"record_ref": row.record_id, "imported_at": now})
             else:
                 updates.append(values | {"id": known[0]})
+        # Core executemany: the ORM bulk path splits batches by which values are None.
         if inserts:
-            session.execute(insert(WatchlistPerson), inserts)
+            session.execute(insert(PERSON), inserts)
         if updates:
-            session.execute(update(WatchlistPerson), updates)
+            session.execute(
+                update(PERSON).where(PERSON.c.id == bindparam("person_id")),
+                [{**u, "person_id": u.pop("id")} for u in updates],
+            )
         result.inserted += len(inserts)
         result.updated += len(updates)
 
@@ -276,7 +282,7 @@ def _ensure_households(
             )
             if codes is not None:
                 codes.writerow([ref, code, key])
-        session.execute(insert(Household), values)
+        session.execute(insert(HOUSEHOLD), values)
         result.households_created += len(new)
         found.update(
             session.execute(
