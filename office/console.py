@@ -14,6 +14,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -50,7 +51,7 @@ class RowsPerSecond(ProgressColumn):
 
 
 @contextmanager
-def byte_progress(label: str, total: int) -> Iterator[tuple[Progress, int]]:
+def byte_progress(label: str, total: int) -> Iterator[tuple[Progress, TaskID]]:
     """A progress bar over a file's bytes that also shows rows and rows/s."""
     progress = Progress(
         TextColumn("[bold]{task.description}"),
