@@ -201,8 +201,20 @@ def upgrade() -> None:
         sa.UniqueConstraint("record_ref", name=op.f("uq_watchlist_person_record_ref")),
     )
     with op.batch_alter_table("watchlist_person", schema=None) as batch_op:
-        batch_op.create_index("ix_watchlist_person_email_bidx", ["email_bidx"], unique=False)
-        batch_op.create_index("ix_watchlist_person_fax_bidx", ["fax_bidx"], unique=False)
+        batch_op.create_index(
+            "ix_watchlist_person_email_bidx",
+            ["email_bidx"],
+            unique=False,
+            sqlite_where=sa.text("email_bidx IS NOT NULL"),
+            postgresql_where=sa.text("email_bidx IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_watchlist_person_fax_bidx",
+            ["fax_bidx"],
+            unique=False,
+            sqlite_where=sa.text("fax_bidx IS NOT NULL"),
+            postgresql_where=sa.text("fax_bidx IS NOT NULL"),
+        )
         batch_op.create_index("ix_watchlist_person_phone_bidx", ["phone_bidx"], unique=False)
         batch_op.create_index("ix_watchlist_person_postal_bidx", ["postal_bidx"], unique=False)
 
