@@ -1,7 +1,59 @@
-"""Scrapy settings for LeakWatch crawls (filled in by the crawler issue)."""
+"""Scrapy settings for LeakWatch crawls.
+
+Per-source values (depth, page limit, robots override, size limit) are passed by the launcher
+(``crawler.launch``) as ``-s`` overrides; these are the safe defaults for a bare
+``scrapy crawl generic -s LEAKWATCH_SOURCE=NAME``.
+"""
 
 BOT_NAME = "leakwatch"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+
+# Politeness
 ROBOTSTXT_OBEY = True
+USER_AGENT = "LeakWatchBot/0.1 (+leaked-data takedown monitoring; contact: the data owner)"
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 1
+COOKIES_ENABLED = True
+REDIRECT_MAX_TIMES = 5
+DEPTH_LIMIT = 6
+CLOSESPIDER_PAGECOUNT = 5000
+DEPTH_PRIORITY = 1  # breadth-first: the first page of a list is met before its later pages
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+
+# Safety: no remote control, bounded responses, no private addresses (crawler.safety)
 TELNETCONSOLE_ENABLED = False
+LEAKWATCH_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+# Scrapy's own limit is a backstop far above ours: ours cuts and keeps what came, Scrapy's drops.
+DOWNLOAD_MAXSIZE = 4 * LEAKWATCH_MAX_RESPONSE_BYTES
+DOWNLOAD_WARNSIZE = 0
+MEMUSAGE_ENABLED = False
+URLLENGTH_LIMIT = 2083
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.safety.AddressGuardMiddleware": 40,
+    "crawler.evidence.EvidenceMiddleware": 950,
+}
+ITEM_PIPELINES = {"crawler.pipeline.StorePipeline": 300}
+EXTENSIONS = {
+    "crawler.safety.SizeGuard": 100,
+    "crawler.context.CrawlFinisher": 900,
+}
+# Items hold personal data: never in the log.
+LOG_FORMATTER = "crawler.context.PiiSafeLogFormatter"
+LOG_LEVEL = "INFO"
+
+# LeakWatch switches (the benchmark turns capture and storage off to measure their cost)
+LEAKWATCH_SOURCE = ""
+LEAKWATCH_CRAWL_ID = 0
+LEAKWATCH_EVIDENCE = True
+LEAKWATCH_STORE = True
+LEAKWATCH_SUMMARY_FILE = ""
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

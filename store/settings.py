@@ -44,6 +44,29 @@ class Settings(BaseSettings):
         default=2000, ge=1, le=100_000, description="Rows per database transaction on import."
     )
     sql_echo: bool = Field(default=False, description="Log SQL statements (never in production).")
+    crawler_user_agent: str = Field(
+        default="LeakWatchBot/0.1 (+leaked-data takedown monitoring; contact: the data owner)",
+        description="User-Agent of every crawl request: identifies us to the sites we watch.",
+    )
+    crawler_max_response_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="A response is cut at this size (the evidence records why); per-source "
+        "option max_response_bytes overrides it.",
+    )
+    crawler_page_limit: int = Field(
+        default=5000, ge=1, description="Pages fetched per crawl at most (option page_limit)."
+    )
+    crawler_timeout_s: float = Field(
+        default=30.0, gt=0, description="Seconds before one request times out."
+    )
+    crawler_concurrency_per_domain: int = Field(
+        default=4, ge=1, le=64, description="Parallel requests to one site at most."
+    )
+    crawler_autothrottle: bool = Field(
+        default=True,
+        description="Adapt the request rate to each site's latency (off for local sources).",
+    )
 
     @cached_property
     def home(self) -> Path:
@@ -52,6 +75,11 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return (self.leakwatch_key_file or self.home / "leakwatch.key").expanduser()
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Where crawls write their WARC files."""
+        return self.home / "evidence"
 
     @property
     def db_url(self) -> str:

@@ -121,3 +121,27 @@ def empty_db_url(tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def broker_web() -> Iterator[str]:
+    """The fixture broker web (synth.broker_web) in a subprocess on 127.0.0.1: its base URL."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synth.broker_web", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # "fixture broker web on http://127.0.0.1:PORT/"
+    if "http://" not in line:
+        proc.kill()
+        raise RuntimeError(f"the fixture broker web did not start: {line!r}")
+    try:
+        yield line.strip().split(" on ", 1)[1].rstrip("/")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

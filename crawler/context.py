@@ -1,0 +1,259 @@
+"""One crawl's shared state: the source, the crawl row, the store session, the WARC writer.
+
+Every LeakWatch component of a Scrapy process (spider, address guard, evidence middleware,
+store pipeline) reaches the same :class:`CrawlContext` through ``CrawlContext.of(crawler)``.
+It opens lazily on first use and is finished by :class:`CrawlFinisher` when the spider closes:
+rows flushed, listings tracked, the crawl row completed, the audit event written, new rows
+handed to the matcher, and a summary (counts only, never personal data) written for the
+launcher.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.logformatter import LogFormatter, LogFormatterResult
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import Crawl, CrawlStatus, Source, utcnow
+from store.runtime import Store
+from store.settings import load_settings
+
+log = logging.getLogger(__name__)
+_ATTR = "_leakwatch_context"
+
+
+@dataclass
+class SourceInfo:
+    id: int | None
+    name: str
+    start_urls: list[str]
+    is_local: bool
+    options: dict[str, Any]
+    robots_override_reason: str | None
+    business_id: int | None
+
+    def local_hosts(self) -> set[tuple[str, int]]:
+        """(host, port) pairs a local source may reach on a private or loopback address."""
+        out = set()
+        for u in self.start_urls:
+            parts = urlsplit(u)
+            if parts.hostname:
+                out.add((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)))
+        return out
+
+
+@dataclass
+class Counters:
+    pages: int = 0
+    bytes: int = 0
+    captures: int = 0
+    truncated: list[dict[str, str]] = field(default_factory=list)
+    refused: list[dict[str, str]] = field(default_factory=list)
+    file_errors: list[dict[str, str]] = field(default_factory=list)
+    records: int = 0
+    gone_urls: list[str] = field(default_factory=list)
+
+
+class CrawlContext:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        s = crawler.settings
+        self.source_name: str = s.get("LEAKWATCH_SOURCE", "")
+        self.crawl_id: int | None = s.getint("LEAKWATCH_CRAWL_ID") or None
+        self.evidence_on = s.getbool("LEAKWATCH_EVIDENCE", True)
+        self.store_on = s.getbool("LEAKWATCH_STORE", True)
+        self.summary_file = s.get("LEAKWATCH_SUMMARY_FILE", "")
+        self.max_bytes = s.getint("LEAKWATCH_MAX_RESPONSE_BYTES")
+        self.counters = Counters()
+        self.started = time.monotonic()
+        self.started_at: datetime = utcnow()
+        self.opened = False
+        self.finished = False
+        self.store: Store | None = None
+        self.session: Session | None = None
+        self.source: SourceInfo | None = None
+        self.evidence: Any = None  # crawler.evidence.WarcEvidence when capture is on
+        self.rows: Any = None  # crawler.pipeline.RowWriter when storage is on
+        self.summary: dict[str, Any] = {}
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> CrawlContext:
+        ctx = getattr(crawler, _ATTR, None)
+        if ctx is None:
+            ctx = cls(crawler)
+            setattr(crawler, _ATTR, ctx)
+        return ctx
+
+    def ensure_open(self) -> CrawlContext:
+        if self.opened:
+            return self
+        self.opened = True
+        if not self.source_name:
+            raise RuntimeError("no source: run with -s LEAKWATCH_SOURCE=NAME (see leakwatch crawl)")
+        self.store = Store.open(load_settings())
+        self.session = self.store.sessions()
+        src = self.session.execute(
+            select(Source).where(Source.name == self.source_name)
+        ).scalar_one_or_none()
+        if src is None:
+            raise RuntimeError(f"unknown source {self.source_name!r}")
+        self.source = SourceInfo(
+            src.id, src.name, list(src.start_urls), src.is_local, dict(src.options or {}),
+            src.robots_override_reason, src.business_id,
+        )  # fmt: skip
+        if self.store_on:
+            if self.crawl_id is None:
+                crawl = Crawl(source_id=src.id, status=CrawlStatus.RUNNING)
+                self.session.add(crawl)
+                self.session.flush()
+                self.crawl_id = crawl.id
+            crawl_row = self.session.get(Crawl, self.crawl_id)
+            if crawl_row is None:
+                raise RuntimeError(f"unknown crawl {self.crawl_id}")
+            crawl_row.status = CrawlStatus.RUNNING
+            crawl_row.started_at = self.started_at
+            self.session.commit()
+            from crawler.pipeline import RowWriter
+
+            self.rows = RowWriter(self)
+        if self.evidence_on:
+            from crawler.evidence import WarcEvidence
+
+            folder = self.store.settings.evidence_dir / _safe_name(src.name)
+            self.evidence = WarcEvidence(folder, self.crawl_id, self.started_at)
+        return self
+
+    # -- the end --------------------------------------------------------------------------
+
+    def finish(self, reason: str) -> None:
+        if self.finished or not self.opened:
+            return
+        self.finished = True
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        # refusals (robots, address guard) are decisions, not failures to see the site
+        errors = int(stats.get("downloader/exception_count", 0)) - int(
+            stats.get("downloader/exception_type_count/scrapy.exceptions.IgnoreRequest", 0)
+        )
+        complete = reason == "finished" and errors == 0
+        elapsed = time.monotonic() - self.started
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        c = self.counters
+        summary: dict[str, Any] = {
+            "source": self.source_name,
+            "crawl_id": self.crawl_id,
+            "finish_reason": reason,
+            "complete": complete,
+            "pages": c.pages,
+            "bytes": c.bytes,
+            "captures": c.captures,
+            "records": c.records,
+            "truncated": c.truncated,
+            "refused": c.refused,
+            "file_errors": c.file_errors,
+            "download_errors": errors,
+            "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
+            "seconds": round(elapsed, 3),
+            "pages_per_s": round(c.pages / elapsed, 1) if elapsed else 0.0,
+            "peak_rss_mb": round(peak_kib / 1024, 1),
+        }
+        try:
+            if self.evidence is not None:
+                self.evidence.close()
+                summary["warc_path"] = str(self.evidence.path)
+            if self.rows is not None:
+                summary.update(self.rows.finish(complete, reason, summary))
+        except Exception:
+            log.exception("finishing the crawl failed")
+            summary["error"] = "finishing the crawl failed (see the crawl log)"
+            self._mark_failed(summary["error"])
+        finally:
+            if self.session is not None:
+                self.session.close()
+            if self.store is not None:
+                self.store.close()
+        self.summary = summary
+        if self.summary_file:
+            Path(self.summary_file).write_text(json.dumps(summary, ensure_ascii=False, indent=1))
+        log.info(
+            "crawl %s finished (%s): %d pages, %d records, %d captures",
+            self.crawl_id, reason, c.pages, c.records, c.captures,
+        )  # fmt: skip
+
+    def _mark_failed(self, error: str) -> None:
+        if self.session is None or self.crawl_id is None:
+            return
+        try:
+            self.session.rollback()
+            crawl = self.session.get(Crawl, self.crawl_id)
+            if crawl is not None:
+                crawl.status = CrawlStatus.FAILED
+                crawl.error = error
+                crawl.finished_at = utcnow()
+                self.session.commit()
+        except Exception:
+            log.exception("could not mark the crawl failed")
+
+
+def _safe_name(name: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    return keep.strip(".") or "source"
+
+
+class CrawlFinisher:
+    """Opens the context when the spider opens and finishes it when the spider closes."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlFinisher:
+        return cls(crawler)
+
+    def spider_opened(self) -> None:
+        CrawlContext.of(self.crawler).ensure_open()
+
+    def spider_closed(self, reason: str) -> None:
+        CrawlContext.of(self.crawler).finish(reason)
+
+
+class PiiSafeLogFormatter(LogFormatter):
+    """Scrapy logs scraped and dropped items in full; ours hold personal data, so never."""
+
+    def scraped(self, item: Any, response: Any, spider: Any) -> LogFormatterResult:
+        return {
+            "level": logging.DEBUG,
+            "msg": "record scraped from %(src)s",
+            "args": {"src": getattr(response, "url", "?")},
+        }
+
+    def dropped(
+        self, item: Any, exception: BaseException, response: Any, spider: Any
+    ) -> LogFormatterResult:
+        return {
+            "level": logging.WARNING,
+            "msg": "record dropped: %(exc)s",
+            "args": {"exc": type(exception).__name__},
+        }
+
+    def item_error(
+        self, item: Any, exception: BaseException, response: Any, spider: Any
+    ) -> LogFormatterResult:
+        return {
+            "level": logging.ERROR,
+            "msg": "error processing a record from %(src)s: %(exc)s",
+            "args": {"src": getattr(response, "url", "?"), "exc": type(exception).__name__},
+        }

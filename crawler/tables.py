@@ -1,0 +1,238 @@
+"""Records from tables: HTML tables (with or without a header row), label/value tables, and
+the grids that CSV and XLSX files become.
+
+Crawled content is hostile: script and style elements are dropped before any text is taken,
+cells are cut to ``MAX_CELL_CHARS``, control characters removed, and a document yields at most
+``MAX_ROWS`` records. lxml repairs broken markup (unclosed rows and cells) the way a browser does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import lxml.html
+from lxml import etree
+
+from crawler.fields import (
+    RECORD_FIELDS,
+    assign_columns,
+    column_kind,
+    field_for_header,
+    map_header,
+    nfkc,
+)
+
+MAX_CELL_CHARS = 1000
+MAX_ROWS = 50_000
+MAX_COLUMNS = 60
+TRUNCATED_MARK = "…[cut]"
+_UNSAFE_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
+
+
+def clean_cell(text: str) -> str:
+    """One published value as text: no control or bidi characters, spaces collapsed, bounded.
+
+    Full-width spaces are kept (``山田　太郎`` is published that way).
+    """
+    if len(text) > 4 * MAX_CELL_CHARS:
+        text = text[: 4 * MAX_CELL_CHARS]
+    text = _SPACES.sub(" ", _CONTROL.sub("", text)).strip(" ")
+    if len(text) > MAX_CELL_CHARS:
+        text = text[:MAX_CELL_CHARS] + TRUNCATED_MARK
+    return text
+
+
+@dataclass(slots=True)
+class Record:
+    """One published record: contract fields, unknown columns (kept), and where it was."""
+
+    fields: dict[str, str]
+    extra: dict[str, str] = field(default_factory=dict)
+    where: str = ""
+
+    def filled(self) -> int:
+        return sum(1 for k, v in self.fields.items() if v and k in RECORD_FIELDS)
+
+
+def _is_record(rec: Record) -> bool:
+    f = rec.fields
+    anchors = sum(1 for k in ("phone", "postal_code", "address", "email") if f.get(k))
+    return rec.filled() >= 2 and (anchors >= 1 or bool(f.get("name")))
+
+
+def records_from_grid(
+    rows: Sequence[Sequence[str]], where: str, column_map: dict[str, str] | None = None
+) -> list[Record]:
+    """Records from a grid of cells: find a header row, else recognise columns by content.
+
+    ``column_map`` (a per-source override) maps header labels to contract columns.
+    """
+    grid = [[clean_cell(c) for c in r[:MAX_COLUMNS]] for r in rows[: MAX_ROWS + 10]]
+    grid = [r for r in grid if any(r)]
+    if not grid:
+        return []
+    header_at, mapping, labels = _find_header(grid, column_map)
+    if mapping is None:
+        return _headerless(grid, where)
+    out: list[Record] = []
+    for n, cells in enumerate(grid[header_at + 1 :], start=header_at + 2):
+        if map_header(cells) is not None and cells == grid[header_at]:
+            continue  # a repeated header row (long tables repeat it)
+        rec = Record({}, {}, f"{where}/row{n}")
+        for i, cell in enumerate(cells):
+            name = mapping.get(i)
+            if name:
+                rec.fields[name] = cell
+            elif cell:
+                label = labels[i] if i < len(labels) and labels[i] else f"col{i + 1}"
+                rec.extra[label[:40]] = cell
+        if _is_record(rec):
+            out.append(rec)
+        if len(out) >= MAX_ROWS:
+            break
+    return out
+
+
+def _find_header(
+    rows: list[list[str]], column_map: dict[str, str] | None
+) -> tuple[int, dict[int, str] | None, list[str]]:
+    for at, cells in enumerate(rows[:5]):
+        if column_map:
+            mapping = {i: column_map[c] for i, c in enumerate(cells) if c in column_map}
+            if len(mapping) >= 2:
+                return at, mapping, cells
+        mapping_ = map_header(cells)
+        if mapping_ is not None:
+            return at, mapping_, cells
+    return 0, None, []
+
+
+def _headerless(rows: list[list[str]], where: str) -> list[Record]:
+    width = max(len(r) for r in rows)
+    if width < 2:
+        return []
+    kinds = [column_kind(r[i] if i < len(r) else "" for r in rows) for i in range(width)]
+    mapping = assign_columns(kinds)
+    # A kana column after a kana name is its reading only if it spells the same; else a guardian.
+    name_col = next((i for i, f in mapping.items() if f == "name"), None)
+    kana_col = next((i for i, f in mapping.items() if f == "name_kana"), None)
+    if name_col is not None and kana_col is not None and kinds[name_col] == "kana_text":
+        same = sum(
+            1
+            for r in rows
+            if kana_col < len(r) and _fold(r[name_col]) == _fold(r[kana_col]) and r[kana_col]
+        )
+        if same < 0.5 * sum(1 for r in rows if kana_col < len(r) and r[kana_col]):
+            mapping[kana_col] = "guardian_name"
+    if len([f for f in mapping.values() if f in RECORD_FIELDS]) < 3:
+        return []
+    out = []
+    for n, cells in enumerate(rows, start=1):
+        rec = Record({}, {}, f"{where}/row{n}")
+        for i, cell in enumerate(cells):
+            if i in mapping:
+                rec.fields[mapping[i]] = cell
+            elif cell:
+                rec.extra[f"col{i + 1}"] = cell
+        if _is_record(rec):
+            out.append(rec)
+    return out[:MAX_ROWS]
+
+
+def _fold(text: str) -> str:
+    t = nfkc(text).replace(" ", "").replace("　", "")
+    return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in t)
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+
+def parse_html(text: str) -> etree._Element | None:
+    """A safe tree: parsed without network or entities, unsafe elements removed."""
+    if not text.strip():
+        return None
+    parser = lxml.html.HTMLParser(
+        recover=True, no_network=True, remove_comments=True, remove_pis=True, huge_tree=False
+    )
+    try:
+        root = lxml.html.document_fromstring(text, parser=parser)
+    except (etree.ParserError, ValueError):
+        return None
+    for el in list(root.iter(*_UNSAFE_TAGS)):
+        if isinstance(el, lxml.html.HtmlElement):
+            el.drop_tree()  # keeps the element's tail text, drops its content
+    return root
+
+
+def cell_text(el: etree._Element) -> str:
+    parts: list[str] = []
+    size = 0
+    for t in el.itertext():
+        parts.append(str(t))
+        size += len(t)
+        if size > 4 * MAX_CELL_CHARS:
+            break
+    return clean_cell("".join(parts))
+
+
+def _children(el: etree._Element, *tags: str) -> list[etree._Element]:
+    return [c for c in el if isinstance(c.tag, str) and c.tag in tags]
+
+
+def _table_rows(table: etree._Element) -> Iterator[list[str]]:
+    for part in [table, *_children(table, "thead", "tbody", "tfoot")]:
+        for tr in _children(part, "tr"):
+            cells = _children(tr, "th", "td")
+            yield [cell_text(c) for c in cells[:MAX_COLUMNS]]
+
+
+def records_from_html(
+    root: etree._Element, where: str, column_map: dict[str, str] | None = None
+) -> list[Record]:
+    """Records from every table on the page (outermost data tables first), then from
+    label/value layouts (a two-column table or a <dl> holding one record)."""
+    out: list[Record] = []
+    for t_no, table in enumerate(root.iter("table"), start=1):
+        rows = list(_table_rows(table))
+        if not rows:
+            continue
+        if _is_label_value(rows):
+            rec = _label_value_record(rows, f"{where}/table{t_no}")
+            if rec is not None:
+                out.append(rec)
+            continue
+        out.extend(records_from_grid(rows, f"{where}/table{t_no}", column_map))
+        if len(out) >= MAX_ROWS:
+            return out[:MAX_ROWS]
+    for d_no, dl in enumerate(root.iter("dl"), start=1):
+        pairs = [
+            [cell_text(dt), cell_text(dd)]
+            for dt, dd in zip(_children(dl, "dt"), _children(dl, "dd"), strict=False)
+        ]
+        if _is_label_value(pairs):
+            rec = _label_value_record(pairs, f"{where}/dl{d_no}")
+            if rec is not None:
+                out.append(rec)
+    return out
+
+
+def _is_label_value(rows: list[list[str]]) -> bool:
+    if len(rows) < 2 or any(len(r) != 2 for r in rows):
+        return False
+    named = {field_for_header(r[0]) for r in rows} - {None}
+    return len(named & set(RECORD_FIELDS)) >= 2 and len(named) >= 0.6 * len(rows)
+
+
+def _label_value_record(rows: list[list[str]], where: str) -> Record | None:
+    rec = Record({}, {}, where)
+    for label, value in rows:
+        name = field_for_header(label)
+        if name and name not in rec.fields:
+            rec.fields[name] = value
+        elif value:
+            rec.extra[label[:40] or f"field{len(rec.extra) + 1}"] = value
+    return rec if _is_record(rec) else None

@@ -1,0 +1,471 @@
+"""The fixture broker web: a real HTTP server on 127.0.0.1 serving synthetic broker sites.
+
+Every site is built from ``synth`` listings (deterministic by seed) in a different shape, and
+:func:`build_fixture` gives tests the exact rows each site publishes, so extraction can be
+measured against ground truth. Run it with ``python -m synth.broker_web --port 8765``.
+
+Sites (all linked from ``/``):
+
+=================  ===============================================================
+``/meibo/list``    paginated table (40 rows a page, ``?page=N``) in Shift_JIS (CP932)
+``/catalog/``      catalog → detail pages: a headed table (UTF-8), a headerless
+                   table, and a page linking a CP932 CSV and an XLSX sample
+``/paste/``        paste-style ``<pre>`` text page in EUC-JP, one record per line
+``/liar/``         header charset lies: says UTF-8 for CP932, Shift_JIS for EUC-JP
+``/takedown/``     a listing that ``/_control/takedown?mode=remove|shrink|restore``
+                   removes (404), halves or restores
+``/hostile/``      script tags, event handlers, giant cells, broken tables, markup
+``/trap/``         redirects to private addresses, a 5 MB page
+``/bench/N/``      N table pages in a tree of 10 links a page (benchmarks; not linked)
+=================  ===============================================================
+
+``/robots.txt`` disallows ``/meibo/private/`` (linked from the list) and ``/_control/``;
+``/_control/hits?path=P`` tells how often a path was requested (for the robots test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import io
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from synth.listing import generate_listing
+from synth.watchlist import generate_watchlist
+
+FIELDS = [
+    "name", "name_kana", "gender", "birthdate", "age", "grade", "guardian_name",
+    "postal_code", "address", "phone", "email",
+]  # fmt: skip
+# Three broker vocabularies for the same columns.
+LABELS_A = [
+    "氏名", "フリガナ", "性別", "生年月日", "年齢", "学年", "保護者名", "〒", "住所", "電話番号",
+    "メール",
+]  # fmt: skip
+LABELS_B = [
+    "お名前", "ふりがな", "男女", "誕生日", "歳", "学齢", "保護者氏名", "郵便番号", "所在地",
+    "TEL", "E-mail",
+]  # fmt: skip
+LABELS_C = [
+    "名前", "カナ", "性別", "生年月日", "年齢", "学年", "保護者", "郵便番号", "ご住所", "連絡先",
+    "メールアドレス",
+]  # fmt: skip
+PAGE_ROWS = 40
+BIG_BYTES = 5 * 1024 * 1024
+
+SHAPES = (
+    "paginated_sjis_table", "catalog_headed_table", "headerless_table", "csv_cp932",
+    "xlsx", "paste_eucjp", "lying_charset", "takedown",
+)  # fmt: skip
+
+
+def _published(row: dict[str, str], encodings: tuple[str, ...]) -> dict[str, str]:
+    """The row as it reads after the site's encodings (unencodable characters become ?)."""
+    out = {}
+    for k in FIELDS:
+        v = row.get(k, "")
+        for enc in encodings:
+            v = v.encode(enc, errors="replace").decode(enc)
+        out[k] = v
+    return out
+
+
+@dataclass
+class Fixture:
+    seed: int
+    watchlist: list[dict[str, str]]
+    truth: list[dict[str, str]]  # synth ground truth (record_id per row_id)
+    shapes: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # published rows
+    row_ids: dict[str, list[str]] = field(default_factory=dict)  # synth row_id per row
+
+
+_ENCODINGS: dict[str, tuple[str, ...]] = {
+    "paginated_sjis_table": ("cp932",), "catalog_headed_table": (),
+    "headerless_table": (), "csv_cp932": ("cp932",), "xlsx": (),
+    "paste_eucjp": ("euc_jp",), "lying_charset": ("cp932", "euc_jp"), "takedown": (),
+}  # fmt: skip
+
+
+def build_fixture(seed: int = 2014, persons: int = 1500, rows: int = 1200) -> Fixture:
+    """The watchlist, ground truth and what each shape publishes (deterministic by seed)."""
+    watchlist = list(generate_watchlist(persons, seed))
+    listing, truth = generate_listing(watchlist, rows, seed, listings=len(SHAPES))
+    by_listing: dict[str, list[dict[str, str]]] = {}
+    for r in listing:
+        by_listing.setdefault(r["listing_id"], []).append(r)
+    fx = Fixture(seed, watchlist, truth)
+    # the largest list is the paginated one, so it spans several pages
+    ordered = sorted(by_listing, key=lambda lid: (-len(by_listing[lid]), lid))
+    for shape, lid in zip(SHAPES, ordered, strict=True):
+        fx.shapes[shape] = [_published(r, _ENCODINGS[shape]) for r in by_listing[lid]]
+        fx.row_ids[shape] = [r["row_id"] for r in by_listing[lid]]
+    return fx
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+def _e(s: str) -> str:
+    return html.escape(s, quote=True)
+
+
+def _page(title: str, body: str, charset: str = "utf-8", meta: bool = True) -> str:
+    head = f'<meta charset="{charset}">' if meta else ""
+    return (
+        f"<!DOCTYPE html><html lang='ja'><head>{head}<title>{_e(title)}</title></head>"
+        f"<body><h1>{_e(title)}</h1>{body}</body></html>"
+    )
+
+
+def _table(rows: Sequence[dict[str, str]], labels: Sequence[str] | None, number_from: int = 0,
+           extra: str | None = None) -> str:
+    out = ["<table border='1'>"]
+    if labels is not None:
+        cols = (["No."] if number_from else []) + list(labels) + ([extra] if extra else [])
+        out.append("<tr>" + "".join(f"<th>{_e(c)}</th>" for c in cols) + "</tr>")
+    for i, r in enumerate(rows):
+        cells = [str(number_from + i)] if number_from else []
+        cells += [r[f] for f in FIELDS]
+        if extra:
+            cells.append("資料請求可" if i % 3 == 0 else "")
+        out.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _paste_line(r: dict[str, str]) -> str:
+    cells = []
+    for f in FIELDS:
+        v = r[f]
+        if not v:
+            continue
+        if f == "age":
+            v += "歳"
+        elif f == "guardian_name":
+            v = "保護者:" + v
+        elif f == "phone":
+            v = "TEL:" + v
+        cells.append(v)
+    return " | ".join(cells)
+
+
+def _csv_bytes(rows: Sequence[dict[str, str]], encoding: str) -> bytes:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(LABELS_A)
+    for r in rows:
+        w.writerow([r[f] for f in FIELDS])
+    return buf.getvalue().encode(encoding, errors="replace")
+
+
+def _xlsx_bytes(rows: Sequence[dict[str, str]]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "サンプル"
+    ws.append(["会員サンプルデータ（抜粋）"])
+    ws.append([])
+    ws.append(LABELS_C)
+    for r in rows:
+        ws.append([r[f] for f in FIELDS])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+HOSTILE_HTML = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>hostile</title>
+<script>document.location='http://169.254.169.254/'</script></head><body>
+<table><tr><th>氏名</th><th>住所</th><th>電話番号</th></tr>
+<tr><td><script>alert('name')</script>危険 太郎</td><td>東京都千代田区九段南1-2-3</td>
+<td>03-1111-2222</td></tr>
+<tr><td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td>東京都港区芝公園4-2-8</td>
+<td>03-3333-4444</td></tr>
+<tr><td><img src=x onerror="alert(2)">画像 花子</td><td>大阪府大阪市北区梅田1-1-1</td>
+<td>06-5555-6666</td></tr>
+<tr><td>[bold red]markup[/] \x1b[31m赤\x1b[0m 次郎</td><td>=HYPERLINK("http://evil.example","x")</td>
+<td>045-777-8888</td></tr>
+<tr><td>巨大 セル</td><td>東京都新宿区西新宿2-8-1GIANT</td><td>03-9999-0000</td></tr>
+<tr><td>壊れ 表<td>北海道札幌市中央区北1条西2丁目<td>011-222-3333
+<tr><td>閉じない 行</td><td>福岡県福岡市中央区天神1-1-1</td><td>092-444-5555
+</table></body></html>"""
+GIANT_CELL_CHARS = 300_000
+
+
+class Broker:
+    """Renders every site; holds the takedown state and the hit counter (thread-safe)."""
+
+    def __init__(self, fixture: Fixture) -> None:
+        self.fx = fixture
+        self.hits: Counter[str] = Counter()
+        self.takedown = "restore"
+        self.lock = threading.Lock()
+        self._xlsx = _xlsx_bytes(fixture.shapes["xlsx"])
+        self._csv = _csv_bytes(fixture.shapes["csv_cp932"], "cp932")
+        self._bench_rows = [r for rows in fixture.shapes.values() for r in rows][:500]
+        hostile = HOSTILE_HTML.replace("GIANT", "あ" * GIANT_CELL_CHARS)
+        self._hostile = hostile.encode("utf-8")
+
+    # (status, headers, body) or a streaming callable for big bodies
+    def route(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        with self.lock:
+            self.hits[path] += 1
+        html_utf8 = {"Content-Type": "text/html; charset=utf-8"}
+        if path == "/robots.txt":
+            body = b"User-agent: *\nDisallow: /meibo/private/\nDisallow: /_control/\n"
+            return 200, {"Content-Type": "text/plain"}, body
+        if path == "/":
+            links = [
+                ("/meibo/list", "名簿一覧"), ("/catalog/", "名簿カタログ"), ("/paste/", "貼り付け"),
+                ("/liar/", "文字コード"), ("/takedown/", "掲載名簿"), ("/hostile/", "危険"),
+                ("/trap/", "罠"),
+            ]  # fmt: skip
+            index = "".join(f"<p><a href='{u}'>{_e(t)}</a></p>" for u, t in links)
+            return 200, html_utf8, _page("名簿ブローカー", index).encode()
+        if path.startswith("/_control/"):
+            return self._control(path, query)
+        if path.startswith("/meibo/"):
+            return self._meibo(path, query)
+        if path.startswith("/catalog/"):
+            return self._catalog(path)
+        if path.startswith("/paste/"):
+            return self._paste(path)
+        if path.startswith("/liar/"):
+            return self._liar(path)
+        if path.startswith("/takedown/"):
+            return self._takedown()
+        if path.startswith("/hostile/"):
+            return 200, html_utf8, self._hostile
+        if path.startswith("/trap/"):
+            return self._trap(path)
+        if path.startswith("/bench/"):
+            return self._bench(path)
+        return 404, html_utf8, _page("404", "<p>not found</p>").encode()
+
+    def _control(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        plain = {"Content-Type": "text/plain; charset=utf-8"}
+        if path == "/_control/takedown":
+            mode = query.get("mode", ["remove"])[0]
+            if mode not in ("remove", "shrink", "restore"):
+                return 400, plain, b"mode: remove|shrink|restore"
+            self.takedown = mode
+            return 200, plain, mode.encode()
+        if path == "/_control/hits":
+            want = query.get("path", [""])[0]
+            with self.lock:
+                return 200, plain, str(self.hits[want]).encode()
+        return 404, plain, b"unknown control"
+
+    def _meibo(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        sjis = {"Content-Type": "text/html; charset=Shift_JIS"}
+        if path.startswith("/meibo/private/"):
+            page_ = _page("非公開", "<p>robots.txt で禁止</p>", "Shift_JIS")
+            return 200, sjis, page_.encode("cp932")
+        rows = self.fx.shapes["paginated_sjis_table"]
+        pages = max(1, -(-len(rows) // PAGE_ROWS))
+        try:
+            page = int(query.get("page", ["1"])[0])
+        except ValueError:
+            page = 1
+        if not 1 <= page <= pages:
+            return 404, sjis, _page("404", "", "Shift_JIS").encode("cp932")
+        chunk = rows[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
+        nav = []
+        if page > 1:
+            nav.append(f"<a href='/meibo/list?page={page - 1}'>前へ</a>")
+        nav += [
+            f"<a href='/meibo/list?page={p}'>{p}</a>" if p != page else f"<b>{p}</b>"
+            for p in range(1, pages + 1)
+        ]
+        if page < pages:
+            nav.append(f"<a href='/meibo/list?page={page + 1}' rel='next'>次へ</a>")
+        body = (
+            f"<p>子供名簿 2015年版 全{len(rows)}件 ({page}/{pages})</p>"
+            + _table(chunk, LABELS_A, number_from=(page - 1) * PAGE_ROWS + 1)
+            + "<p>" + " ".join(nav) + "</p>"
+            + "<p><a href='/meibo/private/full.html'>全件データ（会員限定）</a></p>"
+        )
+        return 200, sjis, _page("子供名簿", body, "Shift_JIS").encode("cp932", errors="replace")
+
+    def _catalog(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        ct = {"Content-Type": "text/html; charset=utf-8"}
+        if path == "/catalog/":
+            items = [
+                ("/catalog/item/1.html", "小学生名簿 首都圏版"),
+                ("/catalog/item/2.html", "幼児名簿 全国版"),
+                ("/catalog/item/3.html", "ファミリー名簿 データ販売"),
+            ]
+            body = "<ul>" + "".join(f"<li><a href='{u}'>{_e(t)}</a></li>" for u, t in items)
+            return 200, ct, _page("名簿カタログ", body + "</ul>").encode()
+        if path == "/catalog/item/1.html":
+            rows = self.fx.shapes["catalog_headed_table"]
+            body = "<p>サンプルデータ</p>" + _table(rows, LABELS_B, extra="備考")
+            return 200, ct, _page("小学生名簿 首都圏版", body).encode()
+        if path == "/catalog/item/2.html":
+            rows = self.fx.shapes["headerless_table"]
+            return 200, ct, _page("幼児名簿 全国版", _table(rows, None)).encode()
+        if path == "/catalog/item/3.html":
+            body = (
+                "<p><a href='/catalog/files/sample.csv'>サンプルCSV</a></p>"
+                "<p><a href='/catalog/files/sample.xlsx'>サンプルExcel</a></p>"
+            )
+            return 200, ct, _page("ファミリー名簿 データ販売", body).encode()
+        if path == "/catalog/files/sample.csv":
+            return 200, {"Content-Type": "text/csv; charset=Shift_JIS"}, self._csv
+        if path == "/catalog/files/sample.xlsx":
+            xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            return 200, {"Content-Type": xlsx}, self._xlsx
+        return 404, ct, _page("404", "").encode()
+
+    def _paste(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        if path == "/paste/":
+            body = "<p><a href='/paste/raw/x7Kq2'>名簿 貼り付け (2015)</a></p>"
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, _page("paste", body).encode()
+        if path == "/paste/raw/x7Kq2":
+            rows = self.fx.shapes["paste_eucjp"]
+            text = "\n".join(_paste_line(r) for r in rows)
+            body = "<p>流出名簿 一部公開</p><pre>" + _e(text) + "</pre>"
+            page = _page("名簿 貼り付け", body, "EUC-JP").encode("euc_jp", errors="replace")
+            return 200, {"Content-Type": "text/html; charset=EUC-JP"}, page
+        return 404, {"Content-Type": "text/html"}, b"not found"
+
+    def _liar(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        rows = self.fx.shapes["lying_charset"]
+        half = len(rows) // 2
+        if path == "/liar/":
+            body = "<p><a href='/liar/a.html'>名簿A</a> <a href='/liar/b.html'>名簿B</a></p>"
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, _page("liar", body).encode()
+        if path == "/liar/a.html":  # says UTF-8, is CP932 (no meta)
+            page = _page("名簿A", _table(rows[:half], LABELS_A), meta=False)
+            lie = {"Content-Type": "text/html; charset=UTF-8"}
+            return 200, lie, page.encode("cp932", "replace")
+        if path == "/liar/b.html":  # says Shift_JIS in header and meta, is EUC-JP
+            page = _page("名簿B", _table(rows[half:], LABELS_C), charset="Shift_JIS")
+            return (
+                200,
+                {"Content-Type": "text/html; charset=Shift_JIS"},
+                page.encode("euc_jp", "replace"),
+            )
+        return 404, {"Content-Type": "text/html"}, b"not found"
+
+    def _takedown(self) -> tuple[int, dict[str, str], bytes]:
+        ct = {"Content-Type": "text/html; charset=utf-8"}
+        if self.takedown == "remove":
+            return 404, ct, _page("削除されました", "<p>この名簿は掲載を終了しました</p>").encode()
+        rows = self.fx.shapes["takedown"]
+        if self.takedown == "shrink":
+            rows = rows[: len(rows) // 2]
+        return 200, ct, _page("掲載名簿", _table(rows, LABELS_C)).encode()
+
+    def _trap(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        ct = {"Content-Type": "text/html; charset=utf-8"}
+        if path == "/trap/":
+            body = (
+                "<a href='/trap/metadata'>m</a> <a href='/trap/intranet'>i</a> "
+                "<a href='/trap/loopback'>l</a> <a href='/trap/big.html'>big</a>"
+            )
+            return 200, ct, _page("trap", body).encode()
+        if path == "/trap/metadata":
+            return 302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""
+        if path == "/trap/loopback":  # same host, another port: not the source's own server
+            return 302, {"Location": "http://127.0.0.1:9/private"}, b""
+        if path == "/trap/intranet":
+            return 302, {"Location": "http://10.0.0.1/admin"}, b""
+        return 404, ct, b"not found"
+
+    def _bench(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        # /bench/N/ or /bench/N/p/K : page K of N, linking to pages 10K+1 .. 10K+10
+        parts = path.strip("/").split("/")
+        try:
+            total = int(parts[1])
+            k = int(parts[3]) if len(parts) >= 4 else 0
+        except (IndexError, ValueError):
+            return 404, {}, b"not found"
+        links = [c for c in range(10 * k + 1, 10 * k + 11) if c <= total]
+        rows = [self._bench_rows[(k * 10 + i) % len(self._bench_rows)] for i in range(10)]
+        body = _table(rows, LABELS_A) + "".join(
+            f"<a href='/bench/{total}/p/{c}'>{c}</a> " for c in links
+        )
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, _page(f"p{k}", body).encode()
+
+
+def make_handler(broker: Broker) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "FixtureBroker/1.0"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # quiet: tests and benchmarks make thousands of requests
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            if parts.path == "/trap/big.html":
+                self._big()
+                return
+            status, headers, body = broker.route(parts.path, parse_qs(parts.query))
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _big(self) -> None:
+            with broker.lock:
+                broker.hits["/trap/big.html"] += 1
+            chunk = ("<p>" + "大" * 1000 + "</p>\n").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(BIG_BYTES))
+            self.end_headers()
+            sent = 0
+            try:
+                while sent < BIG_BYTES:
+                    part = chunk[: BIG_BYTES - sent]
+                    self.wfile.write(part)
+                    sent += len(part)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the crawler hung up at its size limit, as it should
+
+    return Handler
+
+
+def serve(port: int, host: str = "127.0.0.1", seed: int = 2014,
+          ready: Callable[[int], None] | None = None) -> None:
+    broker = Broker(build_fixture(seed))
+    server = ThreadingHTTPServer((host, port), make_handler(broker))
+    server.daemon_threads = True
+    if ready is not None:
+        ready(server.server_address[1])
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="Serve the synthetic broker sites (tests, demo).")
+    p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--seed", type=int, default=2014)
+    a = p.parse_args(argv)
+
+    def ready(port: int) -> None:
+        print(f"fixture broker web on http://{a.host}:{port}/", flush=True)
+
+    try:
+        serve(a.port, a.host, a.seed, ready)
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
