@@ -113,9 +113,13 @@ def source_list() -> None:
                 listings = s.scalar(
                     select(func.count()).select_from(Listing).where(Listing.source_id == src.id)
                 )
-                last = s.execute(
-                    select(Crawl).where(Crawl.source_id == src.id).order_by(Crawl.id.desc())
-                ).scalars().first()
+                last = (
+                    s.execute(
+                        select(Crawl).where(Crawl.source_id == src.id).order_by(Crawl.id.desc())
+                    )
+                    .scalars()
+                    .first()
+                )
                 table.add_row(
                     str(src.id),
                     terminal_safe(src.name),

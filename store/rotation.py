@@ -6,6 +6,7 @@ under the new key are skipped on a re-run, and the old key is dropped only when 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,13 +114,15 @@ def _reseal(
                 blob: bytes = row[1]
                 if Vault.key_id_of(blob) == vault.current_key_id:
                     continue  # already rotated by an earlier, interrupted run
-                payload = vault.open_json(blob, sealed.context)
+                plaintext = vault.open(blob, sealed.context)
+                payload = json.loads(plaintext)
                 values: dict[str, Any] = {"id": row[0]}
-                values[sealed.column] = vault.seal_json(payload, sealed.context)
+                # Re-seal the very same bytes, so digests and payloads stay byte-identical.
+                values[sealed.column] = vault.seal(plaintext, sealed.context)
                 if sealed.reindex is not None:
                     values |= sealed.reindex(vault, payload)
                 if is_person:
-                    values["row_digest"] = person_digest(vault, row[2], payload, row[3])
+                    values["row_digest"] = person_digest(vault, row[2], plaintext)
                 updates.append(values)
             if updates:
                 session.execute(update(model), updates)

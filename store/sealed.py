@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,10 +38,10 @@ def listing_row_indexes(vault: Vault, pii: dict[str, str]) -> dict[str, bytes | 
     }
 
 
-def person_digest(vault: Vault, household_ref: str, pii: dict[str, str], is_seed: bool) -> bytes:
-    """Keyed digest of an imported row: spots unchanged rows without being a guessing oracle."""
-    body = json.dumps([household_ref, pii, is_seed], ensure_ascii=False, sort_keys=True)
-    return hmac.new(vault.ring.current.mac_key, b"row\x00" + body.encode(), hashlib.sha256).digest()
+def person_digest(vault: Vault, household_ref: str, sealed_plaintext: bytes) -> bytes:
+    """Keyed digest of what we store: spots unchanged rows without being a guessing oracle."""
+    message = b"row\x00" + household_ref.encode() + b"\x00" + sealed_plaintext
+    return hmac.digest(vault.ring.current.mac_key, message, hashlib.sha256)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,4 +76,4 @@ class Vault:
         if not normalised:
             return None
         msg = kind.encode() + b"\x00" + normalised.encode("utf-8")
-        return hmac.new(self._mac_key, msg, hashlib.sha256).digest()[:16]
+        return hmac.digest(self._mac_key, msg, hashlib.sha256)[:16]

@@ -35,8 +35,9 @@ def _count(store: Store, model: type) -> int:
         return s.scalar(select(func.count()).select_from(model)) or 0
 
 
-def test_utf8_import_keeps_every_field(store: Store, tmp_path: Path) -> None:
-    result = _import(store, write_csv(tmp_path / "w.csv", ROWS))
+@pytest.mark.parametrize("worker", [False, True], ids=["in-process", "worker-process"])
+def test_utf8_import_keeps_every_field(store: Store, tmp_path: Path, worker: bool) -> None:
+    result = _import(store, write_csv(tmp_path / "w.csv", ROWS), worker=worker)
     assert (result.inserted, result.rejected, result.households_created) == (5, 0, 2)
     stored = _decrypted(store)
     for row in ROWS:
@@ -71,8 +72,9 @@ def test_forced_encoding(store: Store, tmp_path: Path) -> None:
         _import(store, path, encoding="klingon")
 
 
+@pytest.mark.parametrize("worker", [False, True], ids=["in-process", "worker-process"])
 def test_bad_rows_are_rejected_with_line_and_reason_and_good_rows_load(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, worker: bool
 ) -> None:
     bad = [
         ROWS[0],
@@ -89,7 +91,7 @@ def test_bad_rows_are_rejected_with_line_and_reason_and_good_rows_load(
     with open(path, "a", encoding="utf-8", newline="") as handle:
         handle.write("P0014,H009,short row\n")
         handle.write('P0015,H009,"unterminated quote\n')
-    result = _import(store, path)
+    result = _import(store, path, worker=worker)
     assert result.inserted == 1 and result.rejected == 10
     with open(tmp_path / "w.csv.rejects.csv", encoding="utf-8") as handle:
         rejects = list(csv.DictReader(handle))

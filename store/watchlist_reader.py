@@ -1,0 +1,176 @@
+"""The CPU half of a watchlist import: read, validate and seal rows, in chunks.
+
+It touches no database, so it can run in a worker process while the importer writes the
+previous chunk (two cores: the import runs at the speed of the slower half, not the sum).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import queue
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from store.csv_input import CsvFile, InputError, has_undecodable
+from store.keyring import KeyRing
+from store.private_files import private_csv
+from store.sealed import PERSON_PII, person_digest, person_indexes
+from store.vault import Vault
+from store.watchlist_rows import REQUIRED, CleanRow, validate
+
+WORKER_TIMEOUT_S = 600
+POLL_S = 0.5
+MAX_FIRST_REJECTS = 20
+
+
+@dataclass(slots=True)
+class SealedPerson:
+    record_ref: str
+    household_ref: str
+    digest: bytes
+    columns: dict[str, bytes | None]  # pii and blind-index columns, ready to store
+
+
+@dataclass(slots=True)
+class Chunk:
+    persons: list[SealedPerson]
+    rows_read: int  # running totals, so the last chunk carries the summary
+    bytes_read: int
+    rejected: int
+    first_rejects: list[tuple[int, str]] = field(default_factory=list)
+
+
+def person_payload(row: CleanRow) -> dict[str, str]:
+    """What gets sealed: the contract fields plus unknown columns (kept, never dropped)."""
+    payload = dict(row.pii)
+    if row.extra:
+        payload["_extra"] = json.dumps(row.extra, ensure_ascii=False, sort_keys=True)
+    return payload
+
+
+def payload_bytes(payload: dict[str, str]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+def seal_person(vault: Vault, row: CleanRow) -> SealedPerson:
+    payload = person_payload(row)
+    plaintext = payload_bytes(payload)
+    columns: dict[str, bytes | None] = dict(person_indexes(vault, payload))
+    columns["pii"] = vault.seal(plaintext, PERSON_PII)
+    return SealedPerson(
+        record_ref=row.record_id,
+        household_ref=row.household_id,
+        digest=person_digest(vault, row.household_id, plaintext),
+        columns=columns,
+    )
+
+
+def open_checked(path: Path, encoding: str | None) -> CsvFile:
+    """Open the file and check its header; raises InputError naming file and line."""
+    source = CsvFile(path, encoding)
+    missing = [c for c in REQUIRED if c not in source.header]
+    dupes = sorted({h for h in source.header if source.header.count(h) > 1})
+    if missing or dupes:
+        source.close()
+        problem = (
+            f"missing required column(s): {', '.join(missing)}"
+            if missing
+            else f"duplicate column(s): {', '.join(dupes)}"
+        )
+        raise InputError(f"{path}, line 1: {problem}")
+    return source
+
+
+def read_chunks(
+    path: Path, encoding: str, ring: KeyRing, reject_path: Path, batch_size: int
+) -> Iterator[Chunk]:
+    """Validate and seal every row; bad rows go to `reject_path` with line and reason."""
+    vault = Vault(ring)
+    with (
+        open_checked(path, encoding) as source,
+        private_csv(reject_path, ["line", "reason", *source.header]) as rejects,
+    ):
+        assert rejects is not None
+        header, width = source.header, len(source.header)
+        rows_read = rejected = 0
+        first_rejects: list[tuple[int, str]] = []
+        persons: list[SealedPerson] = []
+
+        def reject(line: int, reason: str, fields: list[str]) -> None:
+            nonlocal rejected
+            rejected += 1
+            rejects.writerow([line, reason, *fields])
+            if len(first_rejects) < MAX_FIRST_REJECTS:
+                first_rejects.append((line, reason))
+
+        for record in source.records():
+            rows_read += 1
+            if isinstance(record, tuple):
+                reject(record[0], record[1], [])
+                continue
+            fields = record.fields
+            if len(fields) != width:
+                reject(record.line, f"expected {width} columns, got {len(fields)}", fields)
+                continue
+            if has_undecodable(*fields):
+                reject(record.line, f"bytes that are not valid {source.encoding}", fields)
+                continue
+            clean = validate(dict(zip(header, fields, strict=True)))
+            if isinstance(clean, str):
+                reject(record.line, clean, fields)
+                continue
+            persons.append(seal_person(vault, clean))
+            if len(persons) >= batch_size:
+                yield Chunk(persons, rows_read, source.bytes_read, rejected, list(first_rejects))
+                persons = []
+        yield Chunk(persons, rows_read, source.size, rejected, list(first_rejects))
+
+
+def _worker(out: multiprocessing.Queue[Chunk | str | None], args: tuple[object, ...]) -> None:
+    try:
+        for chunk in read_chunks(*args):  # type: ignore[arg-type]
+            out.put(chunk)
+        out.put(None)
+    except Exception as exc:  # reported to the parent, which raises it cleanly
+        out.put(f"{type(exc).__name__}: {exc}")
+
+
+def chunks_from_worker(
+    path: Path, encoding: str, ring: KeyRing, reject_path: Path, batch_size: int
+) -> Iterator[Chunk]:
+    """`read_chunks` in a separate process, a few chunks ahead of the consumer (bounded)."""
+    ctx = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads
+    out: multiprocessing.Queue[Chunk | str | None] = ctx.Queue(maxsize=4)
+    proc = ctx.Process(
+        target=_worker, args=(out, (path, encoding, ring, reject_path, batch_size)), daemon=True
+    )
+    proc.start()
+    try:
+        waited = 0.0
+        while True:
+            try:
+                item = out.get(timeout=POLL_S)
+            except queue.Empty:
+                waited += POLL_S
+                if not proc.is_alive():
+                    raise InputError(
+                        f"{path}: the reader process died (exit code {proc.exitcode})"
+                    ) from None
+                if waited > WORKER_TIMEOUT_S:
+                    raise InputError(f"{path}: the reader process stopped answering") from None
+                continue
+            waited = 0.0
+            if item is None:
+                return
+            if isinstance(item, str):
+                raise InputError(f"{path}: {item}")
+            yield item
+    finally:
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.terminate()
+
+
+ChunkSource = Callable[[Path, str, KeyRing, Path, int], Iterator[Chunk]]

@@ -1,0 +1,162 @@
+"""The `leakwatch` command line, run in-process against a real database."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from typer.testing import CliRunner
+
+from office.cli import app
+from store.keyring import read_key_file
+from store.models import WatchlistPerson
+from store.runtime import Store
+from store.settings import Settings
+from tests.samples import ROWS, write_csv
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def file_key_env(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Key in the key file made by `init`, not in the environment."""
+    monkeypatch.delenv("LEAKWATCH_KEY")
+    return env
+
+
+def _persons() -> int:
+    store = Store.open(Settings())
+    try:
+        with store.sessions() as s:
+            return s.scalar(select(func.count()).select_from(WatchlistPerson)) or 0
+    finally:
+        store.close()
+
+
+def test_init_creates_a_private_key_once(file_key_env: dict[str, str]) -> None:
+    first = runner.invoke(app, ["init"])
+    assert first.exit_code == 0, first.output
+    key_file = Path(file_key_env["LEAKWATCH_HOME"]) / "leakwatch.key"
+    assert os.stat(key_file).st_mode & 0o777 == 0o600
+    key = key_file.read_bytes()
+    again = runner.invoke(app, ["init"])
+    assert again.exit_code == 0 and "kept" in again.output
+    assert key_file.read_bytes() == key
+
+
+def test_import_reports_and_rejects(file_key_env: dict[str, str], tmp_path: Path) -> None:
+    runner.invoke(app, ["init"])
+    path = write_csv(tmp_path / "w.csv", [*ROWS, ROWS[0] | {"record_id": "P9", "birthdate": "x"}])
+    result = runner.invoke(
+        app, ["import-watchlist", str(path), "--codes-out", str(tmp_path / "c.csv")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "inserted" in result.output and "line 7" in result.output and "birthdate" in result.output
+    )
+    assert _persons() == 5
+    with open(tmp_path / "c.csv", encoding="utf-8") as handle:
+        assert len(list(csv.DictReader(handle))) == 2
+
+
+def test_import_of_a_missing_or_broken_file_is_a_clean_error(
+    file_key_env: dict[str, str], tmp_path: Path
+) -> None:
+    runner.invoke(app, ["init"])
+    missing = runner.invoke(app, ["import-watchlist", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 2 and "cannot open" in missing.output
+    assert "Traceback" not in missing.output
+    binary = tmp_path / "photo.csv"
+    binary.write_bytes(bytes(range(256)) * 100)
+    broken = runner.invoke(app, ["import-watchlist", str(binary)])
+    assert broken.exit_code == 2 and "photo.csv" in broken.output
+
+
+def test_no_key_is_a_clean_error(file_key_env: dict[str, str], tmp_path: Path) -> None:
+    from store.db import upgrade
+
+    upgrade(Settings().db_url)
+    result = runner.invoke(app, ["import-watchlist", str(write_csv(tmp_path / "w.csv", ROWS))])
+    assert result.exit_code == 2 and "leakwatch init" in result.output
+
+
+def test_audit_verify_passes_then_catches_tampering(
+    file_key_env: dict[str, str], tmp_path: Path
+) -> None:
+    runner.invoke(app, ["init"])
+    runner.invoke(app, ["import-watchlist", str(write_csv(tmp_path / "w.csv", ROWS))])
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0 and "intact: 1 events" in ok.output
+    store = Store.open(Settings())
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER audit_event_no_update"))
+        else:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text("UPDATE audit_event SET actor = 'someone' WHERE seq = 1"))
+    store.close()
+    bad = runner.invoke(app, ["audit", "verify"])
+    assert bad.exit_code == 1 and "event 1" in bad.output
+
+
+def test_rotate_key_with_key_file(file_key_env: dict[str, str], tmp_path: Path) -> None:
+    runner.invoke(app, ["init"])
+    runner.invoke(app, ["import-watchlist", str(write_csv(tmp_path / "w.csv", ROWS))])
+    key_file = Path(file_key_env["LEAKWATCH_HOME"]) / "leakwatch.key"
+    before = read_key_file(key_file).current.key_id
+    result = runner.invoke(app, ["rotate-key"])
+    assert result.exit_code == 0, result.output
+    assert "5 values re-sealed" in " ".join(result.output.split())
+    after = read_key_file(key_file)
+    assert len(after.keys) == 1 and after.current.key_id != before
+    reimport = runner.invoke(app, ["import-watchlist", str(tmp_path / "w.csv")])
+    assert "unchanged" in reimport.output and _persons() == 5
+
+
+def test_rotate_key_with_env_key_needs_a_file(env: dict[str, str], tmp_path: Path) -> None:
+    runner.invoke(app, ["init"])
+    refused = runner.invoke(app, ["rotate-key"])
+    assert refused.exit_code == 2 and "--new-key-file" in refused.output
+    new_file = tmp_path / "new.key"
+    done = runner.invoke(app, ["rotate-key", "--new-key-file", str(new_file)])
+    assert done.exit_code == 0, done.output
+    assert os.stat(new_file).st_mode & 0o777 == 0o600
+
+
+def test_config_hides_the_key(env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["config"])
+    assert result.exit_code == 0
+    assert env["LEAKWATCH_KEY"] not in result.output and "(hidden)" in result.output
+
+
+def test_every_command_explains_itself() -> None:
+    for args in (
+        ["--help"],
+        ["init", "--help"],
+        ["import-watchlist", "--help"],
+        ["audit", "verify", "--help"],
+        ["rotate-key", "--help"],
+        ["synth", "--help"],
+        ["demo", "--help"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0 and "Usage" in result.output, args
+
+
+def test_demo_runs_as_a_real_process(file_key_env: dict[str, str]) -> None:
+    """The README's first command, minus the install: a fresh home, real subprocess."""
+    result = subprocess.run(
+        [sys.executable, "-m", "office", "demo", "--persons", "300"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "imported: 300 new" in result.stdout and "audit chain: intact" in result.stdout
+    assert _persons() == 300
