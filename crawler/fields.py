@@ -55,9 +55,8 @@ def field_for_header(label: str) -> str | None:
         return None
     if key in _EXACT_HEADERS:
         return _EXACT_HEADERS[key]
-    for field, words in _HEADER_KEYWORDS:
+    for field, words in _KEYWORDS_NORMALISED:
         for w in words:
-            w = header_key(w)
             if field == "row_id" and w in ("no", "id"):
                 # short ascii words only as a whole label or a clear prefix (No., ID番号)
                 if key == w or re.fullmatch(rf"{w}\.?\d*|{w}番号?|{w}no", key):
@@ -66,6 +65,11 @@ def field_for_header(label: str) -> str | None:
             if w in key:
                 return field
     return None
+
+
+_KEYWORDS_NORMALISED = tuple(
+    (field, tuple(header_key(w) for w in words)) for field, words in _HEADER_KEYWORDS
+)
 
 
 def map_header(cells: Sequence[str]) -> dict[int, str] | None:

@@ -44,9 +44,11 @@ class StorePipeline:
         from crawler.context import CrawlContext
 
         ctx = CrawlContext.of(self.crawler).ensure_open()
-        ctx.counters.records += 1
+        records = item.get("records", [])
+        ctx.counters.records += len(records)
         if ctx.rows is not None:
-            ctx.rows.add(item)
+            for rec in records:
+                ctx.rows.add({**item, **rec, "records": None})
         return {"listing_key": item.get("listing_key")}  # nothing personal travels further
 
 

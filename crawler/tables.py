@@ -80,7 +80,7 @@ def records_from_grid(
         return _headerless(grid, where)
     out: list[Record] = []
     for n, cells in enumerate(grid[header_at + 1 :], start=header_at + 2):
-        if map_header(cells) is not None and cells == grid[header_at]:
+        if cells == grid[header_at]:
             continue  # a repeated header row (long tables repeat it)
         rec = Record({}, {}, f"{where}/row{n}")
         for i, cell in enumerate(cells):

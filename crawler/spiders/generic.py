@@ -172,17 +172,16 @@ class GenericSpider(Spider):
     def _items(
         self, response: Response, key: str, records: list[Record], title: str
     ) -> Iterator[dict[str, Any]]:
-        evidence_id = response.meta.get(EVIDENCE_META)
-        for rec in records:
-            yield {
-                "listing_key": key,
-                "listing_url": response.url,
-                "title": title,
-                "fields": rec.fields,
-                "extra": rec.extra,
-                "where": rec.where,
-                "evidence_id": evidence_id,
-            }
+        """One item per page (its records in a list): Scrapy's per-item cost is paid once."""
+        if not records:
+            return
+        yield {
+            "listing_key": key,
+            "listing_url": response.url,
+            "title": title,
+            "evidence_id": response.meta.get(EVIDENCE_META),
+            "records": [{"fields": r.fields, "extra": r.extra, "where": r.where} for r in records],
+        }
 
     def _links(self, response: Response, root: Any, key: str) -> Iterator[Request]:
         for a in root.iter("a"):
