@@ -10,7 +10,6 @@ counts only.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ from sqlalchemy import select
 from crawler.fields import RECORD_FIELDS
 from store import audit
 from store.models import Crawl, CrawlStatus, Listing, ListingRow, utcnow
-from store.sealed import LISTING_ROW_PII, listing_row_indexes
+from store.sealed import LISTING_ROW_PII, listing_row_fingerprint, listing_row_indexes
 
 if TYPE_CHECKING:
     from crawler.context import CrawlContext
@@ -100,10 +99,7 @@ class RowWriter:
         return listing.id
 
     def _ref(self, listing_id: int, fields: dict[str, str]) -> str:
-        body = json.dumps([fields.get(f, "") for f in RECORD_FIELDS], ensure_ascii=False)
-        mac = self.vault.blind_index("listing_row", body)
-        assert mac is not None
-        base = "fp:" + mac.hex()
+        base = listing_row_fingerprint(self.vault, fields)
         seen = self.seen_refs[listing_id]
         seen[base] += 1
         return base if seen[base] == 1 else f"{base}#{seen[base]}"

@@ -15,9 +15,16 @@ from sqlalchemy import func, select, update
 
 from store import audit
 from store.keyring import KeyRing, MasterKey, write_key_file
-from store.models import Household, WatchlistPerson
+from store.models import Household, ListingRow, WatchlistPerson
 from store.runtime import Store
-from store.sealed import PERSON_PII, SEALED_COLUMNS, SealedColumn, person_digest
+from store.sealed import (
+    LISTING_ROW_PII,
+    PERSON_PII,
+    SEALED_COLUMNS,
+    SealedColumn,
+    person_digest,
+    refingerprint,
+)
 from store.vault import Vault
 
 BATCH = 1000
@@ -95,11 +102,14 @@ def _reseal(
     model: Any = sealed.model
     blob_col = getattr(model, sealed.column)
     is_person = sealed.context == PERSON_PII
+    is_listing_row = sealed.context == LISTING_ROW_PII
     done = 0
     last_id = 0
     while True:
         with store.sessions.begin() as session:
             query = select(model.id, blob_col).where(model.id > last_id)
+            if is_listing_row:
+                query = select(model.id, blob_col, ListingRow.row_ref).where(model.id > last_id)
             if is_person:
                 query = select(
                     model.id, blob_col, Household.household_ref, WatchlistPerson.is_seed
@@ -123,6 +133,8 @@ def _reseal(
                     values |= sealed.reindex(vault, payload)
                 if is_person:
                     values["row_digest"] = person_digest(vault, row[2], plaintext)
+                if is_listing_row:  # keyed fingerprints too, or re-crawls would see new rows
+                    values["row_ref"] = refingerprint(vault, payload, row[2])
                 updates.append(values)
             if updates:
                 session.execute(update(model), updates)

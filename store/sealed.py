@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,32 @@ def listing_row_indexes(vault: Vault, pii: dict[str, str]) -> dict[str, bytes | 
         "email_bidx": vault.blind_index("email", email_key(pii.get("email", ""))),
         "postal_bidx": vault.blind_index("postal", postal_key(pii.get("postal_code", ""))),
     }
+
+
+FINGERPRINT_PREFIX = "fp:"
+
+
+def listing_row_fingerprint(vault: Vault, record: dict[str, str]) -> str:
+    """Keyed identity of a published record within its listing, so a re-crawl recognises it.
+
+    Keyed, never a plain hash: a plain hash of a phone number is a guessing oracle. Keys that
+    start with "_" are our own bookkeeping (where it was found, extra columns), not the record.
+    """
+    fields = sorted((k, v) for k, v in record.items() if not k.startswith("_"))
+    mac = vault.blind_index("listing_row", json.dumps(fields, ensure_ascii=False))
+    assert mac is not None  # the body is never empty
+    return FINGERPRINT_PREFIX + mac.hex()
+
+
+def refingerprint(vault: Vault, record: dict[str, str], old_ref: str) -> str:
+    """The fingerprint under the vault's current key, keeping a duplicate's "#n" suffix.
+
+    References that are not fingerprints (a row_id given by the source) are kept as they are.
+    """
+    if not old_ref.startswith(FINGERPRINT_PREFIX):
+        return old_ref
+    _, hash_mark, suffix = old_ref.partition("#")
+    return listing_row_fingerprint(vault, record) + (hash_mark + suffix)
 
 
 def person_digest(vault: Vault, household_ref: str, sealed_plaintext: bytes) -> bytes:

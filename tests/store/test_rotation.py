@@ -19,7 +19,13 @@ from store.models import (
     WatchlistPerson,
 )
 from store.runtime import Store
-from store.sealed import LISTING_ROW_PII, PERSON_PII, REPORT_FACTS, SEALED_COLUMNS
+from store.sealed import (
+    LISTING_ROW_PII,
+    PERSON_PII,
+    REPORT_FACTS,
+    SEALED_COLUMNS,
+    listing_row_fingerprint,
+)
 from store.settings import Settings
 from store.vault import DecryptError, Vault
 from store.watchlist_import import import_watchlist
@@ -37,7 +43,7 @@ def _fill(store: Store, tmp_path: Path) -> None:
         s.add(
             ListingRow(
                 listing_id=listing.id,
-                row_ref="r1",
+                row_ref=listing_row_fingerprint(vault, pii) + "#2",
                 pii=vault.seal_json(pii, LISTING_ROW_PII),
                 phone_bidx=vault.blind_index("phone", phone_key(pii["phone"])),
             )
@@ -98,6 +104,11 @@ def test_rotation_keeps_every_value_with_env_key(store: Store, tmp_path: Path) -
     assert _snapshot(store, new_vault) == before
     assert _phone_hits(store, new_vault, WatchlistPerson) == 3
     assert _phone_hits(store, new_vault, ListingRow) == 1
+    with store.sessions() as s:
+        row = s.scalars(select(ListingRow)).one()
+        # A re-crawl under the new key must still recognise the row (and keep its "#2").
+        record = new_vault.open_json(row.pii, LISTING_ROW_PII)
+        assert row.row_ref == listing_row_fingerprint(new_vault, record) + "#2"
     with pytest.raises(DecryptError):
         _snapshot(store, Vault(KeyRing((old_vault.ring.current,))))
     # The re-derived digests still recognise unchanged rows on re-import.
