@@ -4,23 +4,45 @@ Imports only the standard library and small data packages: never the store, web 
 The public normalisation API is re-exported here; the work is done in one module per job:
 ``text`` (width, spaces, dashes), ``kana`` (readings), ``variants`` (variant kanji), ``names``,
 ``gazetteer`` + ``address``, ``phone``, ``dates``, ``postal``, ``mail``.
+
+Matching (also re-exported): ``WatchlistIndex`` (``index``: compact columns, blocking keys,
+encrypted save/load via ``sealing``), ``Matcher`` / ``score_listing`` (``match``), over
+``features`` (a row's comparable values), ``keys`` (loose readings, hashes, blocking keys),
+``columns`` (vocabularies, packed strings, key tables), ``batch`` (listing rows as arrays,
+candidate pairs), ``compare`` (comparison levels, term frequencies), ``model``
+(Fellegi–Sunter, EM, household correction), ``asof`` (a listing's date), ``calibrate``
+(Platt scaling, reliability) and ``explain`` (``Explanation``).
 """
 
 from matcher.address import Address, parse_address
 from matcher.dates import DateRange, parse_birthdate
+from matcher.explain import Explanation, FieldEvidence
+from matcher.index import WatchlistIndex
 from matcher.kana import normalize_kana
 from matcher.mail import normalize_email
+from matcher.match import Candidate, Matcher, MatchResult, Thresholds, score_listing
+from matcher.model import Model
 from matcher.names import Name, normalize_name
 from matcher.phone import Phone, normalize_phone
 from matcher.postal import normalize_postal
+from matcher.sealing import IndexKeyError
 from matcher.text import normalize_text
 from matcher.variants import fold_variants
 
 __all__ = [
     "Address",
+    "Candidate",
     "DateRange",
+    "Explanation",
+    "FieldEvidence",
+    "IndexKeyError",
+    "MatchResult",
+    "Matcher",
+    "Model",
     "Name",
     "Phone",
+    "Thresholds",
+    "WatchlistIndex",
     "fold_variants",
     "normalize_email",
     "normalize_kana",
@@ -30,4 +52,5 @@ __all__ = [
     "normalize_text",
     "parse_address",
     "parse_birthdate",
+    "score_listing",
 ]

@@ -1,0 +1,245 @@
+"""One row (a watchlist person or a published listing row) reduced to comparable values.
+
+Shared by the index build and the matching of listing rows, so that both sides of every
+comparison went through the same normalisation. Values are plain strings and ints; the index
+turns them into vocabulary ids and hashes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from matcher.address import parse_address
+from matcher.dates import age_range, grade_range, parse_birthdate
+from matcher.kana import normalize_kana
+from matcher.keys import loose_kana, stable_hash
+from matcher.mail import normalize_email
+from matcher.names import normalize_name
+from matcher.phone import normalize_phone
+from matcher.postal import normalize_postal
+from matcher.text import width
+from matcher.variants import fold_variants
+
+_CJK = re.compile(r"^[\u3041-\u30ff\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffffー々〆ヶ]+$")
+_KANA = re.compile(r"^[\u3041-\u30ffー]+$")
+
+GUARDIAN, CHILD, UNBORN = 1, 2, 3
+_GENDER = {"m": 1, "male": 1, "男": 1, "男性": 1, "1": 1, "f": 2, "female": 2, "女": 2,
+           "女性": 2, "2": 2}  # fmt: skip
+
+
+@dataclass(slots=True)
+class Place:
+    town: str = ""  # pref + city + town (with 丁目), "" if not understood
+    city: str = ""  # pref + city
+    block: int = 0  # hash of town + block ("7-9"), 0 if no block
+    unit: int = 0  # hash of town + block + room, 0 if no room
+    postal: int = 0
+
+
+@lru_cache(maxsize=262144)
+def place_of(address: str, postal: str) -> Place:
+    a = parse_address(address) if address else None
+    p = normalize_postal(postal) or (a.postal_code if a else "")
+    out = Place(postal=int(p) if p.isdigit() and len(p) == 7 else 0)
+    if a is None or not a.city:
+        return out
+    out.city = a.pref + a.city if a.pref else a.city
+    if a.town:
+        out.town = out.city + "|" + a.town
+        # The lot: the town without its 丁目 and every number from 丁目 on, so that
+        # 武庫山七丁目5番14号 and 武庫山7-5-14 file together; the room is separate.
+        numbers = ([str(a.chome)] if a.chome else []) + _DIGITS.findall(a.block)
+        if a.block and numbers:
+            base = _CHOME_SUFFIX.sub("", a.town)
+            out.block = stable_hash(out.city, base, *numbers)
+            room = a.room or _trailing_room(a.building)
+            if room:
+                out.unit = stable_hash(out.city, base, *numbers, room)
+    return out
+
+
+_DIGITS = re.compile(r"[0-9]+")
+_CHOME_SUFFIX = re.compile(r"[一二三四五六七八九十]+丁目$")
+
+
+def _trailing_room(building: str) -> str:
+    digits = ""
+    for ch in reversed(building):
+        if not ch.isdigit():
+            break
+        digits = ch + digits
+    return digits if 2 <= len(digits) <= 5 else ""
+
+
+def gender_code(s: str) -> int:
+    return _GENDER.get(width(s).strip().lower(), 0) if s else 0
+
+
+@dataclass(slots=True)
+class Features:
+    """Normalised values of one row; "" / 0 mean unknown."""
+
+    fam: str = ""  # kanji, variants folded
+    giv: str = ""
+    fam_w: str = ""  # kanji as written (old forms kept)
+    giv_w: str = ""
+    fam_k: str = ""  # reading, canonical katakana
+    giv_k: str = ""
+    fam_l: str = ""  # loose reading
+    giv_l: str = ""
+    order_known: bool = True  # False: a romaji name whose family/given order is a guess
+    unspaced: bool = False  # the name was written without a space: the split is a guess
+    birth_lo: int = 0  # date ordinals, inclusive
+    birth_hi: int = 0
+    birth_precision: str = "unknown"
+    age: int = -1  # only when the row gave an age
+    grade: str = ""
+    gender: int = 0
+    place: Place | None = None
+    phone: str = ""  # national digits, "?" where masked
+    email: str = ""
+    guardian_giv: str = ""  # the guardian's given name (kanji) and its loose reading
+    guardian_giv_l: str = ""
+    relationship: int = 0
+
+
+_HONORIFIC_END = ("様", "さま", "サマ", "殿", "さん", "サン", "君", "くん", "ちゃん", "氏", "御中")
+
+
+@lru_cache(maxsize=262144)
+def _written(part: str) -> str:
+    return unicodedata.normalize("NFC", width(part))
+
+
+def _fast_split(s: str) -> tuple[str, str] | None:
+    """"山田 太郎" / "ヤマダ　タロウ": the common, cheap case (two parts, CJK only)."""
+    parts = s.split()
+    if len(parts) != 2 or parts[1].endswith(_HONORIFIC_END):
+        return None
+    a, b = _written(parts[0]), _written(parts[1])
+    if not (_CJK.match(a) and _CJK.match(b)):
+        return None
+    return a, b
+
+
+def _names(f: Features, name: str, kana: str) -> None:
+    fast = _fast_split(name) if name else None
+    if fast is not None and not _KANA.match(fast[0] + fast[1]):
+        f.fam_w, f.giv_w = fast
+        f.fam, f.giv = fold_variants(fast[0]), fold_variants(fast[1])
+        n = None
+    else:
+        n = normalize_name(name) if name else None
+    fast = _fast_split(kana) if kana else None
+    if fast is not None and _KANA.match(fast[0] + fast[1]):
+        f.fam_k, f.giv_k = normalize_kana(fast[0]), normalize_kana(fast[1])
+        k = None
+    else:
+        k = normalize_name(kana) if kana else None
+    if n is not None and n.script == "kanji":
+        f.fam, f.giv, f.fam_w, f.giv_w = n.family, n.given, n.family_written, n.given_written
+        f.unspaced = len(name.split()) == 1
+    elif n is not None and n.script in ("kana", "latin"):
+        f.fam_k, f.giv_k = n.family, n.given
+        if n.script == "latin":
+            # Upper-case romaji both ways round is a guess; let comparisons try both.
+            f.order_known = n.family_written.isupper() != n.given_written.isupper() or "," in name
+    if k is not None and k.script in ("kana", "latin") and (k.family or k.given):
+        f.fam_k, f.giv_k = k.family, k.given
+        f.order_known = True
+        f.unspaced = f.unspaced or len(kana.split()) == 1
+    elif n is not None and n.script == "kana" and len(name.split()) == 1:
+        f.unspaced = True
+    f.fam_l, f.giv_l = loose_kana(f.fam_k), loose_kana(f.giv_k)
+
+
+def person_features(row: Mapping[str, str]) -> Features:
+    """A watchlist row (data contract columns)."""
+    f = Features()
+    _names(f, row.get("name", "") or "", row.get("name_kana", "") or "")
+    b = parse_birthdate(row.get("birthdate", "") or "")
+    if b.start is not None and b.end is not None:
+        f.birth_lo, f.birth_hi, f.birth_precision = b.start.toordinal(), b.end.toordinal(), \
+            b.precision
+    f.gender = gender_code(row.get("gender", "") or "")
+    f.place = place_of(row.get("address", "") or "", row.get("postal_code", "") or "")
+    f.phone = _phone(row.get("phone", "") or "")
+    f.email = normalize_email(row.get("email", "") or "")
+    rel = (row.get("relationship", "") or "").strip()
+    if not f.fam and not f.fam_k:
+        f.relationship = UNBORN if rel in ("胎児", "") else CHILD
+    elif rel in ("本人", "保護者", "父", "母", "guardian"):
+        f.relationship = GUARDIAN
+    elif rel:
+        f.relationship = CHILD
+    return f
+
+
+def _phone(s: str) -> str:
+    p = normalize_phone(s)
+    return p.digits if p.digits and len(p.digits) >= 9 else ""
+
+
+def listing_features(row: Mapping[str, str]) -> Features:
+    """A published listing row; ages and grades wait for the listing's as-of date."""
+    f = Features()
+    _names(f, row.get("name", "") or "", row.get("name_kana", "") or "")
+    b = parse_birthdate(row.get("birthdate", "") or "")
+    if b.start is not None and b.end is not None:
+        f.birth_lo, f.birth_hi, f.birth_precision = b.start.toordinal(), b.end.toordinal(), \
+            b.precision
+    age = width(row.get("age", "") or "").strip().rstrip("歳才").strip()
+    if age.isdigit() and len(age) <= 3:
+        f.age = int(age)
+    f.grade = width(row.get("grade", "") or "").strip()
+    f.gender = gender_code(row.get("gender", "") or "")
+    f.place = place_of(row.get("address", "") or "", row.get("postal_code", "") or "")
+    f.phone = _phone(row.get("phone", "") or "")
+    f.email = normalize_email(row.get("email", "") or "")
+    g = row.get("guardian_name", "") or ""
+    if g:
+        gn = normalize_name(g)
+        if gn.script == "kanji":
+            f.guardian_giv = gn.given
+        elif gn.given or gn.family:
+            # A romaji guardian name may be either way round: keep both parts' readings.
+            f.guardian_giv_l = loose_kana(gn.given) + "|" + loose_kana(gn.family) \
+                if gn.script == "latin" else loose_kana(gn.given)
+    return f
+
+
+def birth_from_age_or_grade(f: Features, as_of_lo: date, as_of_hi: date) -> tuple[int, int]:
+    """Birth-date interval of an age or grade when the list is dated within [lo, hi]."""
+    if f.grade:
+        a = parse_birthdate(f.grade, as_of_lo)
+        b = parse_birthdate(f.grade, as_of_hi)
+        if a.start is not None and b.end is not None:
+            return a.start.toordinal(), b.end.toordinal()
+    if f.age >= 0:
+        try:
+            first, last = age_range(f.age, as_of_lo).start, age_range(f.age, as_of_hi).end
+        except ValueError:
+            return 0, 0
+        if first is not None and last is not None:
+            return first.toordinal(), last.toordinal()
+    return 0, 0
+
+
+__all__ = [
+    "CHILD",
+    "GUARDIAN",
+    "UNBORN",
+    "Features",
+    "Place",
+    "birth_from_age_or_grade",
+    "grade_range",
+    "listing_features",
+    "person_features",
+    "place_of",
+]

@@ -1,0 +1,346 @@
+"""The watchlist index: one numpy column per field, vocabularies, and blocking-key tables.
+
+Built from watchlist rows (the data contract's columns: a CSV or the store's decrypted
+persons). Supports incremental ``add`` (new imports) and ``remove`` (erasure requests: the
+person's values are wiped at once and dropped from disk at the next ``save``), and is saved
+encrypted (see :mod:`matcher.sealing`).
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.columns import KeyTable, PackedStrings, Vocab
+from matcher.features import GUARDIAN, Features, person_features
+from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
+from matcher.sealing import open_blob, seal_blob
+
+FORMAT = "leakwatch-match-index-v1"
+
+# field -> (dtype, vocabulary or None)
+COLUMNS: dict[str, tuple[type[np.generic], str | None]] = {
+    "fam": (np.int32, "kanji"), "giv": (np.int32, "kanji"),
+    "fam_w": (np.int32, "kanji"), "giv_w": (np.int32, "kanji"),
+    "fam_k": (np.int32, "kana"), "giv_k": (np.int32, "kana"),
+    "fam_l": (np.int32, "loose"), "giv_l": (np.int32, "loose"),
+    "birth": (np.int32, None), "gender": (np.int8, None), "rel": (np.int8, None),
+    "town": (np.int32, "town"), "city": (np.int32, "city"), "postal": (np.int32, None),
+    "block": (np.int64, None), "unit": (np.int64, None),
+    "phone": (np.int64, None), "email": (np.int64, None), "hh": (np.int64, None),
+}  # fmt: skip
+VOCABS = ("kanji", "kana", "loose", "town", "city")
+KEY_KINDS = (
+    "phone", "ph_tail", "ph_head", "postal_fam", "postal_kanji", "block", "kana_year",
+    "kanji_year", "email",
+)  # fmt: skip
+YEAR0 = 1850  # years are stored as offsets (16 bits)
+
+
+def name_year_key(a: int, b: int, year: int, ordered: bool) -> int:
+    """Two name ids and a birth year in one int64 (order-free for readings)."""
+    if a <= 0 or b <= 0 or not YEAR0 <= year < YEAR0 + 65535:
+        return 0
+    if not ordered and a > b:
+        a, b = b, a
+    return (a << 40) | (b << 16) | (year - YEAR0)
+
+
+def person_keys(f: Features, ids: Mapping[str, int], years: Iterable[int]) -> dict[str, list[int]]:
+    """The blocking keys of one row (person or listing row) given its vocabulary ids."""
+    out: dict[str, list[int]] = {k: [] for k in KEY_KINDS}
+    ph = f.phone
+    if ph and "?" not in ph:
+        out["phone"].append(phone_int(ph))
+    elif ph:
+        out["ph_tail"].append(phone_tail_key(ph))
+        out["ph_head"].append(phone_head_key(ph))
+    place = f.place
+    if place is not None:
+        if place.postal:
+            for fl in {ids["fam_l"], ids.get("giv_l_alt", 0)}:
+                if fl > 0:
+                    out["postal_fam"].append((place.postal << 24) | fl)
+            if ids["fam"] > 0:
+                out["postal_kanji"].append((place.postal << 24) | ids["fam"])
+        if place.block:
+            out["block"].append(place.block)
+    for y in years:
+        out["kana_year"].append(name_year_key(ids["fam_l"], ids["giv_l"], y, False))
+        out["kanji_year"].append(name_year_key(ids["fam"], ids["giv"], y, True))
+    if f.email:
+        out["email"].append(str_hash("email\x1f" + f.email))
+    return out
+
+
+class WatchlistIndex:
+    """Compact, searchable watchlist: ``build``, ``add``, ``remove``, ``save``, ``load``."""
+
+    def __init__(self) -> None:
+        self.vocabs: dict[str, Vocab] = {v: Vocab() for v in VOCABS}
+        self.cols: dict[str, npt.NDArray[Any]] = {
+            k: np.zeros(0, dtype=dt) for k, (dt, _) in COLUMNS.items()
+        }
+        self.alive = np.zeros(0, dtype=np.bool_)
+        self.record_ids = PackedStrings()
+        self.rid_table = KeyTable()  # stable_hash(record_id) -> position
+        self.guardians = KeyTable()  # household hash -> the guardian's position
+        self.tables: dict[str, KeyTable] = {k: KeyTable() for k in KEY_KINDS}
+        self._stats: dict[str, Any] | None = None
+
+    # --- building -----------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        rows: Iterable[Mapping[str, str]],
+        progress: Callable[[int], None] | None = None,
+    ) -> WatchlistIndex:
+        index = cls()
+        index.add(rows, progress=progress)
+        return index
+
+    def add(
+        self,
+        rows: Iterable[Mapping[str, str]],
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Add (or replace, by record_id) persons; returns how many were added."""
+        # Millions of small ints in lists make the cyclic GC rescan them over and over.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._add(rows, progress)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _add(
+        self,
+        rows: Iterable[Mapping[str, str]],
+        progress: Callable[[int], None] | None,
+    ) -> int:
+        base = len(self.alive)
+        values: dict[str, list[int]] = {k: [] for k in COLUMNS}
+        keys: dict[str, list[int]] = {k: [] for k in KEY_KINDS}
+        owners: dict[str, list[int]] = {k: [] for k in KEY_KINDS}
+        rids: list[str] = []
+        v = self.vocabs
+        kanji, kana, loose = v["kanji"].add, v["kana"].add, v["loose"].add
+        town_add, city_add = v["town"].add, v["city"].add
+        cols = [values[name] for name in COLUMNS]
+        kcols = [(keys[k].append, owners[k].append) for k in KEY_KINDS]
+        n = 0
+        for row in rows:
+            rid = (row.get("record_id") or "").strip()
+            if not rid:
+                continue
+            f = person_features(row)
+            fam, giv, fam_l, giv_l = kanji(f.fam), kanji(f.giv), loose(f.fam_l), loose(f.giv_l)
+            place = f.place
+            assert place is not None
+            hh = (row.get("household_id") or "").strip() or rid
+            birth = f.birth_lo if f.birth_lo == f.birth_hi else 0
+            phone = phone_int(f.phone)
+            rec = (
+                fam, giv, kanji(f.fam_w), kanji(f.giv_w), kana(f.fam_k), kana(f.giv_k),
+                fam_l, giv_l, birth, f.gender, f.relationship, town_add(place.town),
+                city_add(place.city), place.postal, place.block, place.unit, phone,
+                str_hash("email\x1f" + f.email) if f.email else 0, str_hash("hh\x1f" + hh),
+            )
+            for col, x in zip(cols, rec, strict=True):
+                col.append(x)
+            pos = base + n
+            if phone:
+                _file(kcols[0], phone, pos)
+                _file(kcols[1], phone_tail_key(f.phone), pos)
+                _file(kcols[2], phone_head_key(f.phone), pos)
+            if place.postal:
+                _file(kcols[3], (place.postal << 24) | fam_l if fam_l else 0, pos)
+                _file(kcols[4], (place.postal << 24) | fam if fam else 0, pos)
+            _file(kcols[5], place.block, pos)
+            if birth:
+                year = date.fromordinal(birth).year
+                _file(kcols[6], name_year_key(fam_l, giv_l, year, False), pos)
+                _file(kcols[7], name_year_key(fam, giv, year, True), pos)
+            _file(kcols[8], rec[17], pos)
+            rids.append(rid)
+            n += 1
+            if progress is not None and n % 10000 == 0:
+                progress(n)
+        if not n:
+            return 0
+        self.remove(rids)  # a re-imported record replaces its old version
+        for name, (dt, _) in COLUMNS.items():
+            self.cols[name] = np.concatenate([self.cols[name], np.array(values[name], dtype=dt)])
+        self.alive = np.concatenate([self.alive, np.ones(n, dtype=np.bool_)])
+        self.record_ids.extend(rids)
+        positions = np.arange(base, base + n, dtype=np.int32)
+        self.rid_table = self.rid_table.merge(
+            KeyTable.build(
+                np.array([str_hash("rid\x1f" + r) for r in rids], dtype=np.int64), positions
+            )
+        )
+        is_g = self.cols["rel"][base:] == GUARDIAN
+        self.guardians = self.guardians.merge(
+            KeyTable.build(self.cols["hh"][base:][is_g], positions[is_g])
+        )
+        for kind in KEY_KINDS:
+            self.tables[kind] = self.tables[kind].merge(
+                KeyTable.build(
+                    np.array(keys[kind], dtype=np.int64), np.array(owners[kind], dtype=np.int32)
+                )
+            )
+        self._stats = None
+        if progress is not None:
+            progress(n)
+        return n
+
+    def remove(self, record_ids: Iterable[str]) -> int:
+        """Forget persons (erasure): values wiped now, dropped from disk at the next save."""
+        hashes = np.array([str_hash("rid\x1f" + r) for r in record_ids], dtype=np.int64)
+        if not len(hashes) or not len(self.rid_table.keys):
+            return 0
+        lo, hi = self.rid_table.lookup_many(hashes)
+        found: list[int] = []
+        for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+            found.extend(int(p) for p in self.rid_table.idx[a:b] if self.alive[p])
+        if not found:
+            return 0
+        pos = np.array(found, dtype=np.int64)
+        self.alive[pos] = False
+        for name in COLUMNS:
+            self.cols[name][pos] = 0
+        self._stats = None
+        return len(found)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.alive.sum())
+
+    @property
+    def size(self) -> int:
+        """Positions in use (alive or not yet compacted)."""
+        return len(self.alive)
+
+    def record_id(self, pos: int) -> str:
+        return self.record_ids[pos]
+
+    def position(self, record_id: str) -> int | None:
+        lo, hi = self.rid_table.lookup_many(np.array([str_hash("rid\x1f" + record_id)]))
+        for p in self.rid_table.idx[int(lo[0]) : int(hi[0])]:
+            if self.alive[p] and self.record_ids[int(p)] == record_id:
+                return int(p)
+        return None
+
+    def guardian_of(self, hh: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Position of each household's guardian, -1 when none is registered."""
+        lo, hi = self.guardians.lookup_many(hh)
+        out = np.full(len(hh), -1, dtype=np.int64)
+        has = hi > lo
+        out[has] = self.guardians.idx[lo[has]]
+        out[has & ~self.alive[np.maximum(out, 0)]] = -1
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """Frequencies for term-frequency adjustment (cached until the next change)."""
+        if self._stats is None:
+            a = self.alive
+            n = max(int(a.sum()), 1)
+            s: dict[str, Any] = {"n": n}
+            for name in ("fam", "giv", "fam_w", "fam_l", "giv_l", "town", "city"):
+                voc = COLUMNS[name][1]
+                assert voc is not None
+                s[name] = np.bincount(
+                    self.cols[name][a], minlength=len(self.vocabs[voc])
+                ).astype(np.int32)
+            births = self.cols["birth"][a]
+            s["births"] = np.sort(births[births > 0])
+            self._stats = s
+        return self._stats
+
+    def memory_bytes(self) -> int:
+        total = sum(int(c.nbytes) for c in self.cols.values()) + int(self.alive.nbytes)
+        total += self.record_ids.nbytes + self.rid_table.nbytes + self.guardians.nbytes
+        total += sum(t.nbytes for t in self.tables.values())
+        for voc in self.vocabs.values():
+            total += sum(49 + 3 * len(w) for w in voc.words) + 100 * len(voc)  # list + dict
+        return total
+
+    # --- persistence --------------------------------------------------------------------------
+
+    def compact(self) -> None:
+        """Drop removed persons for good (positions change)."""
+        dead = ~self.alive
+        if not dead.any():
+            return
+        remap = (np.cumsum(~dead) - 1).astype(np.int32)
+        for name in COLUMNS:
+            self.cols[name] = self.cols[name][~dead]
+        self.record_ids = self.record_ids.take(~dead)
+        self.rid_table = self.rid_table.drop(dead, remap)
+        self.guardians = self.guardians.drop(dead, remap)
+        self.tables = {k: t.drop(dead, remap) for k, t in self.tables.items()}
+        self.alive = np.ones(int((~dead).sum()), dtype=np.bool_)
+        self._stats = None
+
+    def to_bytes(self) -> bytes:
+        self.compact()
+        arrays: dict[str, npt.NDArray[Any]] = {f"c_{k}": v for k, v in self.cols.items()}
+        for k, t in self.tables.items():
+            arrays[f"k_{k}"], arrays[f"i_{k}"] = t.keys, t.idx
+        arrays["rid_keys"], arrays["rid_idx"] = self.rid_table.keys, self.rid_table.idx
+        arrays["g_keys"], arrays["g_idx"] = self.guardians.keys, self.guardians.idx
+        arrays["rid_offsets"] = self.record_ids.offsets
+        arrays["rid_data"] = np.frombuffer(self.record_ids.data, dtype=np.uint8)
+        meta = {"format": FORMAT, "vocabs": {k: v.words for k, v in self.vocabs.items()}}
+        arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)  # type: ignore[arg-type]
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> WatchlistIndex:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"not a {FORMAT} file")
+            index = cls()
+            index.vocabs = {k: Vocab(w) for k, w in meta["vocabs"].items()}
+            index.cols = {k: z[f"c_{k}"] for k in COLUMNS}
+            index.tables = {k: KeyTable(z[f"k_{k}"], z[f"i_{k}"]) for k in KEY_KINDS}
+            index.rid_table = KeyTable(z["rid_keys"], z["rid_idx"])
+            index.guardians = KeyTable(z["g_keys"], z["g_idx"])
+            index.record_ids = PackedStrings(bytes(z["rid_data"]), z["rid_offsets"])
+            index.alive = np.ones(len(index.cols["hh"]), dtype=np.bool_)
+        return index
+
+    def save(self, path: str | Path, key: bytes) -> None:
+        """Write the index encrypted (AES-256-GCM under ``key``, 32 raw bytes)."""
+        Path(path).write_bytes(seal_blob(self.to_bytes(), key))
+
+    @classmethod
+    def load(cls, path: str | Path, key: bytes) -> WatchlistIndex:
+        """Read an index written by :meth:`save`; a wrong key or altered file raises."""
+        return cls.from_bytes(open_blob(Path(path).read_bytes(), key))
+
+
+def _file(
+    appenders: tuple[Callable[[int], None], Callable[[int], None]], key: int, pos: int
+) -> None:
+    if key:
+        appenders[0](key)
+        appenders[1](pos)
+
+
+__all__ = ["COLUMNS", "KEY_KINDS", "WatchlistIndex", "name_year_key", "person_keys"]
+

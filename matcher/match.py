@@ -1,0 +1,285 @@
+"""Matching listing rows against the watchlist index: the public entry point.
+
+``Matcher(index).match(rows)`` normalises the rows, finds candidates through the blocking
+keys, infers each listing's as-of date (so ages and grades become birth intervals), compares,
+re-estimates the model by EM on the batch, keeps the best record per household, and decides:
+
+* ``match`` — score ≥ ``thresholds.match`` **and** locating evidence (the same lot or flat,
+  a compatible phone, the same e-mail): a namesake with the same birth date at another
+  address is ``review``, never ``match``; people who moved are matched through what they kept
+  (a mobile phone, an e-mail);
+* ``review`` — score ≥ ``thresholds.review``, or a match capped by the rules above;
+* ``nonmatch`` — otherwise (reported only above ``thresholds.report``).
+
+At most one record per household and per (row, record) is reported: a child's row never
+matches the parent or a sibling. Seed records are ordinary records here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from matcher.asof import feasible, infer_as_of
+from matcher.batch import ListingBatch, candidates, make_batch, row_keys
+from matcher.compare import FIELDS, LEVELS, Comparison, compare
+from matcher.explain import Explanation, FieldEvidence
+from matcher.features import Features, birth_from_age_or_grade, listing_features
+from matcher.index import WatchlistIndex
+from matcher.model import Model, probability
+
+Progress = Callable[[str, int, int], None]
+GUARDIAN_BIRTH = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    match: float = 0.95
+    review: float = 0.5
+    report: float = 0.05  # weaker candidates are not reported at all
+    max_per_row: int = 3
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.report <= self.review <= self.match <= 1.0:
+            raise ValueError("thresholds must satisfy 0 <= report <= review <= match <= 1")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    row: int  # position of the row in the input
+    row_id: str
+    record_id: str
+    position: int  # in the index
+    score: float
+    decision: str  # match | review | nonmatch
+    explanation: Explanation
+
+
+@dataclass
+class MatchResult:
+    candidates: list[Candidate]
+    as_of: dict[str, tuple[date, date] | None] = field(default_factory=dict)
+    model: Model = field(default_factory=Model)
+    pairs: int = 0
+    rows: int = 0
+
+    def counts(self) -> dict[str, int]:
+        out = {"match": 0, "review": 0, "nonmatch": 0}
+        for c in self.candidates:
+            out[c.decision] += 1
+        return out
+
+
+class Matcher:
+    def __init__(
+        self,
+        index: WatchlistIndex,
+        thresholds: Thresholds | None = None,
+        model: Model | None = None,
+        *,
+        em: bool = True,
+    ) -> None:
+        self.index = index
+        self.thresholds = thresholds or Thresholds()
+        self.model = model or Model()
+        self.em = em
+
+    def match(
+        self,
+        rows: Sequence[Mapping[str, str]],
+        as_of: Mapping[str, date] | None = None,
+        progress: Progress | None = None,
+    ) -> MatchResult:
+        """Score ``rows`` (data-contract listing columns). ``as_of`` may give known list
+        dates by listing_id; the others are inferred."""
+        index = self.index
+        total = len(rows)
+        feats: list[Features] = []
+        for i, row in enumerate(rows):
+            feats.append(listing_features(row))
+            if progress is not None and (i + 1) % 2000 == 0:
+                progress("normalise", i + 1, total)
+        if progress is not None:
+            progress("normalise", total, total)
+        if not feats or not len(index):
+            return MatchResult([], rows=total)
+        listing_of = [(r.get("listing_id") or "") for r in rows]
+        batch = make_batch(index, feats)
+        r1, p1 = candidates(index, row_keys(index, batch))
+        # Pass 1 (light, only rows with an age or grade): anchors for the as-of dates.
+        undated = np.array([not f.birth_lo and (f.age >= 0 or bool(f.grade)) for f in feats])
+        sel = undated[r1]
+        light = compare(index, batch, r1[sel], p1[sel], light=True)
+        dates = self._as_of(batch, light, listing_of, as_of or {})
+        waiting = self._apply_as_of(batch, listing_of, dates)
+        if waiting:
+            r2, p2 = candidates(index, row_keys(index, batch, waiting))
+            pairs = np.unique(np.concatenate([(r1 << 32) | p1, (r2 << 32) | p2]))
+            r1, p1 = pairs >> 32, pairs & 0xFFFFFFFF
+        cmp = compare(index, batch, r1, p1)
+        if progress is not None:
+            progress("compare", total, total)
+        model = self.model.em(cmp) if self.em else self.model
+        found = self._decide(cmp, model, rows)
+        if progress is not None:
+            progress("decide", total, total)
+        return MatchResult(found, dates, model, len(cmp), total)
+
+    # --- as-of dates --------------------------------------------------------------------------
+
+    def _as_of(
+        self,
+        batch: ListingBatch,
+        cmp: Comparison,
+        listing_of: list[str],
+        known: Mapping[str, date],
+    ) -> dict[str, tuple[date, date] | None]:
+        anchors: dict[str, list[tuple[date, date]]] = defaultdict(list)
+        for r, f in enumerate(batch.feats):
+            if f.birth_precision == "day" and (f.age >= 0 or f.grade):
+                iv = feasible(date.fromordinal(f.birth_lo), f.age, f.grade)
+                if iv:
+                    anchors[listing_of[r]].append(iv)
+        lv = cmp.levels
+        strong = (
+            (lv["family_name"] >= 4) & (lv["given_name"] >= 4)
+            & ((lv["phone"] >= 2) | (lv["place"] >= 5) | (lv["email"] == 2))
+        )  # fmt: skip
+        births = self.index.cols["birth"]
+        for r, pos in zip(cmp.rows[strong].tolist(), cmp.pos[strong].tolist(), strict=True):
+            f = batch.feats[r]
+            b = int(births[pos])
+            if f.birth_lo or not b or (f.age < 0 and not f.grade):
+                continue
+            iv = feasible(date.fromordinal(b), f.age, f.grade)
+            if iv:
+                anchors[listing_of[r]].append(iv)
+        out: dict[str, tuple[date, date] | None] = {}
+        for lid in set(listing_of):
+            if lid in known:
+                out[lid] = (known[lid], known[lid])
+            else:
+                out[lid] = infer_as_of(anchors.get(lid, []))
+        return out
+
+    @staticmethod
+    def _apply_as_of(
+        batch: ListingBatch, listing_of: list[str], dates: Mapping[str, tuple[date, date] | None]
+    ) -> list[int]:
+        waiting: list[int] = []
+        for r, f in enumerate(batch.feats):
+            if f.birth_lo or (f.age < 0 and not f.grade):
+                continue
+            iv = dates.get(listing_of[r])
+            if iv is None:
+                continue
+            lo, hi = birth_from_age_or_grade(f, iv[0], iv[1])
+            if lo:
+                f.birth_lo, f.birth_hi, f.birth_precision = lo, hi, "range"
+                batch.cols["birth_lo"][r], batch.cols["birth_hi"][r] = lo, hi
+                waiting.append(r)
+        return waiting
+
+    # --- decisions ----------------------------------------------------------------------------
+
+    def _decide(
+        self, cmp: Comparison, model: Model, rows: Sequence[Mapping[str, str]]
+    ) -> list[Candidate]:
+        if not len(cmp):
+            return []
+        t = self.thresholds
+        weights = model.weights(cmp)
+        prior = model.prior_bits()
+        logit = prior + np.sum(list(weights.values()), axis=0)
+        hh = self.index.cols["hh"][cmp.pos]
+        # Best record per (row, household): a child's row never matches parent or sibling.
+        order = np.lexsort((-logit, hh, cmp.rows))
+        r_sorted, h_sorted = cmp.rows[order], hh[order]
+        first = np.ones(len(order), dtype=np.bool_)
+        first[1:] = (r_sorted[1:] != r_sorted[:-1]) | (h_sorted[1:] != h_sorted[:-1])
+        best = order[first]
+        lv = cmp.levels
+        # The household's guardian named as the row's guardian locates a child only together
+        # with the child's own name and birth date (a namesake's parent rarely shares a name).
+        locating = (
+            (lv["place"] >= 5) | (lv["phone"] >= 2)
+            | ((lv["email"] == 2) & (lv["family_name"] >= 4))
+            | ((lv["guardian"] == 3) & (lv["birth"] >= GUARDIAN_BIRTH) & (lv["given_name"] >= 4))
+        )
+        # Then by row: located candidates first (a namesake elsewhere never outranks the
+        # person found at the row's address or phone), best first.
+        best = best[np.lexsort((-logit[best], ~locating[best], cmp.rows[best]))]
+        score = probability(logit)
+        out: list[Candidate] = []
+        per_field = [(f, LEVELS[f], lv[f], weights[f]) for f in FIELDS]
+        rows_b = cmp.rows[best]
+        starts = np.flatnonzero(np.r_[True, rows_b[1:] != rows_b[:-1]])
+        ends = np.r_[starts[1:], len(best)]
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            group = best[s:e][: t.max_per_row]
+            r = int(cmp.rows[group[0]])
+            rivals = int(np.sum((score[best[s:e]] >= t.match) & locating[best[s:e]]))
+            for rank, i in enumerate(group.tolist()):
+                sc = float(score[i])
+                if sc < t.report:
+                    break
+                notes: list[str] = []
+                decision = "nonmatch"
+                if sc >= t.match:
+                    decision = "match"
+                    if rank > 0:
+                        decision = "review"
+                        notes.append("another record in another household scores higher")
+                    elif not locating[i]:
+                        decision = "review"
+                        notes.append(
+                            "no locating evidence (address, phone or e-mail): could be a namesake"
+                        )
+                    elif rivals > 1:
+                        decision = "review"
+                        notes.append("another household is about as likely")
+                elif sc >= t.review:
+                    decision = "review"
+                hw = float(weights["household"][i])
+                fields = (
+                    *(
+                        FieldEvidence(f, names[int(lvl[i])], float(w[i]))
+                        for f, names, lvl, w in per_field
+                    ),
+                    FieldEvidence("household", _household_level(hw), hw),
+                )
+                expl = Explanation(prior, fields, float(logit[i]), sc, tuple(notes))
+                pos = int(cmp.pos[i])
+                out.append(
+                    Candidate(
+                        r, rows[r].get("row_id", "") or str(r), self.index.record_id(pos), pos,
+                        sc, decision, expl,
+                    )
+                )
+        return out
+
+
+def _household_level(w: float) -> str:
+    return "counted_once" if w != 0.0 else "not_established"
+
+
+def score_listing(
+    index: WatchlistIndex,
+    rows: Sequence[Mapping[str, str]],
+    thresholds: Thresholds | None = None,
+    *,
+    as_of: Mapping[str, date] | None = None,
+    model: Model | None = None,
+    em: bool = True,
+) -> list[Candidate]:
+    """Convenience: the candidates of :meth:`Matcher.match`."""
+    return Matcher(index, thresholds, model, em=em).match(rows, as_of).candidates
+
+
+__all__ = ["Candidate", "MatchResult", "Matcher", "Thresholds", "score_listing"]
+
+
