@@ -7,9 +7,7 @@ emptied between tests. On SQLite each test copies a migrated template file.
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +20,7 @@ from store.keyring import KeyRing, MasterKey
 from store.models import Base
 from store.runtime import Store
 from store.settings import Settings
-
-SERVER_URL = os.environ.get("DATABASE_URL", "")
-ON_POSTGRES = SERVER_URL.startswith("postgresql")
+from tests.databases import ON_POSTGRES, SERVER_URL, throwaway_postgres
 
 
 def pytest_report_header() -> str:
@@ -33,18 +29,10 @@ def pytest_report_header() -> str:
 
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this worker, dropped at the end."""
-    base = make_url(SERVER_URL)
-    name = f"lw_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    """A fresh PostgreSQL database for this worker, migrated once, dropped at the end."""
+    with throwaway_postgres("lw_test") as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -112,15 +100,8 @@ def empty_db_url(tmp_path: Path) -> Iterator[str]:
     if not ON_POSTGRES:
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    base = make_url(SERVER_URL)
-    name = f"lw_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_postgres("lw_mig") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from store.db import upgrade
 from store.keyring import KeyRing, MasterKey
 from store.runtime import Store
 from store.settings import Settings
-
-SERVER_URL = os.environ.get("DATABASE_URL", "")
+from tests.databases import ON_POSTGRES, throwaway_postgres
 
 
 @pytest.fixture(scope="module")
@@ -27,26 +23,16 @@ def module_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     Its own database, not the per-test one, so other modules' cleanup never empties it.
     """
     home = tmp_path_factory.mktemp("crawlhome")
-    admin = None
-    name = ""
-    if SERVER_URL.startswith("postgresql"):
-        base = make_url(SERVER_URL)
-        name = f"lw_crawl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = base.set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{home / 'leakwatch.db'}"
-    upgrade(url)
-    key = KeyRing((MasterKey.generate(),)).current.to_text()
-    store = Store.open(Settings(leakwatch_home=home, database_url=url, leakwatch_key=key))
-    yield store
-    store.close()
-    if admin is not None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with ExitStack() as stack:
+        if ON_POSTGRES:
+            url = stack.enter_context(throwaway_postgres("lw_crawl"))
+        else:
+            url = f"sqlite:///{home / 'leakwatch.db'}"
+        upgrade(url)
+        key = KeyRing((MasterKey.generate(),)).current.to_text()
+        store = Store.open(Settings(leakwatch_home=home, database_url=url, leakwatch_key=key))
+        yield store
+        store.close()
     shutil.rmtree(home, ignore_errors=True)
 
 

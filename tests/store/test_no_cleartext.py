@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 
 from store.runtime import Store
 from store.watchlist_import import import_watchlist
-from tests.conftest import ON_POSTGRES
+from tests.databases import ON_POSTGRES
 from tests.samples import PII_COLUMNS, ROWS, write_csv
 
 
