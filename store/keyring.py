@@ -34,6 +34,7 @@ class MasterKey:
     key_id: bytes
     enc_key: bytes
     mac_key: bytes
+    index_key: bytes  # encrypts saved match indexes (matcher.WatchlistIndex.save)
 
     @classmethod
     def from_raw(cls, raw: bytes) -> MasterKey:
@@ -44,6 +45,7 @@ class MasterKey:
             key_id=hashlib.sha256(b"leakwatch key id\x00" + raw).digest()[:4],
             enc_key=_derive(raw, b"leakwatch pii encryption v1"),
             mac_key=_derive(raw, b"leakwatch blind index v1"),
+            index_key=_derive(raw, b"leakwatch match index v1"),
         )
 
     @classmethod

@@ -1,0 +1,289 @@
+"""`leakwatch match`: match a listing CSV against the watchlist (a CSV, or a saved index).
+
+Reads both files per the data contract (any of UTF-8, CP932, EUC-JP; unknown columns kept,
+bad rows written to a reject file with line and reason), builds or loads the match index,
+scores every row, and writes ``row_id, record_id, score, decision`` — at most one line per
+pair — with a progress bar and a summary. Saved indexes are encrypted under a key derived
+from the store's master key (``MasterKey.index_key``).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from matcher import IndexKeyError, Matcher, MatchResult, Thresholds, WatchlistIndex
+from office.console import console, err_console, fail
+from store.csv_input import CsvFile, InputError, has_undecodable
+from store.keyring import KeyError_, load_key_ring
+from store.settings import load_settings
+
+OUT_COLUMNS = ["row_id", "record_id", "score", "decision"]
+
+
+@dataclass
+class CsvRows:
+    rows: list[dict[str, str]]
+    rejects: list[tuple[int, str, list[str]]]  # line, reason, raw fields
+    header: list[str]
+    encoding: str
+
+
+def read_csv(
+    path: Path,
+    required: tuple[str, ...],
+    key: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> CsvRows:
+    """All good rows of ``path``; bad ones as (line, reason, fields). Raises InputError when
+    the file as a whole is unusable (missing, empty, no such column)."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a CSV file")
+    with CsvFile(path) as f:
+        missing = [c for c in required if c not in f.header]
+        if missing:
+            raise InputError(
+                f"{path}, line 1: missing column(s) {', '.join(missing)} "
+                f"(header: {', '.join(f.header[:15])})"
+            )
+        rows: list[dict[str, str]] = []
+        rejects: list[tuple[int, str, list[str]]] = []
+        width = len(f.header)
+        for n, rec in enumerate(f.records()):
+            if isinstance(rec, tuple):
+                rejects.append((rec[0], rec[1], []))
+                continue
+            if len(rec.fields) != width:
+                rejects.append((rec.line, f"expected {width} fields, found {len(rec.fields)}",
+                                rec.fields))
+                continue
+            bad = [h for h, v in zip(f.header, rec.fields, strict=True) if has_undecodable(v)]
+            if bad:
+                rejects.append((rec.line, f"column {bad[0]}: bytes that are not {f.encoding}",
+                                rec.fields))
+                continue
+            row = dict(zip(f.header, rec.fields, strict=True))
+            if not row.get(key, "").strip():
+                rejects.append((rec.line, f"column {key}: empty", rec.fields))
+                continue
+            rows.append(row)
+            if progress is not None and n % 5000 == 0:
+                progress(f.bytes_read, f.size)
+        if progress is not None:
+            progress(f.size, f.size)
+        return CsvRows(rows, rejects, f.header, f.encoding)
+
+
+def write_rejects(path: Path, header: list[str], rejects: list[tuple[int, str, list[str]]]
+                  ) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # may hold PII
+    with open(fd, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["line", "reason", *header])
+        for line, reason, fields in rejects:
+            w.writerow([line, reason, *fields])
+
+
+def write_matches(path: Path, result: MatchResult, explain: bool) -> int:
+    seen: set[tuple[str, str]] = set()
+    n = 0
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(OUT_COLUMNS + (["explanation"] if explain else []))
+        for c in result.candidates:
+            if (c.row_id, c.record_id) in seen:
+                continue
+            seen.add((c.row_id, c.record_id))
+            line = [c.row_id, c.record_id, f"{c.score:.6f}", c.decision]
+            w.writerow(line + ([c.explanation.summary()] if explain else []))
+            n += 1
+    return n
+
+
+def index_keys() -> list[bytes]:
+    """The current index key first, then those of older master keys (to read old indexes)."""
+    settings = load_settings()
+    ring = load_key_ring(settings.leakwatch_key, settings.key_file)
+    return [k.index_key for k in ring.keys]
+
+
+def load_index(path: Path) -> WatchlistIndex:
+    if not path.exists():
+        raise InputError(f"{path}: no such index file")
+    last: Exception | None = None
+    for key in index_keys():
+        try:
+            return WatchlistIndex.load(path, key)
+        except IndexKeyError as exc:
+            last = exc
+    raise InputError(f"{path}: {last}")
+
+
+@dataclass
+class MatchRun:
+    result: MatchResult
+    listing: CsvRows
+    watchlist_rejects: int = 0
+    persons: int = 0
+    lines_out: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_match(
+    listing: Path,
+    out: Path,
+    *,
+    watchlist: Path | None = None,
+    index_path: Path | None = None,
+    save_index: Path | None = None,
+    thresholds: Thresholds | None = None,
+    em: bool = True,
+    explain: bool = False,
+    progress: Progress | None = None,
+) -> MatchRun:
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def bar(label: str) -> Callable[[int, int], None]:
+        if progress is None:
+            return lambda done, total: None
+        task = progress.add_task(label, total=None)
+        return lambda done, total: progress.update(task, completed=done, total=total)
+
+    w_rejects = 0
+    if index_path is not None:
+        index = load_index(index_path)
+        times["load index"] = time.perf_counter() - t0
+    else:
+        if watchlist is None:
+            raise InputError("give --watchlist W.csv or --index IDX")
+        w = read_csv(watchlist, ("record_id", "name"), "record_id", bar(f"read {watchlist.name}"))
+        w_rejects = len(w.rejects)
+        if w.rejects:
+            write_rejects(watchlist.with_name(watchlist.name + ".rejects.csv"), w.header,
+                          w.rejects)
+        times["read watchlist"] = time.perf_counter() - t0
+        t = time.perf_counter()
+        build = bar("build index")
+        total = len(w.rows)
+        index = WatchlistIndex.build(w.rows, progress=lambda n: build(n, total))
+        build(total, total)
+        times["build index"] = time.perf_counter() - t
+    if save_index is not None:
+        t = time.perf_counter()
+        index.save(save_index, index_keys()[0])
+        times["save index"] = time.perf_counter() - t
+    t = time.perf_counter()
+    lst = read_csv(listing, ("name",), "name", bar(f"read {listing.name}"))
+    for i, r in enumerate(lst.rows):
+        r.setdefault("row_id", str(i + 1))
+        if not r["row_id"]:
+            r["row_id"] = str(i + 1)
+    if lst.rejects:
+        write_rejects(out.with_name(out.name + ".rejects.csv"), lst.header, lst.rejects)
+    times["read listing"] = time.perf_counter() - t
+    t = time.perf_counter()
+    stage = bar("match")
+    result = Matcher(index, thresholds, em=em).match(
+        lst.rows, progress=lambda _s, done, total: stage(done, total)
+    )
+    times["match"] = time.perf_counter() - t
+    t = time.perf_counter()
+    lines = write_matches(out, result, explain)
+    times["write"] = time.perf_counter() - t
+    times["total"] = time.perf_counter() - t0
+    return MatchRun(result, lst, w_rejects, len(index), lines, times)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `match` command to the `leakwatch` CLI."""
+
+    @app.command("match")
+    def match_cmd(
+        listing: Annotated[Path, typer.Option("--listing", help="Listing CSV (data contract).")],
+        out: Annotated[Path, typer.Option("--out", help="Where to write the matches CSV.")],
+        watchlist: Annotated[
+            Path | None, typer.Option("--watchlist", help="Watchlist CSV (data contract).")
+        ] = None,
+        index: Annotated[
+            Path | None,
+            typer.Option("--index", help="Reuse an index saved with --save-index (no CSV read)."),
+        ] = None,
+        save_index: Annotated[
+            Path | None,
+            typer.Option("--save-index", help="Save the index, encrypted with the store's key."),
+        ] = None,
+        match_threshold: Annotated[float, typer.Option(help="Score for `match`.")] = 0.95,
+        review_threshold: Annotated[float, typer.Option(help="Score for `review`.")] = 0.5,
+        report_threshold: Annotated[
+            float, typer.Option(help="Weaker candidates are not written at all.")
+        ] = 0.05,
+        em: Annotated[bool, typer.Option(help="Re-estimate the model by EM on this listing.")
+                      ] = True,
+        explain: Annotated[
+            bool, typer.Option(help="Add an explanation column (levels and weights).")
+        ] = False,
+    ) -> None:
+        """Find watchlist persons in a published listing; write row_id, record_id, score,
+        decision (match / review / nonmatch) for each candidate pair."""
+        try:
+            thresholds = Thresholds(match_threshold, review_threshold, report_threshold)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+            TimeElapsedColumn(), console=err_console, transient=False,
+        )  # fmt: skip
+        try:
+            with progress:
+                run = run_match(
+                    listing, out, watchlist=watchlist, index_path=index,
+                    save_index=save_index, thresholds=thresholds, em=em, explain=explain,
+                    progress=progress,
+                )  # fmt: skip
+        except (InputError, KeyError_) as exc:
+            raise fail(str(exc)) from None
+        _summary(run, out)
+
+
+def _summary(run: MatchRun, out: Path) -> None:
+    res = run.result
+    counts = res.counts()
+    rows_matched = len({c.row_id for c in res.candidates if c.decision == "match"})
+    table = Table(title=f"matches → {out}", show_header=False)
+    for label, value in (
+        ("watchlist persons", f"{run.persons:,}"),
+        ("listing rows", f"{res.rows:,} ({len(run.listing.rejects):,} rejected)"),
+        ("candidate pairs compared", f"{res.pairs:,}"),
+        ("rows matched", f"{rows_matched:,}"),
+        ("lines written", f"{run.lines_out:,} (match {counts['match']:,}, review "
+                          f"{counts['review']:,}, nonmatch {counts['nonmatch']:,})"),
+    ):
+        table.add_row(label, value)
+    for lid, iv in sorted(res.as_of.items()):
+        if iv is not None:
+            table.add_row(f"listing {lid or '(none)'} as of", f"{iv[0]} .. {iv[1]} (inferred)")
+    for stage, sec in run.seconds.items():
+        table.add_row(f"time: {stage}", f"{sec:.2f} s")
+    if res.rows and run.seconds.get("match"):
+        table.add_row("matching speed", f"{res.rows / run.seconds['match']:,.0f} rows/s")
+    console.print(table)
+    if run.listing.rejects:
+        line, reason, _ = run.listing.rejects[0]
+        console.print(f"[yellow]rejected[/] e.g. line {line}: {reason} "
+                      f"(all in {out.name}.rejects.csv)")
+    example = next((c for c in res.candidates if c.decision == "match"), None)
+    if example is not None:
+        console.print(f"example: row {example.row_id} → {example.record_id}: "
+                      f"{example.explanation.summary()}")
