@@ -57,6 +57,10 @@ class PackedStrings:
         self.offsets = np.concatenate([self.offsets, more.offsets[1:] + self.offsets[-1]])
         self.data += more.data
 
+    def extend_packed(self, more: PackedStrings) -> None:
+        self.offsets = np.concatenate([self.offsets, more.offsets[1:] + self.offsets[-1]])
+        self.data += more.data
+
     def __getitem__(self, i: int) -> str:
         return self.data[int(self.offsets[i]) : int(self.offsets[i + 1])].decode("utf-8")
 

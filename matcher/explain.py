@@ -9,17 +9,16 @@ letter's evidence summary.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class FieldEvidence:
+class FieldEvidence(NamedTuple):
     field: str
     level: str
     weight: float  # log2 Bayes factor (bits)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built by the thousand, frozen init is slow
 class Explanation:
     prior_bits: float
     fields: tuple[FieldEvidence, ...]

@@ -56,11 +56,12 @@ def place_of(address: str, postal: str) -> Place:
         # 武庫山七丁目5番14号 and 武庫山7-5-14 file together; the room is separate.
         numbers = ([str(a.chome)] if a.chome else []) + _DIGITS.findall(a.block)
         if a.block and numbers:
+            # Without the prefecture: lists often drop it, and city + town + lot is unique.
             base = _CHOME_SUFFIX.sub("", a.town)
-            out.block = stable_hash(out.city, base, *numbers)
+            out.block = stable_hash(a.city, base, *numbers)
             room = a.room or _trailing_room(a.building)
             if room:
-                out.unit = stable_hash(out.city, base, *numbers, room)
+                out.unit = stable_hash(a.city, base, *numbers, room)
     return out
 
 

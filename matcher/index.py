@@ -42,6 +42,7 @@ KEY_KINDS = (
     "phone", "ph_tail", "ph_head", "postal_fam", "postal_kanji", "block", "kana_year",
     "kanji_year", "email",
 )  # fmt: skip
+CHUNK = 200_000  # persons per numpy flush while building
 YEAR0 = 1850  # years are stored as offsets (16 bits)
 
 
@@ -133,6 +134,28 @@ class WatchlistIndex:
         keys: dict[str, list[int]] = {k: [] for k in KEY_KINDS}
         owners: dict[str, list[int]] = {k: [] for k in KEY_KINDS}
         rids: list[str] = []
+        # Python lists are flushed to numpy every CHUNK persons: the build's transient memory
+        # stays bounded however large the watchlist.
+        col_parts: dict[str, list[npt.NDArray[Any]]] = {k: [] for k in COLUMNS}
+        key_parts: dict[str, list[npt.NDArray[np.int64]]] = {k: [] for k in KEY_KINDS}
+        own_parts: dict[str, list[npt.NDArray[np.int32]]] = {k: [] for k in KEY_KINDS}
+        rid_parts: list[npt.NDArray[np.int64]] = []
+        packed = PackedStrings()
+
+        def flush() -> None:
+            for name, (dt, _) in COLUMNS.items():
+                col_parts[name].append(np.array(values[name], dtype=dt))
+                values[name].clear()
+            for kind in KEY_KINDS:
+                key_parts[kind].append(np.array(keys[kind], dtype=np.int64))
+                own_parts[kind].append(np.array(owners[kind], dtype=np.int32))
+                keys[kind].clear()
+                owners[kind].clear()
+            self.remove(rids)  # a re-imported record replaces its old version
+            rid_parts.append(np.array([str_hash("rid\x1f" + r) for r in rids], dtype=np.int64))
+            packed.extend(rids)
+            rids.clear()
+
         v = self.vocabs
         kanji, kana, loose = v["kanji"].add, v["kana"].add, v["loose"].add
         town_add, city_add = v["town"].add, v["city"].add
@@ -174,30 +197,26 @@ class WatchlistIndex:
             _file(kcols[8], rec[17], pos)
             rids.append(rid)
             n += 1
+            if n % CHUNK == 0:
+                flush()
             if progress is not None and n % 10000 == 0:
                 progress(n)
         if not n:
             return 0
-        self.remove(rids)  # a re-imported record replaces its old version
-        for name, (dt, _) in COLUMNS.items():
-            self.cols[name] = np.concatenate([self.cols[name], np.array(values[name], dtype=dt)])
+        flush()
+        for name in COLUMNS:
+            self.cols[name] = np.concatenate([self.cols[name], *col_parts[name]])
         self.alive = np.concatenate([self.alive, np.ones(n, dtype=np.bool_)])
-        self.record_ids.extend(rids)
+        self.record_ids.extend_packed(packed)
         positions = np.arange(base, base + n, dtype=np.int32)
-        self.rid_table = self.rid_table.merge(
-            KeyTable.build(
-                np.array([str_hash("rid\x1f" + r) for r in rids], dtype=np.int64), positions
-            )
-        )
+        self.rid_table = self.rid_table.merge(KeyTable.build(np.concatenate(rid_parts), positions))
         is_g = self.cols["rel"][base:] == GUARDIAN
         self.guardians = self.guardians.merge(
             KeyTable.build(self.cols["hh"][base:][is_g], positions[is_g])
         )
         for kind in KEY_KINDS:
             self.tables[kind] = self.tables[kind].merge(
-                KeyTable.build(
-                    np.array(keys[kind], dtype=np.int64), np.array(owners[kind], dtype=np.int32)
-                )
+                KeyTable.build(np.concatenate(key_parts[kind]), np.concatenate(own_parts[kind]))
             )
         self._stats = None
         if progress is not None:

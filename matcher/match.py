@@ -17,6 +17,7 @@ matches the parent or a sibling. Seed records are ordinary records here.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ class Thresholds:
             raise ValueError("thresholds must satisfy 0 <= report <= review <= match <= 1")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built by the thousand, frozen init is slow
 class Candidate:
     row: int  # position of the row in the input
     row_id: str
@@ -66,6 +67,7 @@ class MatchResult:
     model: Model = field(default_factory=Model)
     pairs: int = 0
     rows: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage
 
     def counts(self) -> dict[str, int]:
         out = {"match": 0, "review": 0, "nonmatch": 0}
@@ -98,6 +100,7 @@ class Matcher:
         dates by listing_id; the others are inferred."""
         index = self.index
         total = len(rows)
+        clock = _Clock()
         feats: list[Features] = []
         for i, row in enumerate(rows):
             feats.append(listing_features(row))
@@ -108,8 +111,10 @@ class Matcher:
         if not feats or not len(index):
             return MatchResult([], rows=total)
         listing_of = [(r.get("listing_id") or "") for r in rows]
+        clock.lap("normalise")
         batch = make_batch(index, feats)
         r1, p1 = candidates(index, row_keys(index, batch))
+        clock.lap("block")
         # Pass 1 (light, only rows with an age or grade): anchors for the as-of dates.
         undated = np.array([not f.birth_lo and (f.age >= 0 or bool(f.grade)) for f in feats])
         sel = undated[r1]
@@ -120,14 +125,18 @@ class Matcher:
             r2, p2 = candidates(index, row_keys(index, batch, waiting))
             pairs = np.unique(np.concatenate([(r1 << 32) | p1, (r2 << 32) | p2]))
             r1, p1 = pairs >> 32, pairs & 0xFFFFFFFF
+        clock.lap("as-of")
         cmp = compare(index, batch, r1, p1)
+        clock.lap("compare")
         if progress is not None:
             progress("compare", total, total)
         model = self.model.em(cmp) if self.em else self.model
+        clock.lap("em")
         found = self._decide(cmp, model, rows)
+        clock.lap("decide")
         if progress is not None:
             progress("decide", total, total)
-        return MatchResult(found, dates, model, len(cmp), total)
+        return MatchResult(found, dates, model, len(cmp), total, clock.laps)
 
     # --- as-of dates --------------------------------------------------------------------------
 
@@ -214,57 +223,77 @@ class Matcher:
         # person found at the row's address or phone), best first.
         best = best[np.lexsort((-logit[best], ~locating[best], cmp.rows[best]))]
         score = probability(logit)
-        out: list[Candidate] = []
-        per_field = [(f, LEVELS[f], lv[f], weights[f]) for f in FIELDS]
+        # Rank within the row, and how many located households clear the match threshold.
         rows_b = cmp.rows[best]
+        n = len(best)
         starts = np.flatnonzero(np.r_[True, rows_b[1:] != rows_b[:-1]])
-        ends = np.r_[starts[1:], len(best)]
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-            group = best[s:e][: t.max_per_row]
-            r = int(cmp.rows[group[0]])
-            rivals = int(np.sum((score[best[s:e]] >= t.match) & locating[best[s:e]]))
-            for rank, i in enumerate(group.tolist()):
-                sc = float(score[i])
-                if sc < t.report:
-                    break
-                notes: list[str] = []
-                decision = "nonmatch"
-                if sc >= t.match:
-                    decision = "match"
-                    if rank > 0:
-                        decision = "review"
-                        notes.append("another record in another household scores higher")
-                    elif not locating[i]:
-                        decision = "review"
-                        notes.append(
-                            "no locating evidence (address, phone or e-mail): could be a namesake"
-                        )
-                    elif rivals > 1:
-                        decision = "review"
-                        notes.append("another household is about as likely")
-                elif sc >= t.review:
-                    decision = "review"
-                hw = float(weights["household"][i])
-                fields = (
-                    *(
-                        FieldEvidence(f, names[int(lvl[i])], float(w[i]))
-                        for f, names, lvl, w in per_field
-                    ),
-                    FieldEvidence("household", _household_level(hw), hw),
+        lengths = np.diff(np.r_[starts, n])
+        rank = np.arange(n) - np.repeat(starts, lengths)
+        sc_b, loc_b = score[best], locating[best]
+        rivals = np.repeat(np.add.reduceat((sc_b >= t.match) & loc_b, starts), lengths)
+        keep = (rank < t.max_per_row) & (sc_b >= t.report)
+        code = np.zeros(n, dtype=np.int8)  # 0 nonmatch, 1 review, 2 match
+        code[sc_b >= t.review] = 1
+        strong = sc_b >= t.match
+        code[strong] = 2
+        why = np.zeros(n, dtype=np.int8)  # which note caps a strong candidate
+        why[strong & (rivals > 1)] = 3
+        why[strong & ~loc_b] = 2
+        why[strong & (rank > 0)] = 1
+        code[why > 0] = 1
+        sel = np.flatnonzero(keep)
+        chosen = list(zip(
+            rows_b[sel].tolist(), best[sel].tolist(),
+            [_DECISIONS[c] for c in code[sel].tolist()],
+            [_NOTES[w] for w in why[sel].tolist()], strict=True,
+        ))  # fmt: skip
+        if not chosen:
+            return []
+        idx = np.array([c[1] for c in chosen], dtype=np.int64)
+        # Gather once, then build plain tuples: cheap even for many candidates.
+        names = [*FIELDS, "household"]
+        lv_names = [*(LEVELS[f] for f in FIELDS), ("not_established", "counted_once")]
+        lv_cols = [lv[f][idx].tolist() for f in FIELDS]
+        lv_cols.append((weights["household"][idx] != 0).astype(np.int64).tolist())
+        w_cols = [weights[f][idx].tolist() for f in names]
+        logits = logit[idx].tolist()
+        scores = score[idx].tolist()
+        positions = cmp.pos[idx].tolist()
+        out: list[Candidate] = []
+        for j, (r, _i, decision, notes) in enumerate(chosen):
+            fields = tuple(
+                FieldEvidence(n, ln[lc[j]], wc[j])
+                for n, ln, lc, wc in zip(names, lv_names, lv_cols, w_cols, strict=True)
+            )
+            expl = Explanation(prior, fields, logits[j], scores[j], notes)
+            pos = positions[j]
+            out.append(
+                Candidate(
+                    r, rows[r].get("row_id", "") or str(r), self.index.record_id(pos), pos,
+                    scores[j], decision, expl,
                 )
-                expl = Explanation(prior, fields, float(logit[i]), sc, tuple(notes))
-                pos = int(cmp.pos[i])
-                out.append(
-                    Candidate(
-                        r, rows[r].get("row_id", "") or str(r), self.index.record_id(pos), pos,
-                        sc, decision, expl,
-                    )
-                )
+            )
         return out
 
 
-def _household_level(w: float) -> str:
-    return "counted_once" if w != 0.0 else "not_established"
+_DECISIONS = ("nonmatch", "review", "match")
+_NOTES: tuple[tuple[str, ...], ...] = (
+    (),
+    ("another record in another household scores higher",),
+    ("no locating evidence (address, phone or e-mail): could be a namesake",),
+    ("another household is about as likely",),
+)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self._t
+        self._t = now
 
 
 def score_listing(

@@ -53,7 +53,7 @@ IDENTITY_FIELDS = ("given_name", "birth", "gender", "email")
 HOUSEHOLD_MEMBER_BITS = -1.0  # log2 odds that a row from a household is one given member
 HOUSEHOLD_RAMP = (8.0, 16.0)  # household evidence (bits) from which the household is established
 WITHIN_U: dict[str, tuple[float, ...]] = {
-    "given_name": (1, 0.93, 0.01, 0.002, 0.01, 0.01),
+    "given_name": (1, 0.93, 0.01, 0.0005, 0.01, 0.01),
     "birth": (1, 0.55, 0.3, 0.2, 0.02),
     "gender": (1, 0.5, 0.5),
     "email": (1, 0.9, 0.05),
