@@ -212,13 +212,11 @@ def hand_to_matcher(ctx: CrawlContext, row_ids: list[int]) -> dict[str, Any]:
     """
     if not row_ids:
         return {"status": "no new rows"}
-    try:
-        from store import matching  # type: ignore[attr-defined]  # built by the matcher issue
-    except ImportError:
-        return {"status": "matcher not installed (store.matching missing)", "rows": len(row_ids)}
+    from store import matching  # imported late: building the matcher's tables takes time
+
     assert ctx.store is not None
     try:
-        result = matching.match_listing_rows(ctx.store, row_ids)
+        result = matching.match_listing_rows(ctx.store, row_ids=row_ids)
     except Exception as exc:
         log.exception("matching the new rows failed")
         return {"status": f"matching failed: {type(exc).__name__}", "rows": len(row_ids)}

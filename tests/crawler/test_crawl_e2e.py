@@ -6,7 +6,6 @@ extraction of every shape is measured against the synth ground truth.
 
 from __future__ import annotations
 
-import importlib.util
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -18,13 +17,19 @@ from sqlalchemy import func, select
 from crawler.evidence import iter_records, verify
 from crawler.fields import RECORD_FIELDS
 from crawler.launch import CrawlResult, add_source, run_crawl
-from store.models import CandidateMatch, EvidenceCapture, Listing, ListingRow
+from store.models import (
+    CandidateMatch,
+    Decision,
+    EvidenceCapture,
+    Listing,
+    ListingRow,
+    WatchlistPerson,
+)
 from store.runtime import Store
 from store.sealed import LISTING_ROW_PII
 from synth.broker_web import FIELDS, SHAPES, Fixture, build_fixture
 from tests.crawler.conftest import flip_byte
 
-HAS_MATCHER = importlib.util.find_spec("store.matching") is not None
 SHAPE_OF_PATH = {
     "/meibo/list": "paginated_sjis_table",
     "/catalog/item/1.html": "catalog_headed_table",
@@ -47,14 +52,13 @@ def fixture_data() -> Fixture:
 def crawled(
     module_store: Store, broker_web: str, fixture_data: Fixture, tmp_path_factory: Any
 ) -> CrawlResult:
-    if HAS_MATCHER:
-        from store.watchlist_import import import_watchlist
-        from synth.csvio import write_csv
-        from synth.watchlist import WATCHLIST_COLUMNS
+    from store.watchlist_import import import_watchlist
+    from synth.csvio import write_csv
+    from synth.watchlist import WATCHLIST_COLUMNS
 
-        path = tmp_path_factory.mktemp("wl") / "watchlist.csv"
-        write_csv(fixture_data.watchlist, path, WATCHLIST_COLUMNS)
-        import_watchlist(module_store.sessions, module_store.vault, path, actor="test")
+    path = tmp_path_factory.mktemp("wl") / "watchlist.csv"
+    write_csv(fixture_data.watchlist, path, WATCHLIST_COLUMNS)
+    import_watchlist(module_store.sessions, module_store.vault, path, actor="test")
     add_source(
         module_store,
         "fixture",
@@ -197,8 +201,22 @@ def test_no_personal_data_in_the_crawl_log(crawled: CrawlResult, fixture_data: F
                 assert row[f] not in log
 
 
-@pytest.mark.skipif(not HAS_MATCHER, reason="store.matching (the matcher issue) not there yet")
-def test_new_rows_become_candidate_matches(crawled: CrawlResult, module_store: Store) -> None:
+def test_new_rows_become_candidate_matches(
+    crawled: CrawlResult, module_store: Store, fixture_data: Fixture
+) -> None:
+    """The crawl hands its rows to the matcher; the matches are the people really published."""
     assert crawled.summary["matching"]["status"] == "matched", crawled.summary["matching"]
+    published = {rid for ids in fixture_data.row_ids.values() for rid in ids}
+    positives = {
+        t["record_id"] for t in fixture_data.truth if t["row_id"] in published and t["record_id"]
+    }
     with module_store.sessions() as s:
-        assert (s.scalar(select(func.count()).select_from(CandidateMatch)) or 0) > 0
+        matched = set(
+            s.scalars(
+                select(WatchlistPerson.record_ref)
+                .join(CandidateMatch, CandidateMatch.person_id == WatchlistPerson.id)
+                .where(CandidateMatch.decision == Decision.MATCH)
+            )
+        )
+    assert matched <= positives, f"matched people never published: {len(matched - positives)}"
+    assert len(matched) >= 0.9 * len(positives), (len(matched), len(positives))
