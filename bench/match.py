@@ -188,21 +188,26 @@ def scale(n: int, seed: int, work: Path, rows: int) -> dict[str, float]:
     _, wl = watchlist(n, seed, work)
     gen = time.perf_counter() - t
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = os.cpu_count() or 1
     t = time.perf_counter()
-    index = WatchlistIndex.build(wl)
+    index = WatchlistIndex.build(wl, workers=workers)
     build = time.perf_counter() - t
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    WatchlistIndex.build(wl[:200_000])
+    build_one = (time.perf_counter() - t) / min(n, 200_000) * 1e6
     listing, _ = generate_listing(wl, rows, seed + 1)
     m = Matcher(index)
-    m.match(listing[:500])  # warm the caches that any long-running matcher would have
     t = time.perf_counter()
-    m.match(listing)
+    res = m.match(listing)  # cold: every row normalised from scratch, one process
     match = time.perf_counter() - t
     mem = index.memory_bytes()
     return {"persons": float(n), "generate_s": gen, "build_s": build,
             "build_s_per_m": build / n * 1e6, "index_bytes": float(mem),
             "rss_growth_bytes": float((rss1 - rss0) * 1024), "rows_per_s": rows / match,
-            "gb_at_35m": mem / n * 35e6 / 1e9}  # fmt: skip
+            "gb_at_35m": mem / n * 35e6 / 1e9, "workers": float(workers),
+            "build_one_s_per_m": build_one, "pairs": float(res.pairs),
+            **{f"stage_{k}": v for k, v in res.seconds.items()}}  # fmt: skip
 
 
 def main() -> None:
@@ -223,6 +228,8 @@ def main() -> None:
     listing_path, out_path = work / "listing.csv", work / "matches.csv"
     write_csv(listing_path, rows)
     kinds = Counter(t["kind"] for t in truth)
+    print(f"machine: {os.cpu_count()} cores, load average "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
     print(f"benchmark: {len(wl):,} persons, {len(rows):,} listing rows "
           f"({kinds['positive']:,} positives; negatives "
           + ", ".join(f"{k} {kinds[k]:,}" for k in NEGATIVE_KINDS) + f"); seed {args.seed}")
@@ -262,12 +269,16 @@ def main() -> None:
     if not args.skip_scale:
         s = scale(args.scale_persons, args.seed + 1, work, args.rows)
         print(f"\n== scale at {int(s['persons']):,} persons")
-        print(f"  index build: {s['build_s']:.1f} s = {s['build_s_per_m']:.1f} s per million")
+        print(f"  index build: {s['build_s']:.1f} s = {s['build_s_per_m']:.1f} s per million "
+              f"({int(s['workers'])} processes; one process: {s['build_one_s_per_m']:.1f} s "
+              "per million, measured on 200,000)")
         print(f"  index memory: {s['index_bytes'] / 1e9:.2f} GB "
               f"({s['index_bytes'] / s['persons']:.0f} B/person; RSS grew "
               f"{s['rss_growth_bytes'] / 1e9:.2f} GB) -> {s['gb_at_35m']:.1f} GB at 35 M")
         print(f"  matching: {s['rows_per_s']:,.0f} listing rows/s (one process, "
-              f"{args.rows:,} rows, EM on)")
+              f"{args.rows:,} rows, {int(s['pairs']):,} pairs, EM on; stages "
+              + ", ".join(f"{k[6:]} {v:.2f} s" for k, v in s.items() if k.startswith("stage_"))
+              + ")")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ from __future__ import annotations
 import gc
 import io
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,52 @@ KEY_KINDS = (
 )  # fmt: skip
 CHUNK = 200_000  # persons per numpy flush while building
 YEAR0 = 1850  # years are stored as offsets (16 bits)
+
+
+PersonTuple = tuple[str, str, str, str, str, str, str, str, str, str, int, int, int, str, str,
+                    int, int, int, str, str]
+
+
+def person_tuple(row: Mapping[str, str]) -> PersonTuple | None:
+    """A watchlist row reduced to plain values (cheap to send between processes)."""
+    rid = (row.get("record_id") or "").strip()
+    if not rid:
+        return None
+    f = person_features(row)
+    p = f.place
+    assert p is not None
+    hh = (row.get("household_id") or "").strip() or rid
+    birth = f.birth_lo if f.birth_lo == f.birth_hi else 0
+    return (rid, hh, f.fam, f.giv, f.fam_w, f.giv_w, f.fam_k, f.giv_k, f.fam_l, f.giv_l, birth,
+            f.gender, f.relationship, p.town, p.city, p.postal, p.block, p.unit, f.phone,
+            f.email)  # fmt: skip
+
+
+def _batches(rows: Iterable[Mapping[str, str]], size: int) -> Iterator[list[Mapping[str, str]]]:
+    it = iter(rows)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _tuples_of(rows: list[Mapping[str, str]]) -> list[PersonTuple | None]:
+    return [person_tuple(r) for r in rows]
+
+
+def _person_tuples(
+    rows: Iterable[Mapping[str, str]], workers: int
+) -> Iterator[PersonTuple | None]:
+    """Normalise in ``workers`` processes (0 or 1: here), keeping the input order."""
+    if workers <= 1:
+        yield from map(person_tuple, rows)
+        return
+    import multiprocessing as mp
+
+    chunks = _batches(rows, 20_000)
+    with mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn").Pool(
+        workers
+    ) as pool:
+        for part in pool.imap(_tuples_of, chunks):
+            yield from part
 
 
 def name_year_key(a: int, b: int, year: int, ordered: bool) -> int:
@@ -104,29 +151,32 @@ class WatchlistIndex:
         cls,
         rows: Iterable[Mapping[str, str]],
         progress: Callable[[int], None] | None = None,
+        workers: int = 0,
     ) -> WatchlistIndex:
+        """Build from watchlist rows; ``workers`` > 1 normalises in that many processes."""
         index = cls()
-        index.add(rows, progress=progress)
+        index.add(rows, progress=progress, workers=workers)
         return index
 
     def add(
         self,
         rows: Iterable[Mapping[str, str]],
         progress: Callable[[int], None] | None = None,
+        workers: int = 0,
     ) -> int:
         """Add (or replace, by record_id) persons; returns how many were added."""
         # Millions of small ints in lists make the cyclic GC rescan them over and over.
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._add(rows, progress)
+            return self._add(_person_tuples(rows, workers), progress)
         finally:
             if was_enabled:
                 gc.enable()
 
     def _add(
         self,
-        rows: Iterable[Mapping[str, str]],
+        people: Iterable[PersonTuple | None],
         progress: Callable[[int], None] | None,
     ) -> int:
         base = len(self.alive)
@@ -162,34 +212,30 @@ class WatchlistIndex:
         cols = [values[name] for name in COLUMNS]
         kcols = [(keys[k].append, owners[k].append) for k in KEY_KINDS]
         n = 0
-        for row in rows:
-            rid = (row.get("record_id") or "").strip()
-            if not rid:
+        for person in people:
+            if person is None:
                 continue
-            f = person_features(row)
-            fam, giv, fam_l, giv_l = kanji(f.fam), kanji(f.giv), loose(f.fam_l), loose(f.giv_l)
-            place = f.place
-            assert place is not None
-            hh = (row.get("household_id") or "").strip() or rid
-            birth = f.birth_lo if f.birth_lo == f.birth_hi else 0
-            phone = phone_int(f.phone)
+            (rid, hh, s_fam, s_giv, s_fam_w, s_giv_w, s_fam_k, s_giv_k, s_fam_l, s_giv_l, birth,
+             gender, rel, town, city, postal, block, unit, digits, email) = person  # fmt: skip
+            fam, giv, fam_l, giv_l = kanji(s_fam), kanji(s_giv), loose(s_fam_l), loose(s_giv_l)
+            phone = phone_int(digits)
             rec = (
-                fam, giv, kanji(f.fam_w), kanji(f.giv_w), kana(f.fam_k), kana(f.giv_k),
-                fam_l, giv_l, birth, f.gender, f.relationship, town_add(place.town),
-                city_add(place.city), place.postal, place.block, place.unit, phone,
-                str_hash("email\x1f" + f.email) if f.email else 0, str_hash("hh\x1f" + hh),
-            )
+                fam, giv, kanji(s_fam_w), kanji(s_giv_w), kana(s_fam_k), kana(s_giv_k),
+                fam_l, giv_l, birth, gender, rel, town_add(town), city_add(city), postal, block,
+                unit, phone, str_hash("email\x1f" + email) if email else 0,
+                str_hash("hh\x1f" + hh),
+            )  # fmt: skip
             for col, x in zip(cols, rec, strict=True):
                 col.append(x)
             pos = base + n
             if phone:
                 _file(kcols[0], phone, pos)
-                _file(kcols[1], phone_tail_key(f.phone), pos)
-                _file(kcols[2], phone_head_key(f.phone), pos)
-            if place.postal:
-                _file(kcols[3], (place.postal << 24) | fam_l if fam_l else 0, pos)
-                _file(kcols[4], (place.postal << 24) | fam if fam else 0, pos)
-            _file(kcols[5], place.block, pos)
+                _file(kcols[1], phone_tail_key(digits), pos)
+                _file(kcols[2], phone_head_key(digits), pos)
+            if postal:
+                _file(kcols[3], (postal << 24) | fam_l if fam_l else 0, pos)
+                _file(kcols[4], (postal << 24) | fam if fam else 0, pos)
+            _file(kcols[5], block, pos)
             if birth:
                 year = date.fromordinal(birth).year
                 _file(kcols[6], name_year_key(fam_l, giv_l, year, False), pos)

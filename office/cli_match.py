@@ -177,7 +177,9 @@ def run_match(
         t = time.perf_counter()
         build = bar("build index")
         total = len(w.rows)
-        index = WatchlistIndex.build(w.rows, progress=lambda n: build(n, total))
+        # Normalising is the build's cost: spread it over the cores for big watchlists.
+        workers = min(os.cpu_count() or 1, 8) if total >= 50_000 else 0
+        index = WatchlistIndex.build(w.rows, progress=lambda n: build(n, total), workers=workers)
         build(total, total)
         times["build index"] = time.perf_counter() - t
     if save_index is not None:
