@@ -198,12 +198,12 @@ def config_cmd() -> None:
 
 
 @app.command()
-def demo(
-    persons: Annotated[int, typer.Option(help="Synthetic persons in the demo watchlist.")] = 2000,
-) -> None:
-    """Set up LeakWatch on demo data: init, make a synthetic watchlist, import it, summarise."""
+def demo() -> None:
+    """Show LeakWatch working on synthetic data: init, import a watchlist, match a broker file,
+    crawl the local fixture broker web, and print the evidence behind a match.
+    """
     init()
-    run_demo(load_settings(), persons)
+    run_demo(load_settings())
 
 
 def main() -> None:

@@ -1,55 +1,195 @@
-"""The newcomer's demo: a synthetic watchlist imported into a fresh store, and what it shows."""
+"""The newcomer's demo, end to end on synthetic data and the local fixture broker web:
+import a watchlist, match a broker listing file, crawl broker sites, and show the evidence.
+"""
 
 from __future__ import annotations
 
+import csv
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from crawler.launch import add_source, run_crawl
+from office.cli_match import run_match
 from office.console import cli_actor, console
 from store import audit
-from store.models import Household, WatchlistPerson
+from store.masking import mask_value
+from store.models import (
+    CandidateMatch,
+    Decision,
+    EvidenceCapture,
+    Household,
+    Listing,
+    ListingRow,
+    Source,
+    WatchlistPerson,
+)
 from store.runtime import Store
+from store.sealed import LISTING_ROW_PII
 from store.settings import Settings
 from store.watchlist_import import import_watchlist
-from synth.watchlist import generate_watchlist, write_csv
+from synth.broker_web import build_fixture, running
+from synth.csvio import write_csv
+from synth.listing import LISTING_COLUMNS, TRUTH_COLUMNS, generate_listing
+from synth.watchlist import WATCHLIST_COLUMNS
 
-DEMO_SEED = 20140709  # the day the 2014 leak was announced
+BROKER_SEED = 2014  # the fixture broker web publishes rows derived from this watchlist
+SOURCE = "demo-broker"
+DEMO_PORT = 8765
 
 
-def run_demo(settings: Settings, persons: int) -> None:
+def run_demo(settings: Settings) -> None:
     demo_dir = settings.home / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)
+    fixture = build_fixture(BROKER_SEED)
     watchlist = demo_dir / "watchlist.csv"
-    write_csv(generate_watchlist(persons, DEMO_SEED), watchlist)
-    console.print(f"synthetic watchlist: {watchlist} ({persons:,} persons, seed {DEMO_SEED})")
+    write_csv(fixture.watchlist, watchlist, WATCHLIST_COLUMNS)
+    console.rule("1. watchlist")
+    console.print(f"synthetic watchlist: {watchlist} ({len(fixture.watchlist):,} persons)")
 
     store = Store.open(settings)
     try:
-        codes = demo_dir / "household-codes.csv"
-        result = import_watchlist(
-            store.sessions, store.vault, watchlist, actor=cli_actor(), codes_out=codes
-        )
-        console.print(
-            f"imported: {result.inserted:,} new, {result.updated:,} updated, "
-            f"{result.unchanged:,} unchanged, {result.rejected:,} rejected "
-            f"in {result.seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)"
-        )
+        _import(store, watchlist, demo_dir)
+        console.rule("2. match a broker's file (leakwatch match)")
+        _match_file(fixture.watchlist, watchlist, demo_dir)
+        console.rule("3. crawl the fixture broker web (leakwatch crawl)")
+        with _broker_web() as url:
+            _crawl(store, url)
         with store.sessions() as session:
-            people = session.scalar(select(func.count()).select_from(WatchlistPerson))
-            households = session.scalar(select(func.count()).select_from(Household))
             chain = audit.verify(session)
-        console.print(
-            f"store: {people:,} persons in {households:,} households, PII sealed "
-            f"(AES-256-GCM); database {_describe(settings)}"
-        )
-        if result.codes_path:
-            console.print(f"letter codes for new households: {result.codes_path} (mode 0600)")
+        console.rule("4. audit")
         console.print(f"audit chain: {'intact' if chain.ok else 'BROKEN'}, {chain.events} events")
     finally:
         store.close()
 
 
-def _describe(settings: Settings) -> str:
-    url = settings.db_url
-    return str(Path(url.split("///", 1)[1])) if url.startswith("sqlite") else url.split("@")[-1]
+def _import(store: Store, watchlist: Path, demo_dir: Path) -> None:
+    codes = demo_dir / "household-codes.csv"
+    result = import_watchlist(
+        store.sessions, store.vault, watchlist, actor=cli_actor(), codes_out=codes
+    )
+    console.print(
+        f"imported: {result.inserted:,} new, {result.updated:,} updated, "
+        f"{result.unchanged:,} unchanged, {result.rejected:,} rejected "
+        f"in {result.seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)"
+    )
+    with store.sessions() as session:
+        people = session.scalar(select(func.count()).select_from(WatchlistPerson))
+        households = session.scalar(select(func.count()).select_from(Household))
+    console.print(f"store: {people:,} persons in {households:,} households, PII sealed")
+    if result.codes_path:
+        console.print(f"letter codes for new households: {result.codes_path} (mode 0600)")
+
+
+def _match_file(rows: list[dict[str, str]], watchlist: Path, demo_dir: Path) -> None:
+    listing, truth = generate_listing(rows, 400, seed=7)
+    listing_path, truth_path = demo_dir / "listing.csv", demo_dir / "listing-truth.csv"
+    write_csv(listing, listing_path, LISTING_COLUMNS)
+    write_csv(truth, truth_path, TRUTH_COLUMNS)
+    out = demo_dir / "matches.csv"
+    run = run_match(listing_path, out, watchlist=watchlist, explain=True)
+    with open(out, encoding="utf-8") as handle:
+        lines = list(csv.DictReader(handle))
+    decisions = Counter(line["decision"] for line in lines)
+    console.print(
+        f"{len(listing)} listing rows → {out}: {decisions['match']} match, "
+        f"{decisions['review']} review, {decisions['nonmatch']} nonmatch "
+        f"({run.seconds['total']:.1f} s)"
+    )
+    true_pairs = {(t["row_id"], t["record_id"]) for t in truth if t["record_id"]}
+    said = {(line["row_id"], line["record_id"]) for line in lines if line["decision"] == "match"}
+    hits = len(said & true_pairs)
+    console.print(
+        f"against the synthetic truth ({truth_path.name}): precision "
+        f"{hits / max(1, len(said)):.3f}, recall {hits / max(1, len(true_pairs)):.3f} "
+        "(review counted as not matched)"
+    )
+    example = next(c for c in run.result.candidates if c.decision == "match")
+    listed = next(r for r in listing if r["row_id"] == example.row_id)
+    console.print(
+        f"example: row {example.row_id} ({mask_value(listed['name'])}) → "
+        f"record {example.record_id}, score {example.score:.3f}"
+    )
+    _print_explanation(example.explanation.to_dict())
+
+
+def _print_explanation(explanation: dict[str, object]) -> None:
+    fields = explanation.get("fields", [])
+    assert isinstance(fields, list)
+    parts = [f"prior {explanation['prior_bits']:+.1f}"]
+    parts += [f"{f['field']} {f['level']} {f['weight']:+.1f}" for f in fields]
+    console.print("  bits: " + ", ".join(parts) + f" = {explanation['logit_bits']:+.1f}")
+
+
+@contextmanager
+def _broker_web() -> Iterator[str]:
+    """The fixture web on its usual port, so a re-run sees the same sites (listings are
+    recognised by URL); on a free port if that one is taken."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(running(BROKER_SEED, DEMO_PORT))
+        except RuntimeError:
+            url = stack.enter_context(running(BROKER_SEED))
+        yield url
+
+
+def _crawl(store: Store, url: str) -> None:
+    with store.sessions() as session:
+        known = session.scalar(select(Source.id).where(Source.name == SOURCE))
+    if known is None:
+        add_source(store, SOURCE, [url + "/"], actor=cli_actor(), is_local=True)
+    else:  # a re-run: the fixture web has a new port
+        with store.sessions.begin() as session:
+            source = session.get(Source, known)
+            assert source is not None
+            source.start_urls = [url + "/"]
+    console.print(f"fixture broker web on {url}/ (local source {SOURCE!r})")
+    result = run_crawl(store, SOURCE, actor=cli_actor(), timeout=300)
+    summary = result.summary
+    console.print(
+        f"crawl {result.crawl_id}: {summary.get('pages', '?')} pages, "
+        f"{summary.get('rows_new', 0)} new rows, {summary.get('rows_again', 0)} seen again; "
+        f"matching: {summary.get('matching', {}).get('status', '?')}"
+    )
+    with store.sessions() as session:
+        for listing in session.scalars(select(Listing).order_by(Listing.id)):
+            console.print(
+                f"  listing {listing.id}: {listing.title or listing.key} — {listing.row_count} "
+                f"rows, {listing.status.value}"
+            )
+        counts = dict(
+            session.execute(
+                select(CandidateMatch.decision, func.count())
+                .where(CandidateMatch.listing_row_id.is_not(None))
+                .group_by(CandidateMatch.decision)
+            ).all()
+        )
+        console.print(
+            "candidate matches: " + ", ".join(f"{counts.get(d, 0)} {d.value}" for d in Decision)
+        )
+        best = session.execute(
+            select(CandidateMatch, ListingRow, EvidenceCapture, WatchlistPerson.record_ref)
+            .join(ListingRow, ListingRow.id == CandidateMatch.listing_row_id)
+            .join(EvidenceCapture, EvidenceCapture.id == ListingRow.evidence_id)
+            .join(WatchlistPerson, WatchlistPerson.id == CandidateMatch.person_id)
+            .where(CandidateMatch.decision == Decision.MATCH)
+            .order_by(CandidateMatch.score.desc(), CandidateMatch.id)
+            .limit(1)
+        ).first()
+        if best is None:
+            console.print("[yellow]no match found in the crawl[/]")
+            return
+        match, row, capture, record_ref = best
+        published = store.vault.open_json(row.pii, LISTING_ROW_PII)
+        console.print(
+            f"evidence for one match: {mask_value(published.get('name', ''))} "
+            f"(record {record_ref}), score {match.score:.3f}\n"
+            f"  found at {capture.url}\n"
+            f"  fetched {capture.fetched_at.isoformat(timespec='seconds')}, HTTP "
+            f"{capture.http_status}, {capture.size:,} bytes, sha256 {capture.sha256}\n"
+            f"  WARC {capture.warc_path} @ {capture.warc_offset}"
+        )
+        _print_explanation(match.explanation)

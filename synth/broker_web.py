@@ -29,10 +29,12 @@ import argparse
 import csv
 import html
 import io
+import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -449,6 +451,25 @@ def serve(port: int, host: str = "127.0.0.1", seed: int = 2014,
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+
+
+@contextmanager
+def running(seed: int = 2014, port: int = 0) -> Iterator[str]:
+    """This web in a subprocess on 127.0.0.1 (port 0: a free one); yields its base URL."""
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module, fixed arguments
+        [sys.executable, "-m", "synth.broker_web", "--port", str(port), "--seed", str(seed)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # "fixture broker web on http://127.0.0.1:PORT/"
+        if " on http://" not in line:
+            raise RuntimeError(f"the fixture broker web did not start: {line!r}")
+        yield line.strip().split(" on ", 1)[1].rstrip("/")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -20,6 +20,7 @@ from store.keyring import KeyRing, MasterKey
 from store.models import Base
 from store.runtime import Store
 from store.settings import Settings
+from synth.broker_web import running
 from tests.databases import ON_POSTGRES, SERVER_URL, throwaway_postgres
 
 
@@ -107,22 +108,5 @@ def empty_db_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def broker_web() -> Iterator[str]:
     """The fixture broker web (synth.broker_web) in a subprocess on 127.0.0.1: its base URL."""
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "synth.broker_web", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()  # "fixture broker web on http://127.0.0.1:PORT/"
-    if "http://" not in line:
-        proc.kill()
-        raise RuntimeError(f"the fixture broker web did not start: {line!r}")
-    try:
-        yield line.strip().split(" on ", 1)[1].rstrip("/")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running() as url:
+        yield url
