@@ -113,3 +113,28 @@ def candidates(
     r, p = pair >> 32, pair & 0xFFFFFFFF
     keep = index.alive[p]
     return r[keep], p[keep]
+
+
+def plausible(index: WatchlistIndex, batch: ListingBatch, rows: I64, pos: I64
+              ) -> npt.NDArray[np.bool_]:
+    """Pairs worth comparing: some name part agrees, or the phone, lot or e-mail does.
+
+    A pair with neither (another family's masked number that happens to fit, a stranger with
+    the same surname in the postal area) cannot reach `review`: dropping it early saves the
+    string comparisons.
+    """
+    c, p = batch.cols, index.cols
+
+    def eq(a: str, b: str) -> npt.NDArray[np.bool_]:
+        x = c[a][rows]
+        return np.asarray((x > 0) & (x == p[b][pos]), dtype=np.bool_)
+
+    names = eq("fam", "fam") | eq("giv", "giv") | eq("fam_l", "fam_l") | eq("giv_l", "giv_l")
+    names |= eq("fam_l", "giv_l") | eq("giv_l", "fam_l")  # romaji either way round
+    block = c["block"][rows]
+    phone = c["phone"][rows]
+    email = c["email"][rows]
+    located = ((block != 0) & (block == p["block"][pos])) | (
+        (phone > 0) & (phone == p["phone"][pos])
+    ) | ((email != 0) & (email == p["email"][pos]))
+    return np.asarray(names | located, dtype=np.bool_)

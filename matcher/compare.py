@@ -110,6 +110,7 @@ def compare(
     ) & ~(((rf_l == p["fam_l"]) & (rf_l != 0)) | ((rg_l == p["giv_l"]) & (rg_l != 0)))
     rf_l, rg_l = np.where(swap, rg_l, rf_l), np.where(swap, rf_l, rg_l)
 
+    pending: list[tuple[str, I64, I64, I64, I64]] = []
     for fld, rk, rw, rl, pk, pw, pl, pkana, counts in (
         ("family_name", c["fam"], c["fam_w"], rf_l, p["fam"], p["fam_w"], p["fam_l"],
          p["fam_k"], "fam"),
@@ -137,8 +138,24 @@ def compare(
             old = exact_k & (rw == pw) & (pw != pk)
             lv[old] = 6
             lu[old] = _freq(st["fam_w"], pw[old], n)
-        # Typos and fuzzy agreement, only where nothing better was found.
-        todo = np.flatnonzero(lv == 1) if not light else np.zeros(0, dtype=np.int64)
+        levels[fld] = lv
+        log2u[fld] = lu
+        pending.append((fld, pk, pw, pl, pkana))
+
+    # Typos and fuzzy agreement, only where nothing better was found and where it can matter:
+    # the other name part agrees, or the row is located (phone, lot, postal code, e-mail).
+    located = (
+        ((c["block"] != 0) & (c["block"] == p["block"]))
+        | ((c["phone"] > 0) & (c["phone"] == p["phone"]))
+        | ((c["masked"] == 1) & (p["phone"] > 0))
+        | ((c["email"] != 0) & (c["email"] == p["email"]))
+        | ((c["postal"] > 0) & (c["postal"] == p["postal"]))
+    )
+    for fld, pk, pw, pl, pkana in pending:
+        lv = levels[fld]
+        other = levels["given_name" if fld == "family_name" else "family_name"]
+        worth = (lv == 1) & (located | (other >= 4))
+        todo = np.flatnonzero(worth) if not light else np.zeros(0, dtype=np.int64)
         if len(todo):
             part = 0 if fld == "family_name" else 1
             rr = rows[todo]
@@ -173,8 +190,6 @@ def compare(
                     lv[i] = 3
                 elif sim[j] >= FUZZY_MIN and row_l[j] and per_l[j]:
                     lv[i] = 2
-        levels[fld] = lv
-        log2u[fld] = lu
 
     # Birth: a day, or an interval (year, month, age or grade) that may contain it.
     lv = np.zeros(len(rows), dtype=np.int8)

@@ -85,6 +85,9 @@ def _person_tuples(
         return
     import multiprocessing as mp
 
+    from matcher.address import parse_address
+
+    parse_address("東京都千代田区九段南一丁目2番3号")  # load the gazetteer once, before the fork
     chunks = _batches(rows, 20_000)
     with mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn").Pool(
         workers

@@ -231,3 +231,14 @@ def test_at_most_one_line_per_pair_and_thresholds(index: WatchlistIndex) -> None
     assert len(pairs) == len(set(pairs))
     with pytest.raises(ValueError):
         Thresholds(match=0.5, review=0.9)
+
+
+def test_seed_records_are_ordinary_records_to_the_matcher() -> None:
+    from synth.listing import generate_demo
+
+    watchlist, listing, truth, seed_ids = generate_demo(persons=1500, rows=200, seed=7)
+    res = Matcher(WatchlistIndex.build(watchlist)).match(listing)
+    planted = {t["row_id"]: t["record_id"] for t in truth if "seed" in t["detail"].split(";")}
+    assert planted and set(planted.values()) <= set(seed_ids)
+    got = {c.row_id: c.record_id for c in res.candidates if c.decision == "match"}
+    assert all(got.get(r) == rec for r, rec in planted.items())
