@@ -87,6 +87,9 @@ class CrawlContext:
         self.evidence: Any = None  # crawler.evidence.WarcEvidence when capture is on
         self.rows: Any = None  # crawler.pipeline.RowWriter when storage is on
         self.summary: dict[str, Any] = {}
+        # a login-form source: {"status": "ok" | "failed" | "not attempted", "reason": ...}
+        # (variable names and reasons only, never a credential)
+        self.login: dict[str, str] | None = None
 
     @classmethod
     def of(cls, crawler: Crawler) -> CrawlContext:
@@ -146,7 +149,9 @@ class CrawlContext:
         errors = int(stats.get("downloader/exception_count", 0)) - int(
             stats.get("downloader/exception_type_count/scrapy.exceptions.IgnoreRequest", 0)
         )
-        complete = reason == "finished" and errors == 0
+        # a members-only source seen without logging in is not seen: nothing may count as gone
+        login_ok = self.login is None or self.login.get("status") == "ok"
+        complete = reason == "finished" and errors == 0 and login_ok
         elapsed = time.monotonic() - self.started
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         c = self.counters
@@ -164,6 +169,7 @@ class CrawlContext:
             "file_errors": c.file_errors,
             "download_errors": errors,
             "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
+            **({"login": dict(self.login)} if self.login is not None else {}),
             "seconds": round(elapsed, 3),
             "pages_per_s": round(c.pages / elapsed, 1) if elapsed else 0.0,
             "peak_rss_mb": round(peak_kib / 1024, 1),

@@ -1,5 +1,11 @@
 """Evidence: every fetched response, byte for byte, in a WARC file, with its SHA-256.
 
+A request with a body (the login form's POST) also gets a ``request`` record, concurrent to its
+response, so the evidence shows how a members-only page was reached. Its body is not written as
+sent: the values of the credential fields named in ``request.meta[REDACT_META]`` (and of any
+field whose name looks like a password) become ``[redacted]``, and ``Cookie``/``Authorization``
+header values too. A password never lands in evidence.
+
 One gzipped WARC file per crawl under ``LEAKWATCH_HOME/evidence/<source>/``. Each response
 (pages, files, redirects, robots.txt, error pages) becomes one ``response`` record holding the
 body exactly as received (before decompression), with SHA-256 payload and block digests, and
@@ -14,11 +20,13 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -37,6 +45,10 @@ from store.models import EvidenceCapture, utcnow
 log = logging.getLogger(__name__)
 EVIDENCE_META = "leakwatch_evidence_id"
 FETCHED_AT_META = "leakwatch_fetched_at"
+REDACT_META = "leakwatch_redact_fields"  # names of form fields holding credentials
+REDACTED = "[redacted]"
+_SECRET_FIELD = re.compile(r"pass|pwd|secret|token|otp|pin", re.I)
+_SECRET_HEADERS = {"cookie", "authorization", "proxy-authorization"}
 
 
 class _Sha256WarcWriter(WARCWriter):  # type: ignore[misc]
@@ -98,7 +110,35 @@ class WarcEvidence:
         offset = self._file.tell()
         self._writer.write_record(record)
         self._file.flush()
+        self.last_record_id = str(record.rec_headers.get_header("WARC-Record-ID"))
         return Written(str(self.path), offset, self._file.tell() - offset, sha, len(body))
+
+    def write_request(
+        self,
+        url: str,
+        method: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        fetched_at: datetime,
+        concurrent_to: str | None,
+    ) -> None:
+        """A ``request`` record; ``headers`` and ``body`` must already be redacted."""
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        http = StatusAndHeaders(
+            f"{method} {target} HTTP/1.1", headers, protocol="HTTP/1.1", is_http_request=True
+        )
+        warc_headers = {"WARC-Date": fetched_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+        if concurrent_to:
+            warc_headers["WARC-Concurrent-To"] = concurrent_to
+        record = self._writer.create_warc_record(
+            url, "request", payload=io.BytesIO(body), length=len(body), http_headers=http,
+            warc_headers_dict=warc_headers,
+        )  # fmt: skip
+        self._writer.write_record(record)
+        self._file.flush()
 
     def close(self) -> None:
         self._file.close()
@@ -113,13 +153,30 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
-def _headers(response: Response) -> list[tuple[str, str]]:
+def _headers(message: Response | Request) -> list[tuple[str, str]]:
     out = []
-    for k, values in response.headers.items():
+    for k, values in message.headers.items():
         name = k.decode("latin-1") if isinstance(k, bytes) else str(k)
         for v in values:
             out.append((name, v.decode("latin-1") if isinstance(v, bytes) else str(v)))
     return out
+
+
+def redacted_request(request: Request) -> tuple[list[tuple[str, str]], bytes]:
+    """The request's headers and body as they may be kept: credentials replaced."""
+    headers = [(k, REDACTED if k.lower() in _SECRET_HEADERS else v) for k, v in _headers(request)]
+    ctype = (request.headers.get("Content-Type") or b"").decode("latin-1").lower()
+    if not request.body:
+        return headers, b""
+    if not ctype.startswith("application/x-www-form-urlencoded"):
+        return headers, f"[body of {len(request.body)} bytes not kept]".encode()
+    secret = {str(n) for n in request.meta.get(REDACT_META) or ()}
+    enc = getattr(request, "encoding", "utf-8") or "utf-8"
+    pairs = parse_qsl(request.body.decode(enc, "replace"), keep_blank_values=True)
+    kept = [
+        (k, REDACTED if (k in secret or _SECRET_FIELD.search(k)) and v else v) for k, v in pairs
+    ]
+    return headers, urlencode(kept).encode("ascii")
 
 
 class EvidenceMiddleware:
@@ -148,6 +205,12 @@ class EvidenceMiddleware:
             response.url, response.status, _headers(response), response.body, fetched_at,
             bool(reason),
         )  # fmt: skip
+        if request.method not in ("GET", "HEAD"):
+            headers, body = redacted_request(request)
+            ctx.evidence.write_request(
+                request.url, request.method, headers, body, fetched_at,
+                ctx.evidence.last_record_id,
+            )  # fmt: skip
         c.captures += 1
         if ctx.store_on and ctx.session is not None:
             ctype = response.headers.get("Content-Type")

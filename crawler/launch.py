@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,9 @@ OPTION_KEYS = {
     "allowed_domains", "depth", "page_limit", "max_response_bytes", "login", "javascript",
     "column_map", "throttle",
 }  # fmt: skip
+
+
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,99}")
 
 
 class CrawlError(Exception):
@@ -52,10 +56,18 @@ def add_source(
     if unknown:
         raise CrawlError(f"unknown source option(s): {', '.join(sorted(unknown))}")
     login = options.get("login")
-    if login is not None and (
-        not isinstance(login, dict) or set(login) - {"url", "username_env", "password_env"}
-    ):
-        raise CrawlError("login takes url, username_env, password_env (names of variables)")
+    if login is not None:
+        if not isinstance(login, dict) or set(login) != {"url", "username_env", "password_env"}:
+            raise CrawlError("login takes url, username_env, password_env (names of variables)")
+        for key in ("username_env", "password_env"):
+            # a name, never the secret itself: the options are stored in the clear
+            if not isinstance(login[key], str) or not _ENV_NAME.fullmatch(login[key]):
+                raise CrawlError(
+                    f"login {key} must name an environment variable (A-Z, 0-9, _), "
+                    "not hold the credential"
+                )
+        if urlsplit(str(login["url"])).scheme not in ("http", "https"):
+            raise CrawlError(f"login url is not an http(s) URL: {login['url']!r}")
     for u in start_urls:
         parts = urlsplit(u)
         if parts.scheme not in ("http", "https") or not parts.hostname:

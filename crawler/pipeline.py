@@ -202,6 +202,8 @@ def _stats_view(summary: dict[str, Any]) -> dict[str, Any]:
     out["truncated"] = summary.get("truncated", [])[:50]
     out["refused"] = summary.get("refused", [])[:50]
     out["file_errors"] = summary.get("file_errors", [])[:50]
+    if "login" in summary:
+        out["login"] = summary["login"]
     return out
 
 

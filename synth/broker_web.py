@@ -17,6 +17,13 @@ Sites (all linked from ``/``):
 ``/hostile/``      script tags, event handlers, giant cells, broken tables, markup
 ``/trap/``         redirects to private addresses, a 5 MB page
 ``/bench/N/``      N table pages in a tree of 10 links a page (benchmarks; not linked)
+``/members/``      members-only broker (not linked): a login form at ``/members/login``
+                   (``MEMBER_USER`` / ``MEMBER_PASSWORD``, a CSRF field, a decoy search
+                   form) sets a session cookie; ``/members/list.html`` (2 pages, a logout
+                   link) redirects to the login form without it
+``/cards/``        records as nested ``<div>``/``<span>`` with class names only, no labels
+                   (not linked): what the generic extraction cannot read, a CSS selector
+                   override can
 =================  ===============================================================
 
 ``/robots.txt`` disallows ``/meibo/private/`` (linked from the list) and ``/_control/``;
@@ -29,6 +36,7 @@ import argparse
 import csv
 import html
 import io
+import secrets
 import subprocess
 import sys
 import threading
@@ -36,6 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -61,6 +70,17 @@ LABELS_C = [
 ]  # fmt: skip
 PAGE_ROWS = 40
 BIG_BYTES = 5 * 1024 * 1024
+# The members-only site's one account (synthetic; tests put these in the environment).
+MEMBER_USER = "lw-member-0417"
+MEMBER_PASSWORD = "Fixture-Pw-7q!Zr93"  # noqa: S105 - a fixture's made-up password
+MEMBER_COOKIE = "member_session"
+MAX_POST_BYTES = 64 * 1024
+# The class names of the /cards/ page, per field (the selector override a test configures).
+CARD_CLASSES = {
+    "name": "nm", "name_kana": "kn", "gender": "sx", "birthdate": "bd", "age": "ag",
+    "grade": "gr", "guardian_name": "gd", "postal_code": "zp", "address": "ad", "phone": "tl",
+    "email": "ml",
+}  # fmt: skip
 
 SHAPES = (
     "paginated_sjis_table", "catalog_headed_table", "headerless_table", "csv_cp932",
@@ -86,6 +106,8 @@ class Fixture:
     truth: list[dict[str, str]]  # synth ground truth (record_id per row_id)
     shapes: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # published rows
     row_ids: dict[str, list[str]] = field(default_factory=dict)  # synth row_id per row
+    members: list[dict[str, str]] = field(default_factory=list)  # the members-only list
+    cards: list[dict[str, str]] = field(default_factory=list)  # the /cards/ page
 
 
 _ENCODINGS: dict[str, tuple[str, ...]] = {
@@ -108,6 +130,11 @@ def build_fixture(seed: int = 2014, persons: int = 1500, rows: int = 1200) -> Fi
     for shape, lid in zip(SHAPES, ordered, strict=True):
         fx.shapes[shape] = [_published(r, _ENCODINGS[shape]) for r in by_listing[lid]]
         fx.row_ids[shape] = [r["row_id"] for r in by_listing[lid]]
+    # two more lists, apart from SHAPES (the whole-web crawl never reaches them)
+    more, _ = generate_listing(watchlist, 100, seed + 1, listings=2)
+    first = more[0]["listing_id"]
+    fx.members = [_published(r, ()) for r in more if r["listing_id"] == first]
+    fx.cards = [_published(r, ()) for r in more if r["listing_id"] != first]
     return fx
 
 
@@ -126,8 +153,12 @@ def _page(title: str, body: str, charset: str = "utf-8", meta: bool = True) -> s
     )
 
 
-def _table(rows: Sequence[dict[str, str]], labels: Sequence[str] | None, number_from: int = 0,
-           extra: str | None = None) -> str:
+def _table(
+    rows: Sequence[dict[str, str]],
+    labels: Sequence[str] | None,
+    number_from: int = 0,
+    extra: str | None = None,
+) -> str:
     out = ["<table border='1'>"]
     if labels is not None:
         cols = (["No."] if number_from else []) + list(labels) + ([extra] if extra else [])
@@ -213,11 +244,15 @@ class Broker:
         self._xlsx = _xlsx_bytes(fixture.shapes["xlsx"])
         self._csv = _csv_bytes(fixture.shapes["csv_cp932"], "cp932")
         self._bench_rows = [r for rows in fixture.shapes.values() for r in rows][:500]
+        self._csrf = secrets.token_hex(8)
+        self.sessions: set[str] = set()
         hostile = HOSTILE_HTML.replace("GIANT", "あ" * GIANT_CELL_CHARS)
         self._hostile = hostile.encode("utf-8")
 
     # (status, headers, body) or a streaming callable for big bodies
-    def route(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+    def route(
+        self, path: str, query: dict[str, list[str]], cookie: str = ""
+    ) -> tuple[int, dict[str, str], bytes]:
         with self.lock:
             self.hits[path] += 1
         html_utf8 = {"Content-Type": "text/html; charset=utf-8"}
@@ -250,7 +285,112 @@ class Broker:
             return self._trap(path)
         if path.startswith("/bench/"):
             return self._bench(path)
+        if path.startswith("/members/"):
+            return self._members(path, query, cookie)
+        if path == "/cards/":
+            return 200, html_utf8, self._cards_page()
         return 404, html_utf8, _page("404", "<p>not found</p>").encode()
+
+    # --- the members-only site -----------------------------------------------------------
+
+    def post(self, path: str, form: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        """A form submission: only the members' login takes one."""
+        with self.lock:
+            self.hits["POST " + path] += 1
+        html_utf8 = {"Content-Type": "text/html; charset=utf-8"}
+        if path != "/members/login":
+            return 405, html_utf8, _page("405", "<p>method not allowed</p>").encode()
+
+        def one(name: str) -> str:
+            return (form.get(name) or [""])[0]
+
+        if (
+            secrets.compare_digest(one("csrf"), self._csrf)
+            and secrets.compare_digest(one("login_id").encode(), MEMBER_USER.encode())
+            and secrets.compare_digest(one("passwd").encode(), MEMBER_PASSWORD.encode())
+        ):
+            token = secrets.token_hex(16)
+            with self.lock:
+                self.sessions.add(token)
+            return 302, {
+                "Location": "/members/list.html",
+                "Set-Cookie": f"{MEMBER_COOKIE}={token}; Path=/members; HttpOnly",
+                "Content-Type": "text/html; charset=utf-8",
+            }, b""  # fmt: skip
+        # as many sites do: the form again, with a message, status 200
+        return 200, html_utf8, self._login_page("IDまたはパスワードが正しくありません")
+
+    def _login_page(self, message: str = "") -> bytes:
+        body = (
+            "<form method='get' action='/members/search'><input type='text' name='q'>"
+            "<input type='submit' value='検索'></form>"
+            + (f"<p class='error'>{_e(message)}</p>" if message else "")
+            + "<form method='post' action='/members/login'>"
+            f"<input type='hidden' name='csrf' value='{_e(self._csrf)}'>"
+            "<p>会員ID <input type='text' name='login_id'></p>"
+            "<p>パスワード <input type='password' name='passwd'></p>"
+            "<p><input type='submit' name='go' value='ログイン'></p></form>"
+        )
+        return _page("会員ログイン", body).encode()
+
+    def _session_ok(self, cookie: str) -> bool:
+        try:
+            jar = SimpleCookie(cookie)
+        except CookieError:
+            return False
+        morsel = jar.get(MEMBER_COOKIE)
+        with self.lock:
+            return morsel is not None and morsel.value in self.sessions
+
+    def _members(
+        self, path: str, query: dict[str, list[str]], cookie: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        ct = {"Content-Type": "text/html; charset=utf-8"}
+        to_login = {"Location": "/members/login", **ct}
+        if path in ("/members/", "/members/login"):
+            return 200, ct, self._login_page()
+        if path == "/members/logout":
+            try:
+                morsel = SimpleCookie(cookie).get(MEMBER_COOKIE)
+            except CookieError:
+                morsel = None
+            if morsel is not None:
+                with self.lock:
+                    self.sessions.discard(morsel.value)
+            return 302, to_login, b""
+        if path != "/members/list.html":
+            return 404, ct, _page("404", "").encode()
+        if not self._session_ok(cookie):
+            return 302, to_login, b""
+        rows = self.fx.members
+        pages = max(1, -(-len(rows) // PAGE_ROWS))
+        try:
+            page = int(query.get("page", ["1"])[0])
+        except ValueError:
+            page = 1
+        if not 1 <= page <= pages:
+            return 404, ct, _page("404", "").encode()
+        chunk = rows[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
+        nav = " ".join(
+            f"<a href='/members/list.html?page={p}'>{p}</a>" if p != page else f"<b>{p}</b>"
+            for p in range(1, pages + 1)
+        )
+        body = (
+            "<p><a href='/members/logout'>ログアウト</a></p>"
+            f"<p>会員限定 名簿データ ({page}/{pages})</p>"
+            + _table(chunk, LABELS_B) + f"<p>{nav}</p>"
+        )  # fmt: skip
+        return 200, ct, _page("会員専用 名簿", body).encode()
+
+    def _cards_page(self) -> bytes:
+        cards = []
+        for r in self.fx.cards:
+            spans = "".join(
+                f"<span class='{CARD_CLASSES[f]}'>{_e(r[f])}</span>" for f in FIELDS if r[f]
+            )
+            cards.append(f"<div class='person'><div class='in'><div>{spans}</div></div></div>")
+        body = "<div class='cards'>" + "".join(cards) + "</div>"
+        return _page("名簿カード", body).encode()
 
     def _control(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
         plain = {"Content-Type": "text/plain; charset=utf-8"}
@@ -292,7 +432,9 @@ class Broker:
         body = (
             f"<p>子供名簿 2015年版 全{len(rows)}件 ({page}/{pages})</p>"
             + _table(chunk, LABELS_A, number_from=(page - 1) * PAGE_ROWS + 1)
-            + "<p>" + " ".join(nav) + "</p>"
+            + "<p>"
+            + " ".join(nav)
+            + "</p>"
             + "<p><a href='/meibo/private/full.html'>全件データ（会員限定）</a></p>"
         )
         return 200, sjis, _page("子供名簿", body, "Shift_JIS").encode("cp932", errors="replace")
@@ -412,7 +554,22 @@ def make_handler(broker: Broker) -> type[BaseHTTPRequestHandler]:
             if parts.path == "/trap/big.html":
                 self._big()
                 return
-            status, headers, body = broker.route(parts.path, parse_qs(parts.query))
+            cookie = self.headers.get("Cookie", "")
+            self._send(*broker.route(parts.path, parse_qs(parts.query), cookie))
+
+        def do_POST(self) -> None:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_POST_BYTES:
+                self._send(413, {"Content-Type": "text/plain"}, b"too large")
+                return
+            data = self.rfile.read(length).decode("utf-8", "replace")
+            path = urlsplit(self.path).path
+            self._send(*broker.post(path, parse_qs(data, keep_blank_values=True)))
+
+        def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
@@ -440,8 +597,9 @@ def make_handler(broker: Broker) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def serve(port: int, host: str = "127.0.0.1", seed: int = 2014,
-          ready: Callable[[int], None] | None = None) -> None:
+def serve(
+    port: int, host: str = "127.0.0.1", seed: int = 2014, ready: Callable[[int], None] | None = None
+) -> None:
     broker = Broker(build_fixture(seed))
     server = ThreadingHTTPServer((host, port), make_handler(broker))
     server.daemon_threads = True

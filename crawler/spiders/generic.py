@@ -19,6 +19,7 @@ import hashlib
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -28,7 +29,7 @@ from scrapy.http import FormRequest, Response, TextResponse
 
 from crawler.context import CrawlContext
 from crawler.encoding import decode
-from crawler.evidence import EVIDENCE_META
+from crawler.evidence import EVIDENCE_META, REDACT_META
 from crawler.files import FileRefused, kind_of, records_from_csv, records_from_xlsx
 from crawler.tables import Record, cell_text, parse_html, records_from_html
 from crawler.text_records import records_from_text
@@ -43,6 +44,8 @@ _SKIP_EXT = (
     ".mp4", ".mp3", ".woff", ".woff2", ".ttf", ".exe", ".dmg",
 )  # fmt: skip
 LISTING_META = "leakwatch_listing_key"
+# links a logged-in crawl must not follow (a logout ends the session mid-crawl)
+_LOGOUT = re.compile(r"log[ _-]?(?:out|off)|sign[ _-]?out|ログアウト|サインアウト", re.I)
 
 
 def listing_key(url: str) -> str:
@@ -90,37 +93,88 @@ class GenericSpider(Spider):
         self.column_map = opts.get("column_map") or None
         login = opts.get("login")
         if isinstance(login, dict) and login.get("url"):
-            yield Request(str(login["url"]), callback=self._login, dont_filter=True)
+            ctx.login = {"status": "not attempted", "reason": "the login page was not reached"}
+            yield Request(
+                str(login["url"]), callback=self._login, errback=self._login_failed,
+                dont_filter=True,
+            )  # fmt: skip
             return
         for url in src.start_urls:
             yield Request(url, callback=self.parse)
 
-    def _login(self, response: Response) -> Iterator[Request]:
-        """Submit the login form with credentials read from the environment (never stored)."""
-        src = self._ctx().source
-        assert src is not None
-        login = src.options["login"]
-        user = os.environ.get(str(login.get("username_env", "")), "")
-        password = os.environ.get(str(login.get("password_env", "")), "")
-        root = parse_html(decode(response.body, _ctype(response))[0])
-        user_field, pass_field = "username", "password"
-        if root is not None:
-            for inp in root.iter("input"):
-                typ = (inp.get("type") or "text").lower()
-                if typ == "password":
-                    pass_field = inp.get("name") or pass_field
-                elif typ in ("text", "email") and inp.get("name"):
-                    user_field = inp.get("name") or user_field
-        assert isinstance(response, TextResponse)
-        yield FormRequest.from_response(
-            response, formdata={user_field: user, pass_field: password}, callback=self._after_login
-        )
-
-    def _after_login(self, response: Response) -> Iterator[Request]:
+    def _start_requests(self) -> Iterator[Request]:
         src = self._ctx().source
         assert src is not None
         for url in src.start_urls:
             yield Request(url, callback=self.parse)
+
+    def _login_state(self, status: str, reason: str) -> None:
+        self._ctx().login = {"status": status, "reason": reason}
+
+    def _login(self, response: Response) -> Iterator[Request]:
+        """Submit the login form with credentials read from the environment.
+
+        The credentials live only in this process's memory and the form request's body: the
+        store keeps the variables' names, the evidence a redacted copy of the request
+        (``crawler.evidence``), the log never sees them. The form must be a POST form (a GET
+        form would put them in a URL, hence in logs and evidence) whose action stays on the
+        login page's host or the source's allowed domains. Without credentials the start URLs
+        are still crawled (their public part), and the crawl is marked incomplete.
+        """
+        src = self._ctx().source
+        assert src is not None
+        login = src.options["login"]
+        names = (str(login.get("username_env", "")), str(login.get("password_env", "")))
+        user, password = (os.environ.get(n, "") for n in names)
+        missing = [n for n, v in zip(names, (user, password), strict=True) if not v]
+        form = _login_form(response) if not missing else None
+        if missing:
+            why = f"credentials not set: environment variable(s) {', '.join(missing)} empty"
+        elif form is None:
+            why = "no login form (a form with a password field) on the login page"
+        elif form.method != "POST":
+            why = "the login form submits by GET: credentials would travel in a URL; not sent"
+        elif not _same_site(form.action, response.url, self.allowed_domains):
+            why = f"the login form posts to another host ({urlsplit(form.action).hostname})"
+        else:
+            why = ""
+        if why or form is None:
+            self._login_state("failed" if not missing else "not attempted", why)
+            self.logger.warning("login not submitted: %s", why)
+            yield from self._start_requests()
+            return
+        assert isinstance(response, TextResponse)
+        yield FormRequest.from_response(
+            response,
+            formxpath=form.xpath,
+            formdata={form.user_field: user, form.password_field: password},
+            callback=self._after_login,
+            errback=self._login_failed,
+            dont_filter=True,
+            meta={REDACT_META: [form.user_field, form.password_field]},
+        )
+
+    def _login_failed(self, failure: Any) -> Iterator[Request]:
+        resp = getattr(failure.value, "response", None)
+        why = (
+            f"the login answered HTTP {resp.status}"
+            if resp is not None
+            else f"the login could not be fetched ({type(failure.value).__name__})"
+        )
+        self._login_state("failed", why)
+        yield from self._start_requests()
+
+    def _after_login(self, response: Response) -> Iterator[Any]:
+        if _login_form(response) is not None:
+            self._login_state(
+                "failed", "the site answered with its login form again (wrong name or password?)"
+            )
+            yield from self._start_requests()
+            return
+        self._login_state("ok", "logged in")
+        # the landing page is read too: a start URL it redirected to is a duplicate request now
+        yield from self.parse(response)
+        yield from self._start_requests()
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         ctx = self._ctx()
@@ -193,13 +247,63 @@ class GenericSpider(Spider):
                 continue
             if urlsplit(url).path.lower().endswith(_SKIP_EXT):
                 continue
-            meta: dict[str, Any] = {}
             label = cell_text(a)
+            if _LOGOUT.search(label) or _LOGOUT.search(urlsplit(url).path):
+                continue
+            meta: dict[str, Any] = {}
             rel = (a.get("rel") or "").lower()
             pager = listing_key(url) == key or _PAGER_TEXT.match(label) or rel in ("next", "prev")
             if pager and _same_path(url, response.url):
                 meta[LISTING_META] = key
             yield Request(url, callback=self.parse, meta=meta)
+
+
+# the first form with a password field (an XPath, not a secret)
+_PASSWORD_FORM = "(//form[.//input[translate(@type, 'PASSWORD', 'password') = 'password']])[1]"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class LoginForm:
+    xpath: str
+    method: str
+    action: str
+    user_field: str
+    password_field: str
+
+
+def _login_form(response: Response) -> LoginForm | None:
+    """The page's first form with a password field, or None."""
+    if not isinstance(response, TextResponse) or response.status >= 400:
+        return None
+    root = parse_html(decode(response.body, _ctype(response))[0])
+    if root is None:
+        return None
+    for form in root.iter("form"):
+        pass_field = user_field = ""
+        for inp in form.iter("input"):
+            typ = (inp.get("type") or "text").lower()
+            name = inp.get("name") or ""
+            if typ == "password" and name and not pass_field:
+                pass_field = name
+            elif typ in ("text", "email", "tel") and name and not user_field:
+                user_field = name
+        if pass_field:
+            action = urljoin(response.url, (form.get("action") or "").strip() or response.url)
+            return LoginForm(
+                _PASSWORD_FORM, (form.get("method") or "GET").upper(), action,
+                user_field or "username", pass_field,
+            )  # fmt: skip
+    return None
+
+
+def _same_site(action: str, page: str, allowed_domains: list[str]) -> bool:
+    a, p = urlsplit(action), urlsplit(page)
+    if a.scheme not in ("http", "https"):
+        return False
+    if (a.hostname, a.port) == (p.hostname, p.port):
+        return True
+    host = a.hostname or ""
+    return any(host == d or host.endswith("." + d) for d in allowed_domains)
 
 
 def _same_path(a: str, b: str) -> bool:

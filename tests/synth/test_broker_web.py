@@ -32,3 +32,21 @@ def test_sites_are_served_in_their_encodings() -> None:
     assert broker.route("/trap/metadata", {})[1]["Location"].startswith("http://169.254.169.254/")
     broker.takedown = "remove"
     assert broker.route("/takedown/", {})[0] == 404
+
+
+def test_members_site_needs_the_login_cookie() -> None:
+    from synth.broker_web import MEMBER_COOKIE, MEMBER_PASSWORD, MEMBER_USER
+
+    broker = Broker(build_fixture(seed=7, persons=300, rows=240))
+    status, headers, _ = broker.route("/members/list.html", {})
+    assert status == 302 and headers["Location"] == "/members/login"
+    form = {"csrf": [broker._csrf], "login_id": [MEMBER_USER], "passwd": ["nope"]}
+    status, _, body = broker.post("/members/login", form)
+    assert status == 200 and "正しくありません" in body.decode()
+    status, headers, _ = broker.post("/members/login", {**form, "passwd": [MEMBER_PASSWORD]})
+    assert status == 302 and headers["Set-Cookie"].startswith(MEMBER_COOKIE + "=")
+    cookie = headers["Set-Cookie"].split(";", 1)[0]
+    status, _, body = broker.route("/members/list.html", {}, cookie)
+    assert status == 200 and "会員限定" in body.decode()
+    broker.route("/members/logout", {}, cookie)
+    assert broker.route("/members/list.html", {}, cookie)[0] == 302
