@@ -5,6 +5,13 @@
   is, or resolves to, a private, loopback, link-local, reserved, multicast or unspecified
   address — unless the source is marked local, and then only for the (host, port) pairs of its
   own start URLs: a local source cannot be bounced to 169.254.169.254 or an intranet host.
+* :class:`GuardedResolver` (Scrapy's ``TWISTED_DNS_RESOLVER``) closes the DNS-rebinding gap:
+  the middleware resolves a host itself, then the downloader resolves it again, and a hostile
+  name server can answer "public" the first time and ``127.0.0.1`` the second. Every name the
+  downloader connects to (IP literals included) goes through this resolver, which hands on only
+  public addresses — or, for a local source, any address of its own (host, port) pairs — so the
+  check is made on the very addresses connected to. A refused address is recorded in the
+  crawl summary; with none left the download fails with a DNS lookup error.
 * :class:`SizeGuard` stops a download at ``LEAKWATCH_MAX_RESPONSE_BYTES`` and keeps what came:
   the response goes on (flag ``download_stopped``), the evidence records it as truncated, with
   the reason, as a WARC ``WARC-Truncated: length`` record.
@@ -15,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +30,14 @@ from urllib.parse import urlsplit
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.resolver import CachingHostnameResolver
+from twisted.internet.interfaces import (
+    IAddress,
+    IHostnameResolver,
+    IHostResolution,
+    IResolutionReceiver,
+)
+from zope.interface import implementer  # type: ignore[import-untyped]
 
 from crawler.context import CrawlContext
 
@@ -106,6 +122,107 @@ class AddressGuardMiddleware:
         self.crawler.stats.inc_value("leakwatch/refused") if self.crawler.stats else None
         log.warning("refused %s: %s", request.url[:200], why)
         raise IgnoreRequest(f"refused: {why}")
+
+
+@implementer(IResolutionReceiver)
+class _GuardedReceiver:
+    """Passes on the public addresses only (or all, for a local source's own host and port)."""
+
+    def __init__(
+        self,
+        inner: Any,  # an IResolutionReceiver (zope interfaces do not type-check as classes)
+        allow_private: bool,
+        on_refused: Callable[[list[str]], None],
+    ) -> None:
+        self.inner = inner
+        self.allow_private = allow_private
+        self.on_refused = on_refused
+        self.refused: list[str] = []
+
+    def resolutionBegan(self, resolution: IHostResolution) -> None:
+        self.inner.resolutionBegan(resolution)
+
+    def addressResolved(self, address: IAddress) -> None:
+        ip = str(getattr(address, "host", "") or "")
+        try:
+            public = is_public(ip)
+        except ValueError:
+            public = False  # not an IP address at all (a UNIX socket?): never connected to
+        if public or (self.allow_private and ip):
+            self.inner.addressResolved(address)
+        else:
+            self.refused.append(ip or type(address).__name__)
+
+    def resolutionComplete(self) -> None:
+        if self.refused:
+            self.on_refused(self.refused)
+        self.inner.resolutionComplete()
+
+
+@implementer(IHostnameResolver)
+class GuardedResolver(CachingHostnameResolver):
+    """The downloader's name resolver: the address guard applied to the addresses connected to.
+
+    Scrapy builds it once per process (``scrapy crawl``: one crawl per process) from the
+    crawler process; the source's policy is looked up at each resolution, and while it is
+    unknown (no crawl open, or several) every non-public address is refused.
+    """
+
+    def __init__(self, reactor: Any, cache_size: int, owner: Any) -> None:
+        super().__init__(reactor, cache_size)
+        self.owner = owner
+        self._reported: set[tuple[str, int]] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, reactor: Any) -> GuardedResolver:
+        s = crawler.settings
+        cache_size = s.getint("DNSCACHE_SIZE") if s.getbool("DNSCACHE_ENABLED") else 0
+        return cls(reactor, cache_size, crawler)
+
+    def _context(self) -> CrawlContext | None:
+        crawlers = [self.owner] if isinstance(self.owner, Crawler) else []
+        crawlers = crawlers or list(getattr(self.owner, "crawlers", ()))
+        if len(crawlers) != 1:
+            return None
+        ctx = CrawlContext.of(crawlers[0])
+        return ctx if ctx.source is not None else None
+
+    def resolveHostName(
+        self,
+        resolutionReceiver: Any,
+        hostName: str,
+        portNumber: int = 0,
+        addressTypes: Sequence[type[IAddress]] | None = None,
+        transportSemantics: str = "TCP",
+    ) -> IHostResolution:
+        ctx = self._context()
+        host = hostName.strip("[]").lower()
+        src = ctx.source if ctx is not None else None
+        allow_private = src is not None and src.is_local and (host, portNumber) in src.local_hosts()
+
+        def refused(addresses: list[str]) -> None:
+            self._refused(ctx, host, portNumber, addresses)
+
+        receiver: Any = _GuardedReceiver(resolutionReceiver, allow_private, refused)
+        return super().resolveHostName(
+            receiver, hostName, portNumber, addressTypes, transportSemantics
+        )
+
+    def _refused(
+        self, ctx: CrawlContext | None, host: str, port: int, addresses: list[str]
+    ) -> None:
+        why = (
+            f"{host} resolved at connect time to a non-public address ({addresses[0]}): "
+            "not connected"
+        )
+        if (host, port) in self._reported:
+            return
+        self._reported.add((host, port))
+        log.warning("refused %s:%d: %s", host[:200], port, why)
+        if ctx is not None:
+            ctx.counters.refused.append({"url": f"{host}:{port}"[:500], "reason": why})
+            if ctx.crawler.stats:
+                ctx.crawler.stats.inc_value("leakwatch/refused_at_connect")
 
 
 class SizeGuard:

@@ -36,6 +36,8 @@ DOWNLOAD_WARNSIZE = 0
 MEMUSAGE_ENABLED = False
 URLLENGTH_LIMIT = 2083
 
+# every address the downloader connects to is checked again (DNS rebinding)
+TWISTED_DNS_RESOLVER = "crawler.safety.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
     "crawler.safety.AddressGuardMiddleware": 40,
     "crawler.evidence.EvidenceMiddleware": 950,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from sqlalchemy import select
@@ -114,6 +116,40 @@ def test_a_source_not_marked_local_cannot_reach_loopback(store: Store, broker_we
     assert (
         summary["refused"] and "non-public address (127.0.0.1)" in summary["refused"][0]["reason"]
     )
+
+
+def _hits(base: str, path: str) -> int:
+    with urllib.request.urlopen(f"{base}/_control/hits?path={path}", timeout=5) as r:
+        return int(r.read())
+
+
+def test_dns_rebinding_refused_on_the_address_connected_to(store: Store, broker_web: str) -> None:
+    """The address guard resolves a name, the downloader resolves it again: a name server can
+    answer differently the second time. With the guard middleware taken out, the downloader's
+    own resolver (crawler.safety.GuardedResolver) still refuses the loopback address that
+    'localhost' resolves to, for a source not marked local, and lets a local source through."""
+    port = urlsplit(broker_web).port
+    probe = f"http://localhost:{port}/rebind-probe/"
+    no_guard = {
+        "DOWNLOADER_MIDDLEWARES": json.dumps(
+            {
+                "crawler.safety.AddressGuardMiddleware": None,
+                "crawler.evidence.EvidenceMiddleware": 950,
+            }
+        )
+    }
+    add_source(store, "rebind", [probe], actor="t", is_local=False)
+    s = run_crawl(store, "rebind", actor="t", timeout=60, extra_settings=no_guard).summary
+    assert s["pages"] == 0 and s["complete"] is False
+    (refused,) = [r for r in s["refused"] if r["url"] == f"localhost:{port}"]
+    assert "at connect time to a non-public address" in refused["reason"]
+    assert "127.0.0.1" in refused["reason"] or "::1" in refused["reason"]
+    assert _hits(broker_web, "/rebind-probe/") == 0  # the server never saw a connection
+
+    add_source(store, "rebind-local", [probe], actor="t", is_local=True)
+    s = run_crawl(store, "rebind-local", actor="t", timeout=60, extra_settings=no_guard).summary
+    assert s["pages"] >= 1 and s["refused"] == []
+    assert _hits(broker_web, "/rebind-probe/") == 1
 
 
 def test_cli_source_crawl_export_and_evidence_verify(
