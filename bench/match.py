@@ -219,10 +219,14 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=ROOT / "var" / "bench-match")
     ap.add_argument("--skip-splink", action="store_true")
     ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--only-scale", action="store_true")
     args = ap.parse_args()
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
 
+    if args.only_scale:
+        report_scale(scale(args.scale_persons, args.seed + 1, work, args.rows), args.rows)
+        return
     wl_path, wl = watchlist(args.persons, args.seed, work)
     rows, truth = generate_listing(wl, args.rows, args.seed + 7)
     listing_path, out_path = work / "listing.csv", work / "matches.csv"
@@ -267,18 +271,21 @@ def main() -> None:
           "and are `review` by design, like a namesake with the same birthday)")
 
     if not args.skip_scale:
-        s = scale(args.scale_persons, args.seed + 1, work, args.rows)
-        print(f"\n== scale at {int(s['persons']):,} persons")
-        print(f"  index build: {s['build_s']:.1f} s = {s['build_s_per_m']:.1f} s per million "
-              f"({int(s['workers'])} processes; one process: {s['build_one_s_per_m']:.1f} s "
-              "per million, measured on 200,000)")
-        print(f"  index memory: {s['index_bytes'] / 1e9:.2f} GB "
-              f"({s['index_bytes'] / s['persons']:.0f} B/person; RSS grew "
-              f"{s['rss_growth_bytes'] / 1e9:.2f} GB) -> {s['gb_at_35m']:.1f} GB at 35 M")
-        print(f"  matching: {s['rows_per_s']:,.0f} listing rows/s (one process, "
-              f"{args.rows:,} rows, {int(s['pairs']):,} pairs, EM on; stages "
-              + ", ".join(f"{k[6:]} {v:.2f} s" for k, v in s.items() if k.startswith("stage_"))
-              + ")")
+        report_scale(scale(args.scale_persons, args.seed + 1, work, args.rows), args.rows)
+
+
+def report_scale(s: dict[str, float], rows: int) -> None:
+    print(f"\n== scale at {int(s['persons']):,} persons")
+    print(f"  index build: {s['build_s']:.1f} s = {s['build_s_per_m']:.1f} s per million "
+          f"({int(s['workers'])} processes; one process: {s['build_one_s_per_m']:.1f} s "
+          "per million, measured on 200,000)")
+    print(f"  index memory: {s['index_bytes'] / 1e9:.2f} GB "
+          f"({s['index_bytes'] / s['persons']:.0f} B/person; RSS grew "
+          f"{s['rss_growth_bytes'] / 1e9:.2f} GB) -> {s['gb_at_35m']:.1f} GB at 35 M")
+    print(f"  matching: {s['rows_per_s']:,.0f} listing rows/s (one process, "
+          f"{rows:,} rows, {int(s['pairs']):,} pairs, EM on; stages "
+          + ", ".join(f"{k[6:]} {v:.2f} s" for k, v in s.items() if k.startswith("stage_"))
+          + ")")
 
 
 if __name__ == "__main__":

@@ -261,6 +261,15 @@ class Matcher:
         logits = logit[idx].tolist()
         scores = score[idx].tolist()
         positions = cmp.pos[idx].tolist()
+        packed = self.index.record_ids
+        offs = packed.offsets
+        data = packed.data
+        record_ids = [
+            data[a:b].decode("utf-8")
+            for a, b in zip(offs[cmp.pos[idx]].tolist(), offs[cmp.pos[idx] + 1].tolist(),
+                            strict=True)
+        ]  # fmt: skip
+        row_ids = [(r.get("row_id") or "") for r in rows]
         out: list[Candidate] = []
         for j, (r, _i, decision, notes) in enumerate(chosen):
             fields = tuple(
@@ -271,8 +280,7 @@ class Matcher:
             pos = positions[j]
             out.append(
                 Candidate(
-                    r, rows[r].get("row_id", "") or str(r), self.index.record_id(pos), pos,
-                    scores[j], decision, expl,
+                    r, row_ids[r] or str(r), record_ids[j], pos, scores[j], decision, expl
                 )
             )
         return out
