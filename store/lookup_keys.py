@@ -1,30 +1,24 @@
 """Normalised values behind the blind indexes: phone digits, e-mail, postal code.
 
-The same function must produce the key at import time and at look-up time, so both go
-through here.
+The same function must produce the key at import time and at look-up time, and must agree
+with what the matcher compares, so both go through the matcher's normalisers.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
-_NON_DIGIT = re.compile(r"\D")
+from matcher import normalize_email, normalize_phone, normalize_postal
 
 
 def phone_key(text: str) -> str:
-    """National-format digits (0312345678); '' when it is not a whole Japanese number."""
-    digits = _NON_DIGIT.sub("", unicodedata.normalize("NFKC", text))
-    if digits.startswith("81") and unicodedata.normalize("NFKC", text).lstrip().startswith("+"):
-        digits = "0" + digits[2:]
-    return digits if len(digits) in (10, 11) and digits.startswith("0") else ""
+    """National-format digits (0312345678); '' for a masked, partial or foreign number."""
+    phone = normalize_phone(text)
+    return phone.digits if phone.valid and not phone.masked else ""
 
 
 def postal_key(text: str) -> str:
     """Seven digits, '' if not a postal code."""
-    digits = _NON_DIGIT.sub("", unicodedata.normalize("NFKC", text))
-    return digits if len(digits) == 7 else ""
+    return normalize_postal(text)
 
 
 def email_key(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().lower()
+    return normalize_email(text)
