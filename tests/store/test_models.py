@@ -176,3 +176,23 @@ def test_enum_values_are_checked_by_the_database(store: Store) -> None:
             ),
             {"t": datetime.now(UTC).replace(tzinfo=None)},
         )
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(store: Store) -> None:
+    from sqlalchemy import text
+
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite pragmas")
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_default_database_is_a_sqlite_file_under_leakwatch_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from store.settings import Settings
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("LEAKWATCH_HOME", str(tmp_path))
+    assert Settings().db_url == f"sqlite:///{tmp_path}/leakwatch.db"
