@@ -218,6 +218,12 @@ def _parse(s: str) -> Address:
     candidates: list[tuple[City, int]] = []
     for p, n in _match_pref(g, key):
         cands = _match_cities(g.cities_in[p], g.city_lengths, key, n)
+        if n < len(p):
+            # 福岡 of 福岡市中央区 is not the prefecture written short: a municipality (a
+            # designated city's ward) matched from the start and reaching farther wins.
+            whole = _match_cities(g.cities_all, g.city_lengths, key, 0)
+            if whole and whole[0][1] > max((e for _, e in cands), default=n):
+                break
         if cands or n == len(p):
             pref, pos, candidates = p, n, cands
             break

@@ -140,7 +140,8 @@ def _parse_chome(spec: str) -> frozenset[int]:
 
 def _city_keys(name: str) -> set[str]:
     keys = _name_keys(name)
-    if "郡" in name[1:]:
+    # 三重郡菰野町 is also written 菰野町; but 小郡市/蒲郡市 are cities, not 郡 + "市".
+    if "郡" in name[1:] and name[-1] in "町村":
         keys |= _name_keys(name[name.index("郡") + 1:])
     m = re.match(r"^(.+?市)(.+区)$", name)
     if m:

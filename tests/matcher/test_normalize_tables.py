@@ -114,6 +114,12 @@ def test_address_building_and_room(text: str, building: str, room: str) -> None:
     ("小平市上水本町4-7-9", "東京都", "小平市", "上水本町四丁目"),  # prefecture omitted
     ("岐阜県飛驒市", "岐阜県", "飛騨市", ""),
     ("東京都江東区豊洲 四-2-27", "東京都", "江東区", "豊洲四丁目"),
+    # prefecture omitted: the designated city's ward, not 小郡市 (福岡 + a short city match)
+    ("福岡市中央区大名一丁目25番19号", "福岡県", "福岡市中央区", "大名一丁目"),
+    ("福岡県福岡市中央区大名1-25-19", "福岡県", "福岡市中央区", "大名一丁目"),
+    ("小郡市小郡255-1", "福岡県", "小郡市", "小郡"),
+    ("蒲郡市旭町17-1", "愛知県", "蒲郡市", "旭町"),
+    ("福島市杉妻町2-16", "福島県", "福島市", "杉妻町"),
 ])
 def test_address_variants(text: str, pref: str, city: str, town: str) -> None:
     a = parse_address(text)
