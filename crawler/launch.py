@@ -27,7 +27,7 @@ from store.runtime import Store
 
 OPTION_KEYS = {
     "allowed_domains", "depth", "page_limit", "max_response_bytes", "login", "javascript",
-    "column_map", "throttle",
+    "column_map", "throttle", "selectors",
 }  # fmt: skip
 
 
@@ -68,6 +68,13 @@ def add_source(
                 )
         if urlsplit(str(login["url"])).scheme not in ("http", "https"):
             raise CrawlError(f"login url is not an http(s) URL: {login['url']!r}")
+    if "selectors" in options:
+        from crawler.tables import compile_selectors
+
+        try:
+            compile_selectors(options["selectors"])
+        except ValueError as exc:
+            raise CrawlError(f"selectors: {exc}") from None
     for u in start_urls:
         parts = urlsplit(u)
         if parts.scheme not in ("http", "https") or not parts.hostname:

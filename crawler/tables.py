@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import lxml.html
+from cssselect import SelectorError
 from lxml import etree
+from lxml.cssselect import CSSSelector
 
 from crawler.fields import (
     RECORD_FIELDS,
@@ -236,3 +239,64 @@ def _label_value_record(rows: list[list[str]], where: str) -> Record | None:
         elif value:
             rec.extra[label[:40] or f"field{len(rec.extra) + 1}"] = value
     return rec if _is_record(rec) else None
+
+
+# --- per-source CSS selector override -----------------------------------------------------
+
+MAX_SELECTOR_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """A source's override: the record container, and where each field is inside it."""
+
+    record: CSSSelector
+    fields: dict[str, CSSSelector]
+
+
+def compile_selectors(spec: Any) -> Selectors:
+    """``{"record": CSS, "fields": {contract field: CSS}}`` compiled; ValueError says why."""
+    if not isinstance(spec, dict) or set(spec) != {"record", "fields"}:
+        raise ValueError('selectors take "record" (a CSS selector) and "fields" ({field: CSS})')
+    fields = spec["fields"]
+    if not isinstance(fields, dict) or not fields:
+        raise ValueError('selectors "fields" must map contract fields to CSS selectors')
+    unknown = sorted(str(f) for f in set(fields) - set(RECORD_FIELDS))
+    if unknown:
+        raise ValueError(
+            f"unknown field(s) {', '.join(unknown)}; fields are {', '.join(RECORD_FIELDS)}"
+        )
+    return Selectors(_css(spec["record"], "record"), {f: _css(css, f) for f, css in fields.items()})
+
+
+def _elements(result: Any) -> list[etree._Element]:
+    """The elements of a selector's result (a CSS selector yields elements only)."""
+    if not isinstance(result, list):
+        return []
+    return [e for e in result if isinstance(e, etree._Element)]
+
+
+def _css(css: Any, what: str) -> CSSSelector:
+    if not isinstance(css, str) or not css.strip() or len(css) > MAX_SELECTOR_CHARS:
+        raise ValueError(f"{what}: a CSS selector of 1 to {MAX_SELECTOR_CHARS} characters")
+    try:
+        return CSSSelector(css)
+    except (SelectorError, etree.XPathError, ValueError) as exc:
+        raise ValueError(f"{what}: not a valid CSS selector {css!r} ({exc})") from None
+
+
+def records_from_selectors(root: etree._Element, sel: Selectors, where: str) -> list[Record]:
+    """One record per element matching the record selector; each field from the first match
+    of its selector inside it (text only, cleaned and bounded like every cell)."""
+    out: list[Record] = []
+    for n, el in enumerate(_elements(sel.record(root)), start=1):
+        rec = Record({}, {}, f"{where}/sel{n}")
+        for name, css in sel.fields.items():
+            found = _elements(css(el))
+            if found:
+                rec.fields[name] = cell_text(found[0])
+        if rec.filled():
+            out.append(rec)
+        if len(out) >= MAX_ROWS:
+            break
+    return out

@@ -58,6 +58,13 @@ def source_add(
     column_map: Annotated[
         str | None, typer.Option(help='Header overrides as JSON, e.g. {"顧客名": "name"}.')
     ] = None,
+    selectors: Annotated[
+        str | None,
+        typer.Option(
+            help="CSS override as JSON where the generic extraction fails, e.g. "
+            '{"record": "div.person", "fields": {"name": ".nm", "phone": ".tel"}}.'
+        ),
+    ] = None,
 ) -> None:
     """Register a source to watch (options are stored; secrets never are)."""
     from crawler.fields import LISTING_COLUMNS
@@ -86,6 +93,11 @@ def source_add(
         if not isinstance(cmap, dict) or not set(cmap.values()) <= set(LISTING_COLUMNS):
             raise fail(f"--column-map values must be among {', '.join(LISTING_COLUMNS)}")
         options["column_map"] = cmap
+    if selectors:
+        try:
+            options["selectors"] = json.loads(selectors)
+        except json.JSONDecodeError as exc:
+            raise fail(f"--selectors is not JSON: {exc}") from None
     store = _store()
     try:
         sid = add_source(

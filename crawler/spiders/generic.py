@@ -31,7 +31,15 @@ from crawler.context import CrawlContext
 from crawler.encoding import decode
 from crawler.evidence import EVIDENCE_META, REDACT_META
 from crawler.files import FileRefused, kind_of, records_from_csv, records_from_xlsx
-from crawler.tables import Record, cell_text, parse_html, records_from_html
+from crawler.tables import (
+    Record,
+    Selectors,
+    cell_text,
+    compile_selectors,
+    parse_html,
+    records_from_html,
+    records_from_selectors,
+)
 from crawler.text_records import records_from_text
 
 PAGE_PARAMS = {"page", "p", "pg", "pageno", "page_no", "pagenum", "start", "offset", "pn"}
@@ -67,6 +75,7 @@ class GenericSpider(Spider):
         super().__init__(*args, **kwargs)
         self.allowed_domains: list[str] = []
         self.column_map: dict[str, str] | None = None
+        self.selectors: Selectors | None = None
         # (listing, body hash) already read: one page reached as /list and /list?page=1
         self._read: set[tuple[str, bytes]] = set()
 
@@ -91,6 +100,8 @@ class GenericSpider(Spider):
         )
         self.allowed_domains = list(domains)
         self.column_map = opts.get("column_map") or None
+        if opts.get("selectors"):
+            self.selectors = compile_selectors(opts["selectors"])
         login = opts.get("login")
         if isinstance(login, dict) and login.get("url"):
             ctx.login = {"status": "not attempted", "reason": "the login page was not reached"}
@@ -212,7 +223,10 @@ class GenericSpider(Spider):
             return
         title_el = root.find(".//title")
         title = cell_text(title_el) if title_el is not None else ""
-        records = records_from_html(root, "page", self.column_map)
+        # the source's selector override first, where its record selector matches
+        records = records_from_selectors(root, self.selectors, "page") if self.selectors else []
+        if not records:
+            records = records_from_html(root, "page", self.column_map)
         if not records:
             blocks = [cell_text_full(el) for el in root.iter("pre", "textarea")]
             records = records_from_text("\n".join(blocks), "pre") if blocks else []
