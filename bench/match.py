@@ -78,6 +78,31 @@ def score(
     return {"precision": p, "recall": r, "f1": f1, "tp": tp, "fp": fp}, tag_all, tag_hit, fp_kind
 
 
+def calibration(got: list[dict[str, str]], truth: list[dict[str, str]], bins: int = 10
+                ) -> tuple[float, float, int, list[tuple[float, float, float, int]]]:
+    """Is the score a probability? Every written (row, record) pair is scored against the
+    synthetic truth (1 if that record is the row's person). Returns the Brier score, the
+    expected calibration error over ``bins`` equal-width bins, the number of pairs, and the
+    reliability table (bin low, mean score, observed match rate, pairs)."""
+    want = {t["row_id"]: t["record_id"] for t in truth if t["kind"] == "positive"}
+    pairs = [(float(g["score"]), float(want.get(g["row_id"]) == g["record_id"])) for g in got]
+    if not pairs:
+        return 0.0, 0.0, 0, []
+    brier = sum((p - y) ** 2 for p, y in pairs) / len(pairs)
+    table: list[tuple[float, float, float, int]] = []
+    ece = 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inb = [(p, y) for p, y in pairs if lo <= p < hi or (b == bins - 1 and p == 1.0)]
+        if not inb:
+            continue
+        mp = sum(p for p, _ in inb) / len(inb)
+        my = sum(y for _, y in inb) / len(inb)
+        ece += len(inb) / len(pairs) * abs(mp - my)
+        table.append((lo, mp, my, len(inb)))
+    return brier, ece, len(pairs), table
+
+
 def run_cli(wl: Path, listing: Path, out: Path) -> float:
     env = {**os.environ, "LEAKWATCH_KEY": MasterKey.generate().to_text(),
            "LEAKWATCH_HOME": str(out.parent / "home"), "COLUMNS": "120"}  # fmt: skip
@@ -257,6 +282,13 @@ def main() -> None:
               f"Splink {sp_s:.1f} s (prepare, train, predict): {sp_s / cli_s:.1f}x faster")
         print("Splink false positives per negative kind: "
               + ", ".join(f"{k} {sp_fp[k]}" for k in NEGATIVE_KINDS))
+    brier, ece, n_pairs, table = calibration(got, truth)
+    print(f"\n== calibration of the score ({n_pairs:,} written pairs, score >= the report "
+          "threshold; truth: the pair is the row's person)")
+    print(f"  Brier score {brier:.4f}, expected calibration error {ece:.4f} (10 bins)")
+    print(f"  {'bin':<10}{'mean score':>11}{'observed':>10}{'pairs':>8}")
+    for lo, mp, my, n in table:
+        print(f"  {lo:.1f}-{lo + 0.1:.1f}   {mp:>11.3f}{my:>10.3f}{n:>8,}")
     print("\n== leakwatch false positives per negative kind")
     print("  " + ", ".join(f"{k} {fp_kind[k]}" for k in NEGATIVE_KINDS))
     print("  (sent to review instead: " + ", ".join(f"{k} {reviews[k]}" for k in
