@@ -186,7 +186,8 @@ def run_crawl(
     cmd = [sys.executable, "-m", "scrapy", "crawl", "generic"]
     for k, v in settings.items():
         cmd += ["-s", f"{k}={v}"]
-    env = dict(os.environ)
+    # No proxy variables: a proxy would resolve names itself, past the address guard.
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
     # the crawl must open the same database with the same key as this store
     env["LEAKWATCH_HOME"] = str(store.settings.home)

@@ -41,6 +41,8 @@ TWISTED_DNS_RESOLVER = "crawler.safety.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
     "crawler.safety.AddressGuardMiddleware": 40,
     "crawler.evidence.EvidenceMiddleware": 950,
+    # A proxy resolves names itself, past the resolver check above: crawls never use one.
+    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
 }
 ITEM_PIPELINES = {"crawler.pipeline.StorePipeline": 300}
 EXTENSIONS = {

@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from rich.console import Console
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -185,3 +186,17 @@ def test_cli_source_crawl_export_and_evidence_verify(
     flip_byte(warc, warc.stat().st_size - 200)
     r = runner.invoke(app, ["evidence", "verify"])
     assert r.exit_code == 1 and "fail verification" in r.output
+
+
+def test_proxy_variables_are_not_used_by_crawls(
+    store: Store, broker_web: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy resolves names itself, past the address guard: crawls must ignore one.
+
+    The "proxy" is a closed loopback port, so a crawl that used it would fetch nothing.
+    """
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    add_source(store, "via-proxy", [broker_web + "/takedown/"], actor="t", is_local=True)
+    summary = run_crawl(store, "via-proxy", actor="t", timeout=60).summary
+    assert summary["pages"] >= 1 and summary["records"] > 0
