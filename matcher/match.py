@@ -26,7 +26,14 @@ from datetime import date
 import numpy as np
 
 from matcher.asof import feasible, infer_as_of
-from matcher.batch import ListingBatch, candidates, make_batch, plausible, row_keys
+from matcher.batch import (
+    ListingBatch,
+    candidates,
+    make_batch,
+    plausible,
+    row_keys,
+    sorted_unique,
+)
 from matcher.compare import FIELDS, LEVELS, Comparison, compare
 from matcher.explain import Explanation, FieldEvidence
 from matcher.features import Features, birth_from_age_or_grade, listing_features
@@ -123,7 +130,7 @@ class Matcher:
         waiting = self._apply_as_of(batch, listing_of, dates)
         if waiting:
             r2, p2 = candidates(index, row_keys(index, batch, waiting))
-            pairs = np.unique(np.concatenate([(r1 << 32) | p1, (r2 << 32) | p2]))
+            pairs = sorted_unique(np.concatenate([(r1 << 32) | p1, (r2 << 32) | p2]))
             r1, p1 = pairs >> 32, pairs & 0xFFFFFFFF
         keep = plausible(index, batch, r1, p1)
         r1, p1 = r1[keep], p1[keep]
