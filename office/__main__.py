@@ -1,5 +1,5 @@
 """`python -m office` runs the `leakwatch` CLI (same as the console script)."""
 
-from office.cli import app
+from office.cli import main
 
-app(prog_name="leakwatch")
+main()

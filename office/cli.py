@@ -13,6 +13,7 @@ from office.console import byte_progress, cli_actor, console, fail
 from office.demo import run_demo
 from store import audit
 from store.csv_input import InputError
+from store.db import SchemaError
 from store.keyring import KeyError_, KeyRing, MasterKey, write_key_file
 from store.rotation import RotationError, rotate_key
 from store.runtime import Store
@@ -207,4 +208,8 @@ def demo() -> None:
 
 
 def main() -> None:
-    app()
+    """The console script: problems the user can fix end in one clear line, not a traceback."""
+    try:
+        app()
+    except (SchemaError, KeyError_) as exc:
+        raise SystemExit(fail(str(exc)).exit_code) from None

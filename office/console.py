@@ -22,8 +22,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# soft_wrap: long paths, URLs and hashes stay on one line, whole, for copying.
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def cli_actor() -> str:

@@ -52,6 +52,27 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+class SchemaError(Exception):
+    """The database has no LeakWatch schema, or an older one (the message says what to run)."""
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse to work on a database that `leakwatch init` has not brought to the latest schema."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    where = engine.url.render_as_string(hide_password=True)
+    if current is None:
+        raise SchemaError(f"{where} has no LeakWatch schema: run `leakwatch init` first")
+    if current != head:
+        raise SchemaError(
+            f"{where} is at schema {current}, this LeakWatch needs {head}: run `leakwatch init`"
+        )
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.db import make_engine, make_sessionmaker
+from store.db import check_schema, make_engine, make_sessionmaker
 from store.keyring import KeyRing, load_key_ring
 from store.settings import Settings, load_settings
 from store.vault import Vault
@@ -22,8 +22,14 @@ class Store:
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Store:
+        """Open the configured database; raises SchemaError if it is not at the latest schema."""
         settings = settings or load_settings()
         engine = make_engine(settings.db_url, echo=settings.sql_echo)
+        try:
+            check_schema(engine)
+        except Exception:
+            engine.dispose()
+            raise
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
 
     def key_ring(self) -> KeyRing:

@@ -163,3 +163,21 @@ def test_demo_runs_as_a_real_process(file_key_env: dict[str, str]) -> None:
     assert "precision 1.000" in out or "precision 0.99" in out
     assert "matching: matched" in out and "evidence for one match" in out and "sha256" in out
     assert _persons() == 1500
+
+
+def test_commands_before_init_say_to_run_init(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the console script's entry point: one clear line, no traceback."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'never-initialised.db'}")
+    path = write_csv(tmp_path / "w.csv", ROWS)
+    result = subprocess.run(
+        [sys.executable, "-m", "office", "import-watchlist", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    err = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "run `leakwatch init` first" in err
+    assert "Traceback" not in result.stderr

@@ -25,3 +25,17 @@ def test_upgrade_downgrade_upgrade(empty_db_url: str) -> None:
     assert _tables(empty_db_url) == set()
     upgrade(empty_db_url)
     assert _tables(empty_db_url) == set(Base.metadata.tables)
+
+
+def test_store_refuses_a_database_without_the_latest_schema(empty_db_url: str) -> None:
+    import pytest
+
+    from store.db import SchemaError
+    from store.runtime import Store
+    from store.settings import Settings
+
+    settings = Settings(database_url=empty_db_url)
+    with pytest.raises(SchemaError, match="leakwatch init"):
+        Store.open(settings)
+    upgrade(empty_db_url, "0001")
+    Store.open(settings).close()  # at head: opens
