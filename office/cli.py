@@ -190,10 +190,19 @@ def rotate_key_cmd(
 def config_cmd() -> None:
     """Show every setting, its current value (secrets hidden) and what it does."""
     settings = load_settings()
+    # Unset settings with a derived default show what is really used.
+    effective = {
+        "leakwatch_home": str(settings.home),
+        "database_url": _safe_url(settings),
+        "leakwatch_key_file": str(settings.key_file),
+    }
     table = Table("environment variable", "value", "meaning")
     for name, info in Settings.model_fields.items():
         value = getattr(settings, name)
-        shown = "(hidden)" if info.repr is False and value else str(value)
+        if info.repr is False:
+            shown = "(hidden)" if value else "(unset)"
+        else:
+            shown = effective.get(name, str(value))
         table.add_row(name.upper(), shown, info.description or "")
     console.print(table)
 
