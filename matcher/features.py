@@ -79,7 +79,17 @@ def _trailing_room(building: str) -> str:
 
 
 def gender_code(s: str) -> int:
-    return _GENDER.get(width(s).strip().lower(), 0) if s else 0
+    if not s:
+        return 0
+    code = _GENDER_SEEN.get(s)
+    if code is None:
+        code = _GENDER.get(width(s).strip().lower(), 0)
+        if len(_GENDER_SEEN) < 1024:
+            _GENDER_SEEN[s] = code
+    return code
+
+
+_GENDER_SEEN: dict[str, int] = {}
 
 
 @dataclass(slots=True)

@@ -231,19 +231,21 @@ class WatchlistIndex:
             for col, x in zip(cols, rec, strict=True):
                 col.append(x)
             pos = base + n
-            if phone:
-                _file(kcols[0], phone, pos)
-                _file(kcols[1], phone_tail_key(digits), pos)
-                _file(kcols[2], phone_head_key(digits), pos)
-            if postal:
-                _file(kcols[3], (postal << 24) | fam_l if fam_l else 0, pos)
-                _file(kcols[4], (postal << 24) | fam if fam else 0, pos)
-            _file(kcols[5], block, pos)
+            # The keys filed for this person, inline (a call per key is a tenth of the build).
+            filed = [
+                phone, phone and phone_tail_key(digits), phone and phone_head_key(digits),
+                (postal << 24) | fam_l if postal and fam_l else 0,
+                (postal << 24) | fam if postal and fam else 0,
+                block, 0, 0, rec[17],
+            ]  # fmt: skip
             if birth:
                 year = date.fromordinal(birth).year
-                _file(kcols[6], name_year_key(fam_l, giv_l, year, False), pos)
-                _file(kcols[7], name_year_key(fam, giv, year, True), pos)
-            _file(kcols[8], rec[17], pos)
+                filed[6] = name_year_key(fam_l, giv_l, year, False)
+                filed[7] = name_year_key(fam, giv, year, True)
+            for (add_key, add_pos), k in zip(kcols, filed, strict=True):
+                if k:
+                    add_key(k)
+                    add_pos(pos)
             rids.append(rid)
             n += 1
             if n % CHUNK == 0:
@@ -400,14 +402,6 @@ class WatchlistIndex:
     def load(cls, path: str | Path, key: bytes) -> WatchlistIndex:
         """Read an index written by :meth:`save`; a wrong key or altered file raises."""
         return cls.from_bytes(open_blob(Path(path).read_bytes(), key))
-
-
-def _file(
-    appenders: tuple[Callable[[int], None], Callable[[int], None]], key: int, pos: int
-) -> None:
-    if key:
-        appenders[0](key)
-        appenders[1](pos)
 
 
 __all__ = ["COLUMNS", "KEY_KINDS", "WatchlistIndex", "name_year_key", "person_keys"]

@@ -277,12 +277,16 @@ class Matcher:
                             strict=True)
         ]  # fmt: skip
         row_ids = [(r.get("row_id") or "") for r in rows]
+        # Field by field, then transposed: one C-level zip instead of a generator per row.
+        new = tuple.__new__
+        by_field = [
+            [new(FieldEvidence, (n, ln[c], w)) for c, w in zip(lc, wc, strict=True)]
+            for n, ln, lc, wc in zip(names, lv_names, lv_cols, w_cols, strict=True)
+        ]
         out: list[Candidate] = []
-        for j, (r, _i, decision, notes) in enumerate(chosen):
-            fields = tuple(
-                FieldEvidence(n, ln[lc[j]], wc[j])
-                for n, ln, lc, wc in zip(names, lv_names, lv_cols, w_cols, strict=True)
-            )
+        for j, ((r, _i, decision, notes), fields) in enumerate(
+            zip(chosen, zip(*by_field, strict=True), strict=True)
+        ):
             expl = Explanation(prior, fields, logits[j], scores[j], notes)
             pos = positions[j]
             out.append(

@@ -49,6 +49,8 @@ def _dash(m: re.Match[str]) -> str:
 
 def width(s: str) -> str:
     """NFKC with the free-standing voiced marks folded first (ｶﾞ, か゛ → ガ, が)."""
+    if s.isascii() and s.isprintable():  # NFKC and _PRE leave printable ASCII as it is
+        return s
     return unicodedata.normalize("NFKC", s.translate(_PRE))
 
 
