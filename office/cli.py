@@ -196,14 +196,15 @@ def config_cmd() -> None:
         "database_url": _safe_url(settings),
         "leakwatch_key_file": str(settings.key_file),
     }
-    table = Table("environment variable", "value", "meaning")
+    table = Table("environment variable", "meaning")
+    table.add_column("value", overflow="fold")
     for name, info in Settings.model_fields.items():
         value = getattr(settings, name)
         if info.repr is False:
             shown = "(hidden)" if value else "(unset)"
         else:
             shown = effective.get(name, str(value))
-        table.add_row(name.upper(), shown, info.description or "")
+        table.add_row(name.upper(), info.description or "", shown)
     console.print(table)
 
 
