@@ -8,6 +8,7 @@ unique strings (record ids) are packed into one byte buffer with offsets.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import islice
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +28,12 @@ class Vocab:
             self.words.append(word)
             self.ids[word] = i
         return i
+
+    def sync(self) -> None:
+        """Catch ``words`` up after ids were added to ``ids`` directly (``ids.setdefault(w,
+        len(ids))`` in a hot loop): dicts keep insertion order, so the new words are last."""
+        if len(self.words) < len(self.ids):
+            self.words.extend(islice(self.ids, len(self.words), None))
 
     def get(self, word: str) -> int:
         """The id, 0 for "", -1 for a word never seen."""

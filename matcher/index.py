@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from itertools import islice
 from pathlib import Path
@@ -47,8 +47,11 @@ CHUNK = 200_000  # persons per numpy flush while building
 YEAR0 = 1850  # years are stored as offsets (16 bits)
 
 
-PersonTuple = tuple[str, str, str, str, str, str, str, str, str, str, int, int, int, str, str,
-                    int, int, int, str, str]
+# (rid, its hash, household hash, 8 name strings, birth, birth year, gender, relationship,
+#  town, city, postal, block, unit, phone int, phone tail key, phone head key, e-mail hash):
+# everything that needs no vocabulary is computed here, in the (possibly parallel) workers.
+PersonTuple = tuple[str, int, int, str, str, str, str, str, str, str, str, int, int, int, int,
+                    str, str, int, int, int, int, int, int, int]
 
 
 def person_tuple(row: Mapping[str, str]) -> PersonTuple | None:
@@ -61,9 +64,14 @@ def person_tuple(row: Mapping[str, str]) -> PersonTuple | None:
     assert p is not None
     hh = (row.get("household_id") or "").strip() or rid
     birth = f.birth_lo if f.birth_lo == f.birth_hi else 0
-    return (rid, hh, f.fam, f.giv, f.fam_w, f.giv_w, f.fam_k, f.giv_k, f.fam_l, f.giv_l, birth,
-            f.gender, f.relationship, p.town, p.city, p.postal, p.block, p.unit, f.phone,
-            f.email)  # fmt: skip
+    digits = f.phone
+    phone = phone_int(digits)
+    return (rid, str_hash("rid\x1f" + rid), str_hash("hh\x1f" + hh), f.fam, f.giv, f.fam_w,
+            f.giv_w, f.fam_k, f.giv_k, f.fam_l, f.giv_l, birth,
+            date.fromordinal(birth).year if birth else 0, f.gender, f.relationship, p.town,
+            p.city, p.postal, p.block, p.unit, phone,
+            phone_tail_key(digits) if phone else 0, phone_head_key(digits) if phone else 0,
+            str_hash("email\x1f" + f.email) if f.email else 0)  # fmt: skip
 
 
 def _batches(rows: Iterable[Mapping[str, str]], size: int) -> Iterator[list[Mapping[str, str]]]:
@@ -74,6 +82,15 @@ def _batches(rows: Iterable[Mapping[str, str]], size: int) -> Iterator[list[Mapp
 
 def _tuples_of(rows: list[Mapping[str, str]]) -> list[PersonTuple | None]:
     return [person_tuple(r) for r in rows]
+
+
+# Rows handed to forked workers by inheritance (only the ranges travel): pickling a million
+# dicts to the workers cost the parent as much as normalising a fifth of them.
+_SHARED: Sequence[Mapping[str, str]] = ()
+
+
+def _tuples_of_range(span: tuple[int, int]) -> list[PersonTuple | None]:
+    return [person_tuple(r) for r in _SHARED[span[0]:span[1]]]
 
 
 def _person_tuples(
@@ -87,12 +104,22 @@ def _person_tuples(
 
     from matcher.address import parse_address
 
+    global _SHARED
     parse_address("東京都千代田区九段南一丁目2番3号")  # load the gazetteer once, before the fork
-    chunks = _batches(rows, 20_000)
-    with mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn").Pool(
-        workers
-    ) as pool:
-        for part in pool.imap(_tuples_of, chunks):
+    fork = "fork" in mp.get_all_start_methods()
+    size = 20_000
+    if fork and isinstance(rows, Sequence):
+        _SHARED = rows
+        try:
+            with mp.get_context("fork").Pool(workers) as pool:
+                spans = ((i, min(i + size, len(rows))) for i in range(0, len(rows), size))
+                for part in pool.imap(_tuples_of_range, spans):
+                    yield from part
+        finally:
+            _SHARED = ()
+        return
+    with mp.get_context("fork" if fork else "spawn").Pool(workers) as pool:
+        for part in pool.imap(_tuples_of, _batches(rows, size)):
             yield from part
 
 
@@ -193,6 +220,7 @@ class WatchlistIndex:
         key_parts: dict[str, list[npt.NDArray[np.int64]]] = {k: [] for k in KEY_KINDS}
         own_parts: dict[str, list[npt.NDArray[np.int32]]] = {k: [] for k in KEY_KINDS}
         rid_parts: list[npt.NDArray[np.int64]] = []
+        rid_hashes: list[int] = []
         packed = PackedStrings()
 
         def flush() -> None:
@@ -205,53 +233,63 @@ class WatchlistIndex:
                 keys[kind].clear()
                 owners[kind].clear()
             self.remove(rids)  # a re-imported record replaces its old version
-            rid_parts.append(np.array([str_hash("rid\x1f" + r) for r in rids], dtype=np.int64))
+            rid_parts.append(np.array(rid_hashes, dtype=np.int64))
             packed.extend(rids)
             rids.clear()
+            rid_hashes.clear()
 
         v = self.vocabs
-        kanji, kana, loose = v["kanji"].add, v["kana"].add, v["loose"].add
-        town_add, city_add = v["town"].add, v["city"].add
+        # Vocabulary ids by dict.setdefault (one C call a value); the word lists catch up after.
+        k_ids, a_ids, l_ids = v["kanji"].ids, v["kana"].ids, v["loose"].ids
+        t_ids, c_ids = v["town"].ids, v["city"].ids
+        kanji, kana, loose = k_ids.setdefault, a_ids.setdefault, l_ids.setdefault
+        town_add, city_add = t_ids.setdefault, c_ids.setdefault
         cols = [values[name] for name in COLUMNS]
         kcols = [(keys[k].append, owners[k].append) for k in KEY_KINDS]
         n = 0
-        for person in people:
-            if person is None:
-                continue
-            (rid, hh, s_fam, s_giv, s_fam_w, s_giv_w, s_fam_k, s_giv_k, s_fam_l, s_giv_l, birth,
-             gender, rel, town, city, postal, block, unit, digits, email) = person  # fmt: skip
-            fam, giv, fam_l, giv_l = kanji(s_fam), kanji(s_giv), loose(s_fam_l), loose(s_giv_l)
-            phone = phone_int(digits)
-            rec = (
-                fam, giv, kanji(s_fam_w), kanji(s_giv_w), kana(s_fam_k), kana(s_giv_k),
-                fam_l, giv_l, birth, gender, rel, town_add(town), city_add(city), postal, block,
-                unit, phone, str_hash("email\x1f" + email) if email else 0,
-                str_hash("hh\x1f" + hh),
-            )  # fmt: skip
-            for col, x in zip(cols, rec, strict=True):
-                col.append(x)
-            pos = base + n
-            # The keys filed for this person, inline (a call per key is a tenth of the build).
-            filed = [
-                phone, phone and phone_tail_key(digits), phone and phone_head_key(digits),
-                (postal << 24) | fam_l if postal and fam_l else 0,
-                (postal << 24) | fam if postal and fam else 0,
-                block, 0, 0, rec[17],
-            ]  # fmt: skip
-            if birth:
-                year = date.fromordinal(birth).year
-                filed[6] = name_year_key(fam_l, giv_l, year, False)
-                filed[7] = name_year_key(fam, giv, year, True)
-            for (add_key, add_pos), k in zip(kcols, filed, strict=True):
-                if k:
-                    add_key(k)
-                    add_pos(pos)
-            rids.append(rid)
-            n += 1
-            if n % CHUNK == 0:
-                flush()
-            if progress is not None and n % 10000 == 0:
-                progress(n)
+        try:
+            for person in people:
+                if person is None:
+                    continue
+                (rid, rid_h, hh, s_fam, s_giv, s_fam_w, s_giv_w, s_fam_k, s_giv_k, s_fam_l,
+                 s_giv_l, birth, year, gender, rel, town, city, postal, block, unit, phone, tail,
+                 head, email) = person  # fmt: skip
+                fam, giv = kanji(s_fam, len(k_ids)), kanji(s_giv, len(k_ids))
+                fam_l, giv_l = loose(s_fam_l, len(l_ids)), loose(s_giv_l, len(l_ids))
+                rec = (
+                    fam, giv, kanji(s_fam_w, len(k_ids)), kanji(s_giv_w, len(k_ids)),
+                    kana(s_fam_k, len(a_ids)), kana(s_giv_k, len(a_ids)), fam_l, giv_l, birth,
+                    gender, rel, town_add(town, len(t_ids)), city_add(city, len(c_ids)),
+                    postal, block, unit, phone, email, hh,
+                )  # fmt: skip
+                for col, x in zip(cols, rec, strict=True):
+                    col.append(x)
+                pos = base + n
+                # The keys filed for this person, inline (a call per key is a tenth of the
+                # build).
+                filed = (
+                    phone, tail, head,
+                    (postal << 24) | fam_l if postal and fam_l else 0,
+                    (postal << 24) | fam if postal and fam else 0,
+                    block,
+                    name_year_key(fam_l, giv_l, year, False) if year else 0,
+                    name_year_key(fam, giv, year, True) if year else 0,
+                    email,
+                )  # fmt: skip
+                for (add_key, add_pos), k in zip(kcols, filed, strict=True):
+                    if k:
+                        add_key(k)
+                        add_pos(pos)
+                rids.append(rid)
+                rid_hashes.append(rid_h)
+                n += 1
+                if n % CHUNK == 0:
+                    flush()
+                if progress is not None and n % 10000 == 0:
+                    progress(n)
+        finally:
+            for vocab in v.values():
+                vocab.sync()
         if not n:
             return 0
         flush()
