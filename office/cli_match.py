@@ -68,8 +68,10 @@ def read_csv(
                 rejects.append((rec.line, f"expected {width} fields, found {len(rec.fields)}",
                                 rec.fields))
                 continue
-            bad = [h for h, v in zip(f.header, rec.fields, strict=True) if has_undecodable(v)]
-            if bad:
+            # One scan of the whole record; the column is looked for only in a bad one.
+            if has_undecodable("".join(rec.fields)):
+                bad = [h for h, v in zip(f.header, rec.fields, strict=True)
+                       if has_undecodable(v)]  # fmt: skip
                 rejects.append((rec.line, f"column {bad[0]}: bytes that are not {f.encoding}",
                                 rec.fields))
                 continue
