@@ -76,8 +76,9 @@ def _to_arabic(m: re.Match[str]) -> str:
 def _prepare(s: str) -> str:
     t = width(s[:_MAX_LEN])
     t = unify_dashes(t)
-    t = _MULTISPACE.sub(" ", t).strip()
-    t = _SPACES.sub("", t)
+    if " " in t or not t.isprintable():  # else there is no whitespace at all
+        t = _MULTISPACE.sub(" ", t).strip()
+        t = _SPACES.sub("", t)
     return t if t.isascii() else unicodedata.normalize("NFC", t)
 
 
@@ -90,10 +91,10 @@ def _match_pref(g: Gazetteer, key: str) -> list[tuple[str, int]]:
     return out
 
 
-def _match_cities(table: dict[str, list[City]], lengths: tuple[int, ...],
+def _match_cities(table: dict[str, list[City]], lengths: dict[str, tuple[int, ...]],
                   key: str, pos: int) -> list[tuple[City, int]]:
     out: list[tuple[City, int]] = []
-    for n in lengths:
+    for n in lengths.get(key[pos:pos + 1], ()):
         found = table.get(key[pos:pos + n])
         if found:
             out.extend((c, pos + n) for c in found)
@@ -109,7 +110,7 @@ def _match_town(city: City, key: str, pos: int) -> tuple[TownEntry, int] | None:
         starts.append(pos + 1)
     best: tuple[TownEntry, int] | None = None
     for start in starts:
-        for n in city.lengths:
+        for n in city.lengths_by_first.get(key[start:start + 1], ()):
             e = towns.get(key[start:start + n])
             if e is not None:
                 if best is None or start + n > best[1] or (
@@ -217,18 +218,18 @@ def _parse(s: str) -> Address:
     pos = 0
     candidates: list[tuple[City, int]] = []
     for p, n in _match_pref(g, key):
-        cands = _match_cities(g.cities_in[p], g.city_lengths, key, n)
+        cands = _match_cities(g.cities_in[p], g.city_lengths_by_first, key, n)
         if n < len(p):
             # 福岡 of 福岡市中央区 is not the prefecture written short: a municipality (a
             # designated city's ward) matched from the start and reaching farther wins.
-            whole = _match_cities(g.cities_all, g.city_lengths, key, 0)
+            whole = _match_cities(g.cities_all, g.city_lengths_by_first, key, 0)
             if whole and whole[0][1] > max((e for _, e in cands), default=n):
                 break
         if cands or n == len(p):
             pref, pos, candidates = p, n, cands
             break
     if not pref:
-        candidates = _match_cities(g.cities_all, g.city_lengths, key, 0)
+        candidates = _match_cities(g.cities_all, g.city_lengths_by_first, key, 0)
     if postal and candidates:
         hit = postal_lookup(postal)
         if hit:

