@@ -103,14 +103,22 @@ def calibration(got: list[dict[str, str]], truth: list[dict[str, str]], bins: in
     return brier, ece, len(pairs), table
 
 
-def run_cli(wl: Path, listing: Path, out: Path) -> float:
-    env = {**os.environ, "LEAKWATCH_KEY": MasterKey.generate().to_text(),
+_KEY = MasterKey.generate().to_text()
+
+
+def run_cli(wl: Path, listing: Path, out: Path, *extra: str, index: bool = False) -> float:
+    """Seconds for `leakwatch match` end to end; ``index``: given a saved index, not the CSV."""
+    env = {**os.environ, "LEAKWATCH_KEY": _KEY,
            "LEAKWATCH_HOME": str(out.parent / "home"), "COLUMNS": "120"}  # fmt: skip
-    cmd = [str(ROOT / ".venv/bin/leakwatch"), "match", "--watchlist", str(wl), "--listing",
-           str(listing), "--out", str(out)]  # fmt: skip
+    cmd = [str(ROOT / ".venv/bin/leakwatch"), "match", "--index" if index else "--watchlist",
+           str(wl), "--listing", str(listing), "--out", str(out), *extra]  # fmt: skip
     t = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - t
+
+
+def load() -> str:
+    return "load " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 # --- Splink -------------------------------------------------------------------------------------
@@ -214,6 +222,7 @@ def scale(n: int, seed: int, work: Path, rows: int) -> dict[str, float]:
     gen = time.perf_counter() - t
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     workers = os.cpu_count() or 1
+    print(f"  (scale: {load()} before the build)")
     t = time.perf_counter()
     index = WatchlistIndex.build(wl, workers=workers)
     build = time.perf_counter() - t
@@ -223,6 +232,7 @@ def scale(n: int, seed: int, work: Path, rows: int) -> dict[str, float]:
     build_one = (time.perf_counter() - t) / min(n, 200_000) * 1e6
     listing, _ = generate_listing(wl, rows, seed + 1)
     m = Matcher(index)
+    print(f"  (scale: {load()} before matching)")
     t = time.perf_counter()
     res = m.match(listing)  # cold: every row normalised from scratch, one process
     match = time.perf_counter() - t
@@ -250,6 +260,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
 
     if args.only_scale:
+        print(f"machine: {os.cpu_count()} cores, {load()} at start")
         report_scale(scale(args.scale_persons, args.seed + 1, work, args.rows), args.rows)
         return
     wl_path, wl = watchlist(args.persons, args.seed, work)
@@ -263,7 +274,13 @@ def main() -> None:
           f"({kinds['positive']:,} positives; negatives "
           + ", ".join(f"{k} {kinds[k]:,}" for k in NEGATIVE_KINDS) + f"); seed {args.seed}")
 
+    load_cli = load()
     cli_s = run_cli(wl_path, listing_path, out_path)
+    # The same with the index saved once (--save-index) and given with --index.
+    idx_path = work / "watchlist.idx"
+    run_cli(wl_path, listing_path, work / "matches_save.csv", "--save-index", str(idx_path))
+    load_idx = load()
+    idx_s = run_cli(idx_path, listing_path, work / "matches_idx.csv", index=True)
     got = read_csv(out_path)
     pred = {g["row_id"]: g["record_id"] for g in got if g["decision"] == "match"}
     ours, tag_all, tag_hit, fp_kind = score(pred, truth)
@@ -274,12 +291,16 @@ def main() -> None:
     print(f"{'leakwatch match':<22}{ours['precision']:>10.4f}{ours['recall']:>9.4f}"
           f"{ours['f1']:>8.4f}{ours['fp']:>6}{cli_s:>9.1f}")
     if not args.skip_splink:
+        load_sp = load()
         sp_pred, sp_s = run_splink(wl, rows)
         sp, _, _, sp_fp = score(sp_pred, truth)
         print(f"{'Splink 5 (DuckDB)':<22}{sp['precision']:>10.4f}{sp['recall']:>9.4f}"
               f"{sp['f1']:>8.4f}{sp['fp']:>6}{sp_s:>9.1f}")
-        print(f"end to end: leakwatch match {cli_s:.1f} s (load, index, match, write) vs "
-              f"Splink {sp_s:.1f} s (prepare, train, predict): {sp_s / cli_s:.1f}x faster")
+        print(f"end to end: leakwatch match {cli_s:.1f} s (load, index, match, write; "
+              f"{load_cli} before) vs Splink {sp_s:.1f} s (prepare, train, predict; "
+              f"{load_sp} before): {sp_s / cli_s:.1f}x faster")
+        print(f"  with a saved index (--index: load it, match, write): {idx_s:.1f} s "
+              f"({load_idx} before): {sp_s / idx_s:.1f}x faster than Splink")
         print("Splink false positives per negative kind: "
               + ", ".join(f"{k} {sp_fp[k]}" for k in NEGATIVE_KINDS))
     brier, ece, n_pairs, table = calibration(got, truth)
@@ -318,6 +339,7 @@ def report_scale(s: dict[str, float], rows: int) -> None:
           f"{rows:,} rows, {int(s['pairs']):,} pairs, EM on; stages "
           + ", ".join(f"{k[6:]} {v:.2f} s" for k, v in s.items() if k.startswith("stage_"))
           + ")")
+    print(f"  ({load()} at the end)")
 
 
 if __name__ == "__main__":

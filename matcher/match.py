@@ -92,8 +92,12 @@ class Matcher:
         model: Model | None = None,
         *,
         em: bool = True,
+        workers: int = 0,
     ) -> None:
+        """``workers`` > 1: normalise the listing rows in that many forked processes (the
+        rest of matching stays in this one)."""
         self.index = index
+        self.workers = workers
         self.thresholds = thresholds or Thresholds()
         self.model = model or Model()
         self.em = em
@@ -126,11 +130,7 @@ class Matcher:
         index = self.index
         total = len(rows)
         clock = _Clock()
-        feats: list[Features] = []
-        for i, row in enumerate(rows):
-            feats.append(listing_features(row))
-            if progress is not None and (i + 1) % 2000 == 0:
-                progress("normalise", i + 1, total)
+        feats = _normalise(rows, self.workers, progress)
         if progress is not None:
             progress("normalise", total, total)
         if not feats or not len(index):
@@ -313,6 +313,46 @@ class Matcher:
                 )
             )
         return out
+
+
+# Rows handed to forked workers by inheritance: only (start, stop) ranges travel.
+_ROWS: Sequence[Mapping[str, str]] = ()
+_PARALLEL_MIN = 5000  # fewer rows are normalised here: a pool costs more than it saves
+_CHUNK = 2000
+
+
+def _features_of_range(span: tuple[int, int]) -> list[Features]:
+    return [listing_features(r) for r in _ROWS[span[0]:span[1]]]
+
+
+def _normalise(
+    rows: Sequence[Mapping[str, str]], workers: int, progress: Progress | None
+) -> list[Features]:
+    global _ROWS
+    import multiprocessing as mp
+
+    total = len(rows)
+    feats: list[Features] = []
+    if workers > 1 and total >= _PARALLEL_MIN and "fork" in mp.get_all_start_methods():
+        from matcher.address import parse_address
+
+        parse_address("東京都千代田区九段南一丁目2番3号")  # the gazetteer, before the fork
+        _ROWS = rows
+        try:
+            with mp.get_context("fork").Pool(workers) as pool:
+                spans = ((i, min(i + _CHUNK, total)) for i in range(0, total, _CHUNK))
+                for part in pool.imap(_features_of_range, spans):
+                    feats.extend(part)
+                    if progress is not None:
+                        progress("normalise", len(feats), total)
+        finally:
+            _ROWS = ()
+        return feats
+    for i, row in enumerate(rows):
+        feats.append(listing_features(row))
+        if progress is not None and (i + 1) % 2000 == 0:
+            progress("normalise", i + 1, total)
+    return feats
 
 
 _DECISIONS = ("nonmatch", "review", "match")

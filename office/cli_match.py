@@ -199,7 +199,9 @@ def run_match(
     times["read listing"] = time.perf_counter() - t
     t = time.perf_counter()
     stage = bar("match")
-    result = Matcher(index, thresholds, em=em).match(
+    # Normalising the rows is most of matching: spread it over the cores for big listings.
+    m_workers = min(os.cpu_count() or 1, 8) if len(lst.rows) >= 5000 else 0
+    result = Matcher(index, thresholds, em=em, workers=m_workers).match(
         lst.rows, progress=lambda _s, done, total: stage(done, total)
     )
     times["match"] = time.perf_counter() - t

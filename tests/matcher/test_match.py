@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from matcher import Candidate, Matcher, WatchlistIndex
+from matcher import Candidate, Matcher, MatchResult, WatchlistIndex
 from tests.matcher.conftest import ADDR, row
 
 SAPPORO = "北海道札幌市中央区北一条西二丁目1番地"
@@ -242,3 +242,21 @@ def test_seed_records_are_ordinary_records_to_the_matcher() -> None:
     assert planted and set(planted.values()) <= set(seed_ids)
     got = {c.row_id: c.record_id for c in res.candidates if c.decision == "match"}
     assert all(got.get(r) == rec for r, rec in planted.items())
+
+
+def test_normalising_in_worker_processes_changes_nothing(
+    index: WatchlistIndex, watchlist: list[dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matcher import match as match_module
+    from synth.listing import generate_listing
+
+    rows, _ = generate_listing(watchlist, 300, 5)
+    monkeypatch.setattr(match_module, "_PARALLEL_MIN", 1)
+    monkeypatch.setattr(match_module, "_CHUNK", 70)
+    one = Matcher(index).match(rows)
+    two = Matcher(index, workers=2).match(rows)
+
+    def key(res: MatchResult) -> list[tuple[str, str, float, str]]:
+        return [(c.row_id, c.record_id, c.score, c.decision) for c in res.candidates]
+
+    assert one.candidates and key(one) == key(two)
