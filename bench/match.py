@@ -310,6 +310,10 @@ def main() -> None:
     print(f"  {'bin':<10}{'mean score':>11}{'observed':>10}{'pairs':>8}")
     for lo, mp, my, n in table:
         print(f"  {lo:.1f}-{lo + 0.1:.1f}   {mp:>11.3f}{my:>10.3f}{n:>8,}")
+    for decision in ("match", "review", "nonmatch"):
+        part = [g for g in got if g["decision"] == decision]
+        b, e, n, _ = calibration(part, truth)
+        print(f"  decided {decision:<9} {n:>6,} pairs: Brier {b:.4f}, ECE {e:.4f}")
     print("\n== leakwatch false positives per negative kind")
     print("  " + ", ".join(f"{k} {fp_kind[k]}" for k in NEGATIVE_KINDS))
     print("  (sent to review instead: " + ", ".join(f"{k} {reviews[k]}" for k in
