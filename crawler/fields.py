@@ -14,6 +14,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from matcher import PREFECTURES
+
 # The listing data contract (DESIGN.md), in order.
 LISTING_COLUMNS = [
     "row_id", "listing_id", "name", "name_kana", "gender", "birthdate", "age", "grade",
@@ -95,15 +97,6 @@ def map_header(cells: Sequence[str]) -> dict[int, str] | None:
 
 # --- values -------------------------------------------------------------------------------
 
-_PREFS = (
-    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
-    "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県",
-    "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府",
-    "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
-    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
-    "鹿児島県", "沖縄県",
-)  # fmt: skip
-PREFECTURES = _PREFS
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
 _POSTAL = re.compile(r"^〒?\s*\d{3}\s*[-‐－ー]?\s*\d{4}$")
 _PHONE = re.compile(r"^(?:\+81[\s\-]?|\(?0)[\d()\-\s*xX]{8,15}$")

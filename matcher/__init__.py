@@ -17,6 +17,7 @@ candidate pairs), ``compare`` (comparison levels, term frequencies), ``model``
 from matcher.address import Address, parse_address
 from matcher.dates import DateRange, parse_birthdate
 from matcher.explain import Explanation, FieldEvidence
+from matcher.gazetteer import PREFECTURES
 from matcher.index import WatchlistIndex
 from matcher.kana import normalize_kana
 from matcher.mail import normalize_email
@@ -30,6 +31,7 @@ from matcher.text import normalize_text
 from matcher.variants import fold_variants
 
 __all__ = [
+    "PREFECTURES",
     "Address",
     "Candidate",
     "DateRange",
