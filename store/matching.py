@@ -11,13 +11,15 @@ records one audit event with counts only.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from matcher import IndexKeyError, Matcher, Thresholds, WatchlistIndex
 from store import audit
@@ -66,6 +68,45 @@ def load_index(store: Store, path: Path) -> WatchlistIndex:
     raise last or IndexKeyError("no key")
 
 
+def watchlist_version(store: Store) -> str:
+    """Changes whenever a person is added, re-imported with new data or erased."""
+    with store.sessions() as s:
+        n, top, changed, erased = s.execute(
+            select(
+                func.count(),
+                func.max(WatchlistPerson.id),
+                func.max(WatchlistPerson.updated_at),
+                func.count(WatchlistPerson.erased_at),
+            )
+        ).one()
+    return hashlib.sha256(f"{n}:{top}:{changed}:{erased}".encode()).hexdigest()[:16]
+
+
+def current_index(store: Store) -> WatchlistIndex:
+    """The index of the watchlist as it is now.
+
+    Building it means opening every sealed person, so it is kept (encrypted) under
+    LEAKWATCH_HOME/index/ for this version of the watchlist and reused by later crawls.
+    """
+    folder = store.settings.home / "index"
+    path = folder / f"watchlist-{watchlist_version(store)}.idx"
+    if path.exists():
+        try:
+            return load_index(store, path)
+        except IndexKeyError:
+            pass  # sealed under a key that has since been rotated away: build it again
+    index = build_index(store)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    save_index(store, index, partial)
+    os.chmod(partial, 0o600)
+    os.replace(partial, path)  # readers never see a half-written index
+    for stale in folder.glob("watchlist-*.idx"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
+    return index
+
+
 @dataclass
 class StoreMatchResult:
     rows: int = 0
@@ -90,7 +131,7 @@ def match_listing_rows(
     have grown); rows already holding candidates are never duplicated.
     """
     if index is None:
-        index = build_index(store)
+        index = current_index(store)
     vault = store.vault
     out = StoreMatchResult()
     with store.sessions() as s:

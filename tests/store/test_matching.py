@@ -101,3 +101,29 @@ def test_index_saved_under_the_store_key(
     # Never the PII key itself: the index key is its own HKDF sub-key.
     current = store.key_ring().current
     assert current.index_key not in (current.enc_key, current.mac_key, current.raw)
+
+
+def test_current_index_is_reused_until_the_watchlist_changes(
+    store: Store, loaded: tuple[list[dict[str, str]], list[dict[str, str]]], tmp_path: Path
+) -> None:
+    from store.matching import current_index
+
+    first = current_index(store)
+    saved = sorted((store.settings.home / "index").glob("watchlist-*.idx"))
+    assert len(first) == 600 and len(saved) == 1
+    assert saved[0].stat().st_mode & 0o777 == 0o600
+    mtime = saved[0].stat().st_mtime_ns
+    again = current_index(store)
+    assert len(again) == 600 and saved[0].stat().st_mtime_ns == mtime  # loaded, not rebuilt
+    extra = next(iter(generate_watchlist(1, 99)))
+    path = tmp_path / "one.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(extra))
+        w.writeheader()
+        w.writerow(extra | {"record_id": "P99999999", "household_id": "H99999999"})
+    import_watchlist(store.sessions, store.vault, path, actor="test", worker=False)
+    grown = current_index(store)
+    assert len(grown) == 601
+    assert [p.name for p in (store.settings.home / "index").glob("watchlist-*.idx")] != [
+        saved[0].name
+    ]
