@@ -170,14 +170,20 @@ def _names(f: Features, name: str, kana: str) -> None:
     f.fam_l, f.giv_l = loose_kana(f.fam_k), loose_kana(f.giv_k)
 
 
-def person_features(row: Mapping[str, str]) -> Features:
-    """A watchlist row (data contract columns)."""
+def _named_and_born(row: Mapping[str, str]) -> Features:
+    """What watchlist and listing rows share: the names and a written birth date."""
     f = Features()
     _names(f, row.get("name", "") or "", row.get("name_kana", "") or "")
     b = parse_birthdate(row.get("birthdate", "") or "")
     if b.start is not None and b.end is not None:
-        f.birth_lo, f.birth_hi, f.birth_precision = b.start.toordinal(), b.end.toordinal(), \
-            b.precision
+        f.birth_lo, f.birth_hi = b.start.toordinal(), b.end.toordinal()
+        f.birth_precision = b.precision
+    return f
+
+
+def person_features(row: Mapping[str, str]) -> Features:
+    """A watchlist row (data contract columns)."""
+    f = _named_and_born(row)
     f.gender = gender_code(row.get("gender", "") or "")
     f.place = place_of(row.get("address", "") or "", row.get("postal_code", "") or "")
     f.phone = _phone(row.get("phone", "") or "")
@@ -199,12 +205,7 @@ def _phone(s: str) -> str:
 
 def listing_features(row: Mapping[str, str]) -> Features:
     """A published listing row; ages and grades wait for the listing's as-of date."""
-    f = Features()
-    _names(f, row.get("name", "") or "", row.get("name_kana", "") or "")
-    b = parse_birthdate(row.get("birthdate", "") or "")
-    if b.start is not None and b.end is not None:
-        f.birth_lo, f.birth_hi, f.birth_precision = b.start.toordinal(), b.end.toordinal(), \
-            b.precision
+    f = _named_and_born(row)
     age = width(row.get("age", "") or "").strip().rstrip("歳才").strip()
     if age.isdigit() and len(age) <= 3:
         f.age = int(age)

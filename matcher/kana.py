@@ -12,7 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from matcher.text import DASHES, width
+from matcher.text import DASHES, fixpoint, width
 
 _HIRA_TO_KATA = {cp: cp + 0x60 for cp in range(0x3041, 0x3097)}
 _CANON = str.maketrans({
@@ -116,13 +116,7 @@ def normalize_kana(s: str) -> str:
     """
     if not isinstance(s, str) or not s:
         return ""
-    t = _kana_once(s)
-    for _ in range(3):  # reach a fixpoint so the output is stable under normalize_kana
-        u = _kana_once(t)
-        if u == t:
-            break
-        t = u
-    return t
+    return fixpoint(_kana_once, s)
 
 
 def _kana_once(s: str) -> str:

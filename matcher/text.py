@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 # Every dash-like character seen in typed, OCR'd and re-keyed Japanese text.
 DASHES = "-‐‑‒–—―−－﹣﹘⁃⁻₋˗֊─━ｰー⎯⏤"
@@ -67,9 +68,16 @@ def normalize_text(s: str) -> str:
     """
     if not isinstance(s, str) or not s:
         return ""
-    t = _normalize_once(s)
-    for _ in range(3):  # NFKC and space removal can expose new pairs (C + ¸ → Ç): fixpoint
-        u = _normalize_once(t)
+    # NFKC and space removal can expose new pairs (C + ¸ → Ç): iterate to a fixpoint.
+    return fixpoint(_normalize_once, s)
+
+
+def fixpoint(step: Callable[[str], str], s: str, rounds: int = 4) -> str:
+    """Apply `step` until the text stops changing (at most `rounds` times), so that a
+    normaliser's output is stable when fed back to it (idempotence)."""
+    t = step(s)
+    for _ in range(rounds - 1):
+        u = step(t)
         if u == t:
             break
         t = u
