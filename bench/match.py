@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from matcher import Matcher, WatchlistIndex  # noqa: E402
+from matcher import Matcher, Model, WatchlistIndex  # noqa: E402
 from matcher.features import listing_features, person_features  # noqa: E402
 from store.keyring import MasterKey  # noqa: E402
 from synth.listing import generate_listing  # noqa: E402
@@ -104,6 +104,28 @@ def calibration(got: list[dict[str, str]], truth: list[dict[str, str]], bins: in
 
 
 _KEY = MasterKey.generate().to_text()
+
+
+def labelled_model(persons: int, rows_n: int, seed: int, work: Path, *, refit_m: bool = True
+                   ) -> tuple[Model, float]:
+    """The model refined on a fully labelled synthetic set from ``seed``, as reviewers'
+    labels would refine it, and the seconds the refit took."""
+    _, wl = watchlist(persons, seed, work)
+    rows, truth = generate_listing(wl, rows_n, seed + 7)
+    matcher = Matcher(WatchlistIndex.build(wl))
+    res = matcher.match(rows)
+    labels = {(t["row_id"], t["record_id"]): True for t in truth if t["kind"] == "positive"}
+    t = time.perf_counter()
+    model = matcher.learn(res, rows, labels, complete=True, refit_m=refit_m)
+    return model, time.perf_counter() - t
+
+
+def fit_calibration(persons: int, rows_n: int, seed: int, work: Path) -> None:
+    model, seconds = labelled_model(persons, rows_n, seed, work, refit_m=False)
+    print(f"calibration fitted on seed {seed} ({persons:,} persons, {rows_n:,} rows) in "
+          f"{seconds:.1f} s: "
+          f"located: scale {model.scale:.4f}, shift {model.shift:+.4f} bits; unlocated: "
+          f"scale {model.unlocated_scale:.4f}, shift {model.unlocated_shift:+.4f} bits")
 
 
 def run_cli(wl: Path, listing: Path, out: Path, *extra: str, index: bool = False) -> float:
@@ -255,9 +277,15 @@ def main() -> None:
     ap.add_argument("--skip-splink", action="store_true")
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument("--only-scale", action="store_true")
+    ap.add_argument("--fit-seed", type=int, default=None,
+                    help="Only fit the calibration on a labelled set from this seed and print it "
+                         "(how matcher.model.UNLOCATED_BITS was chosen; never the reported seed)")
     args = ap.parse_args()
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
+    if args.fit_seed is not None:
+        fit_calibration(args.persons, args.rows, args.fit_seed, work)
+        return
 
     if args.only_scale:
         print(f"machine: {os.cpu_count()} cores, {load()} at start")

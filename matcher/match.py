@@ -2,17 +2,22 @@
 
 ``Matcher(index).match(rows)`` normalises the rows, finds candidates through the blocking
 keys, infers each listing's as-of date (so ages and grades become birth intervals), compares,
-re-estimates the model by EM on the batch, keeps the best record per household, and decides:
+re-estimates the model by EM on the batch, keeps the best record per household, puts each
+candidate in its row's context (``context``: locating evidence, rival households) for a
+calibrated score — the probability that the row is that person — and decides:
 
-* ``match`` — score ≥ ``thresholds.match`` **and** locating evidence (the same lot or flat,
-  a compatible phone, the same e-mail): a namesake with the same birth date at another
-  address is ``review``, never ``match``; people who moved are matched through what they kept
-  (a mobile phone, an e-mail);
-* ``review`` — score ≥ ``thresholds.review``, or a match capped by the rules above;
+* ``match`` — score ≥ ``thresholds.match``, with locating evidence (the same lot or flat,
+  a compatible phone, the same e-mail, the guardian's name with the child's), first in its
+  row and no other located household clearing the bar on its own;
+* ``review`` — score ≥ ``thresholds.review``, or a candidate the model alone would match but
+  a rule above caps (no locating evidence: a namesake with the same birth date at another
+  address is ``review``, never ``match``; another household about as likely);
 * ``nonmatch`` — otherwise (reported only above ``thresholds.report``).
 
-At most one record per household and per (row, record) is reported: a child's row never
-matches the parent or a sibling. Seed records are ordinary records here.
+People who moved are matched through what they kept (a mobile phone, an e-mail). At most one
+record per household and per (row, record) is reported: a child's row never matches the
+parent or a sibling. Seed records are ordinary records here. ``Matcher.learn`` refines the
+model and its calibration from reviewers' labels.
 """
 
 from __future__ import annotations
@@ -36,13 +41,15 @@ from matcher.batch import (
     sorted_unique,
 )
 from matcher.compare import FIELDS, LEVELS, Comparison, compare
+from matcher.context import RowGroups, household_best, locating
 from matcher.explain import Explanation, FieldEvidence
 from matcher.features import Features, birth_from_age_or_grade, listing_features
 from matcher.index import WatchlistIndex
 from matcher.model import Model, probability
 
 Progress = Callable[[str, int, int], None]
-GUARDIAN_BIRTH = 3
+NEAR_BITS = 4.0  # a household within 16x the odds of the row's best is a real alternative
+RIVAL_SHOWN = 0.01  # bits: weaker rivals are shown as "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,8 @@ class MatchResult:
     pairs: int = 0
     rows: int = 0
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
+    # Every compared pair (rows as positions in the input): what Matcher.learn refits on.
+    comparison: Comparison | None = field(default=None, repr=False)
 
     def counts(self) -> dict[str, int]:
         out = {"match": 0, "review": 0, "nonmatch": 0}
@@ -163,7 +172,38 @@ class Matcher:
         clock.lap("decide")
         if progress is not None:
             progress("decide", total, total)
-        return MatchResult(found, dates, model, len(cmp), total, clock.laps)
+        return MatchResult(found, dates, model, len(cmp), total, clock.laps, cmp)
+
+    def learn(
+        self,
+        result: MatchResult,
+        rows: Sequence[Mapping[str, str]],
+        labels: Mapping[tuple[str, str], bool],
+        *,
+        complete: bool = False,
+        refit_m: bool = True,
+    ) -> Model:
+        """A model refined from reviewers' labels on the pairs of ``result`` (a match of
+        ``rows``). ``labels``: (row_id, record_id) → confirmed (True) or rejected (False).
+        A confirmed pair also rejects the other records of its row (a row is one person);
+        unlabelled pairs still count as rivals, or, with ``complete`` (a fully labelled
+        set, such as synthetic ground truth), as rejected. Starts from ``result``'s model."""
+        cmp = result.comparison
+        if cmp is None or not len(cmp):
+            return result.model
+        row_ids = [(r.get("row_id") or str(i)) for i, r in enumerate(rows)]
+        pair_rows = [row_ids[i] for i in cmp.rows.tolist()]
+        pair_records = [self.index.record_id(p) for p in cmp.pos.tolist()]
+        confirmed_rows = {r for (r, _), ok in labels.items() if ok}
+        y = np.full(len(cmp), np.nan)
+        for k, (r, rec) in enumerate(zip(pair_rows, pair_records, strict=True)):
+            label = labels.get((r, rec))
+            if label is not None:
+                y[k] = 1.0 if label else 0.0
+            elif complete or r in confirmed_rows:
+                y[k] = 0.0
+        households = self.index.cols["hh"][cmp.pos].astype(np.int64)
+        return result.model.learn_from_labels(cmp, y, households, refit_m=refit_m)
 
     # --- as-of dates --------------------------------------------------------------------------
 
@@ -228,46 +268,45 @@ class Matcher:
         if not len(cmp):
             return []
         t = self.thresholds
-        weights = model.weights(cmp)
+        located = locating(cmp.levels)
+        weights = model.weights(cmp, located)
         prior = model.prior_bits()
-        logit = prior + np.sum(list(weights.values()), axis=0)
-        hh = self.index.cols["hh"][cmp.pos]
-        # Best record per (row, household): a child's row never matches parent or sibling.
-        order = np.lexsort((-logit, hh, cmp.rows))
-        r_sorted, h_sorted = cmp.rows[order], hh[order]
-        first = np.ones(len(order), dtype=np.bool_)
-        first[1:] = (r_sorted[1:] != r_sorted[:-1]) | (h_sorted[1:] != h_sorted[:-1])
-        best = order[first]
-        lv = cmp.levels
-        # The household's guardian named as the row's guardian locates a child only together
-        # with the child's own name and birth date (a namesake's parent rarely shares a name).
-        locating = (
-            (lv["place"] >= 5) | (lv["phone"] >= 2)
-            | ((lv["email"] == 2) & (lv["family_name"] >= 4))
-            | ((lv["guardian"] == 3) & (lv["birth"] >= GUARDIAN_BIRTH) & (lv["given_name"] >= 4))
-        )
+        loc_bits = model.location_bits(located)
+        adjusted = prior + np.sum(list(weights.values()), axis=0) + loc_bits
+        raw = model.uncalibrated().logits(cmp)  # the model alone, for the review floor
+        best = household_best(cmp.rows, self.index.cols["hh"][cmp.pos], adjusted)
         # Then by row: located candidates first (a namesake elsewhere never outranks the
         # person found at the row's address or phone), best first.
-        best = best[np.lexsort((-logit[best], ~locating[best], cmp.rows[best]))]
-        score = probability(logit)
-        # Rank within the row, and how many located households clear the match threshold.
+        best = best[np.lexsort((-adjusted[best], ~located[best], cmp.rows[best]))]
         rows_b = cmp.rows[best]
+        rival = RowGroups(rows_b).rival_bits(adjusted[best])
+        final_b = adjusted[best] + rival
+        sc_b, loc_b = probability(final_b), located[best]
+        alone = probability(raw[best]) >= t.match  # what the model alone would call a match
+        # Rank within the row; how far each candidate trails the row's most likely one.
         n = len(best)
         starts = np.flatnonzero(np.r_[True, rows_b[1:] != rows_b[:-1]])
         lengths = np.diff(np.r_[starts, n])
         rank = np.arange(n) - np.repeat(starts, lengths)
-        sc_b, loc_b = score[best], locating[best]
-        rivals = np.repeat(np.add.reduceat((sc_b >= t.match) & loc_b, starts), lengths)
-        keep = (rank < t.max_per_row) & (sc_b >= t.report)
+        trail = np.repeat(np.maximum.reduceat(final_b, starts), lengths) - final_b
         code = np.zeros(n, dtype=np.int8)  # 0 nonmatch, 1 review, 2 match
         code[sc_b >= t.review] = 1
-        strong = sc_b >= t.match
-        code[strong] = 2
-        why = np.zeros(n, dtype=np.int8)  # which note caps a strong candidate
-        why[strong & (rivals > 1)] = 3
-        why[strong & ~loc_b] = 2
-        why[strong & (rank > 0)] = 1
-        code[why > 0] = 1
+        # A person the model alone would match stays in front of a reviewer, however low the
+        # calibrated score, unless another household of the row is far more likely: a
+        # namesake with the same birth date elsewhere is `review`, never `match` nor dropped.
+        code[alone & (trail < NEAR_BITS)] = 1
+        # Two located households that each clear the bar on their own: the model's odds are
+        # least trustworthy exactly there (its fields are not independent), so a reviewer
+        # decides, whatever the rivals term leaves of the weaker one.
+        clear = (probability(adjusted[best]) >= t.match) & loc_b
+        contested = np.repeat(np.add.reduceat(clear, starts), lengths) > 1
+        code[(sc_b >= t.match) & loc_b & (rank == 0) & ~contested] = 2
+        why = np.zeros(n, dtype=np.int8)  # why a candidate the model alone matches is not one
+        capped = alone & (code < 2)
+        why[capped & ((sc_b < t.match) | contested)] = 3
+        why[capped & ~loc_b] = 2
+        why[capped & (rank > 0) & (trail >= NEAR_BITS)] = 1
+        keep = (rank < t.max_per_row) & ((sc_b >= t.report) | (code > 0))
         sel = np.flatnonzero(keep)
         chosen = list(zip(
             rows_b[sel].tolist(), best[sel].tolist(),
@@ -278,13 +317,18 @@ class Matcher:
             return []
         idx = np.array([c[1] for c in chosen], dtype=np.int64)
         # Gather once, then build plain tuples: cheap even for many candidates.
-        names = [*FIELDS, "household"]
-        lv_names = [*(LEVELS[f] for f in FIELDS), ("not_established", "counted_once")]
+        lv = cmp.levels
+        names = [*FIELDS, "household", "location", "rivals"]
+        lv_names = [*(LEVELS[f] for f in FIELDS), ("not_established", "counted_once"),
+                    ("located", "not_located"), ("none", "other_households")]
         lv_cols = [lv[f][idx].tolist() for f in FIELDS]
         lv_cols.append((weights["household"][idx] != 0).astype(np.int64).tolist())
-        w_cols = [weights[f][idx].tolist() for f in names]
-        logits = logit[idx].tolist()
-        scores = score[idx].tolist()
+        lv_cols.append((~located[idx]).astype(np.int64).tolist())
+        lv_cols.append((rival[sel] < -RIVAL_SHOWN).astype(np.int64).tolist())
+        w_cols = [weights[f][idx].tolist() for f in (*FIELDS, "household")]
+        w_cols += [loc_bits[idx].tolist(), rival[sel].tolist()]
+        logits = final_b[sel].tolist()
+        scores = sc_b[sel].tolist()
         positions = cmp.pos[idx].tolist()
         packed = self.index.record_ids
         offs = packed.offsets
@@ -361,7 +405,7 @@ _NOTES: tuple[tuple[str, ...], ...] = (
     ("another record in another household scores higher",),
     ("no locating evidence (address, phone or e-mail): could be a namesake",),
     ("another household is about as likely",),
-)
+)  # for candidates the model alone would call a match
 
 
 class _Clock:

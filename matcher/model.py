@@ -6,6 +6,8 @@ by chance far more often than a rare one) and the level's u otherwise. m-probabi
 from documented priors and are re-estimated without labels by EM on each batch's candidate
 pairs (MAP-EM: the priors act as pseudo-counts, so a small or one-sided batch cannot drag them
 anywhere absurd); reviewers' labels refine them further (:meth:`Model.learn_from_labels`).
+The model's logit is then calibrated — affinely, so explanations stay additive — with one
+line for pairs with locating evidence and one for pairs without (see ``DEFAULT_SCALE``).
 
 Some levels share one m ("the birth date is inside the interval the row gives", whether a day
 or an age; "the phone is compatible", whether full or masked): the row decides the
@@ -53,12 +55,22 @@ IDENTITY_FIELDS = ("given_name", "birth", "gender", "email")
 HOUSEHOLD_MEMBER_BITS = -1.0  # log2 odds that a row from a household is one given member
 HOUSEHOLD_RAMP = (8.0, 16.0)  # household evidence (bits) from which the household is established
 WITHIN_U: dict[str, tuple[float, ...]] = {
-    "given_name": (1, 0.93, 0.01, 0.0005, 0.01, 0.01),
+    "given_name": (1, 0.93, 0.01, 0.0005, 0.002, 0.01),
     "birth": (1, 0.55, 0.3, 0.2, 0.02),
     "gender": (1, 0.5, 0.5),
     "email": (1, 0.9, 0.05),
 }
 PSEUDO_COUNTS = 2000.0  # strength of the m priors in MAP-EM
+# The calibration before any reviewer's label: logit' = SCALE · logit + SHIFT for pairs with
+# locating evidence, UNLOCATED_SCALE · logit + UNLOCATED_SHIFT for pairs without (``context``;
+# two lines because the two groups are different populations: located pairs separate sharply,
+# while name and birth date alone rise only slowly towards "the same person, who moved").
+# Fitted on the fully labelled synthetic benchmark of seed 5 (`bench/match.py --fit-seed 5`),
+# never on the seed the benchmark reports; reviewers' labels replace them (learn_from_labels).
+DEFAULT_SCALE = 1.19
+DEFAULT_SHIFT = -2.10
+UNLOCATED_SCALE = 0.34
+UNLOCATED_SHIFT = -8.83
 
 
 @dataclass
@@ -67,14 +79,30 @@ class Model:
         default_factory=lambda: {f: list(SPEC[f][1]) for f in FIELDS}
     )
     prior: float = PRIOR_MATCH  # P(match) for a candidate pair
-    # Platt refinement from reviewers' labels: logit' = a * logit + b (identity by default)
-    scale: float = 1.0
-    shift: float = 0.0
+    # Calibration (see DEFAULT_SCALE): logit' = scale * logit + shift, by locating evidence
+    scale: float = DEFAULT_SCALE
+    shift: float = DEFAULT_SHIFT
+    unlocated_scale: float = UNLOCATED_SCALE
+    unlocated_shift: float = UNLOCATED_SHIFT
 
     # --- weights ------------------------------------------------------------------------------
 
     def prior_bits(self) -> float:
-        return self.scale * math.log2(self.prior / (1 - self.prior)) + self.shift
+        """The prior as shown in explanations (the located calibration's)."""
+        return self.scale * self._prior0() + self.shift
+
+    def _prior0(self) -> float:
+        return math.log2(self.prior / (1 - self.prior))
+
+    def location_bits(self, located: npt.NDArray[np.bool_]) -> F64:
+        """What being unlocated adds: the two calibrations' difference in prior and shift."""
+        d = (self.unlocated_scale - self.scale) * self._prior0() + (
+            self.unlocated_shift - self.shift
+        )
+        return np.where(located, 0.0, d)
+
+    def uncalibrated(self) -> Model:
+        return Model({f: list(v) for f, v in self.m.items()}, self.prior, 1.0, 0.0, 1.0, 0.0)
 
     def _field(self, f: str, cmp: Comparison, within: bool = False) -> F64:
         cat, _, u = SPEC[f]
@@ -89,9 +117,12 @@ class Model:
         w[np.array(cat)[lv] < 0] = 0.0
         return np.asarray(w, dtype=np.float64)
 
-    def weights(self, cmp: Comparison) -> dict[str, F64]:
-        """Per-field log2 Bayes factors plus the ``household`` correction (all scaled by the
-        calibration); with the prior they add up to the logit."""
+    def weights(
+        self, cmp: Comparison, located: npt.NDArray[np.bool_] | None = None
+    ) -> dict[str, F64]:
+        """Per-field log2 Bayes factors plus the ``household`` correction, scaled by the
+        calibration (by ``located`` when given, else the located one); with the prior and
+        :meth:`location_bits` they add up to the logit."""
         out = {f: self._field(f, cmp) for f in FIELDS}
         prior = math.log2(self.prior / (1 - self.prior))
         # "is the guardian" speaks about identity, not about the household.
@@ -106,11 +137,17 @@ class Model:
             [self._field(f, cmp, within=True) - out[f] for f in IDENTITY_FIELDS], axis=0
         )
         out["household"] = s * adj
-        return {f: self.scale * w for f, w in out.items()}
+        if located is None:
+            return {f: self.scale * w for f, w in out.items()}
+        scale = np.where(located, self.scale, self.unlocated_scale)
+        return {f: scale * w for f, w in out.items()}
 
-    def logits(self, cmp: Comparison) -> F64:
-        w = self.weights(cmp)
-        return np.asarray(self.prior_bits() + np.sum(list(w.values()), axis=0), dtype=np.float64)
+    def logits(self, cmp: Comparison, located: npt.NDArray[np.bool_] | None = None) -> F64:
+        w = self.weights(cmp, located)
+        total = self.prior_bits() + np.sum(list(w.values()), axis=0)
+        if located is not None:
+            total = total + self.location_bits(located)
+        return np.asarray(total, dtype=np.float64)
 
     # --- estimation ---------------------------------------------------------------------------
 
@@ -123,49 +160,72 @@ class Model:
         if not len(sub):
             return self
         cats = {f: np.array(SPEC[f][0])[sub.levels[f].astype(np.int64)] for f in FIELDS}
-        model = Model({f: list(v) for f, v in self.m.items()}, self.prior, 1.0, 0.0)
+        model = self.uncalibrated()
         for _ in range(iterations):
             logit = model.logits(sub) * math.log(2)
             post = 1.0 / (1.0 + np.exp(-np.clip(logit, -60, 60)))
             total = float(post.sum())
             model.prior = float(np.clip((total + 1) / (len(post) + 2), 1e-4, 0.9))
             for f in FIELDS:
-                prior_m = np.array(SPEC[f][1])
+                prior_m = np.array(self.m[f])  # the current model: refined m stay refined
                 cat = cats[f]
                 seen = cat >= 0
                 counts = np.bincount(cat[seen], weights=post[seen], minlength=len(prior_m))
                 mass = counts + PSEUDO_COUNTS * prior_m
                 model.m[f] = list(mass / mass.sum())
         model.scale, model.shift = self.scale, self.shift
+        model.unlocated_scale, model.unlocated_shift = self.unlocated_scale, self.unlocated_shift
         return model
 
-    def learn_from_labels(self, cmp: Comparison, labels: npt.NDArray[np.bool_]) -> Model:
-        """Refine with reviewers' decisions: m from confirmed matches, then Platt scaling."""
-        model = Model({f: list(v) for f, v in self.m.items()}, self.prior)
-        pos = labels.astype(bool)
-        if pos.sum() >= 10:
+    def learn_from_labels(
+        self,
+        cmp: Comparison,
+        labels: npt.NDArray[np.bool_] | npt.NDArray[np.float64],
+        households: npt.NDArray[np.int64] | None = None,
+        *,
+        refit_m: bool = True,
+    ) -> Model:
+        """Refine with reviewers' decisions: m from confirmed matches, then the calibration
+        (located and unlocated scale and shift) fitted on the final, in-context score.
+
+        ``labels`` per pair of ``cmp``: True/False, or 1/0/NaN where NaN is "not labelled"
+        (such a pair still counts as a rival of its row's labelled pairs). ``households``
+        per pair (the record's household) picks the best pair per household, as matching
+        does; without it every record is its own household. ``refit_m=False`` fits the
+        calibration alone (how the defaults were chosen)."""
+        y = np.asarray(labels, dtype=np.float64)
+        model = self.uncalibrated()
+        pos = y == 1
+        if refit_m and pos.sum() >= 10:
             for f in FIELDS:
-                prior_m = np.array(SPEC[f][1])
+                prior_m = np.array(self.m[f])
                 cat = np.array(SPEC[f][0])[cmp.levels[f][pos].astype(np.int64)]
                 counts = np.bincount(cat[cat >= 0], minlength=len(prior_m))
                 mass = counts + PSEUDO_COUNTS * prior_m
                 model.m[f] = list(mass / mass.sum())
-            model.prior = float(np.clip(pos.mean(), 1e-4, 0.9))
-        from matcher.calibrate import platt
+        from matcher.context import RowGroups, fit_in_context, household_best, locating
 
-        model.scale, model.shift = platt(model.logits(cmp), labels)
+        raw = model.logits(cmp)  # scale 1, shift 0: the fit finds them
+        hh = households if households is not None else cmp.pos
+        best = household_best(cmp.rows, hh, raw)
+        unlocated = ~locating(cmp.levels)[best]
+        start = (self.scale, self.shift, self.unlocated_scale, self.unlocated_shift)
+        fitted = fit_in_context(raw[best], unlocated, RowGroups(cmp.rows[best]), y[best], start)
+        model.scale, model.shift, model.unlocated_scale, model.unlocated_shift = fitted
         return model
 
     # --- persistence --------------------------------------------------------------------------
 
     def to_json(self) -> str:
         return json.dumps({"m": self.m, "prior": self.prior, "scale": self.scale,
-                           "shift": self.shift})
+                           "shift": self.shift, "unlocated_scale": self.unlocated_scale,
+                           "unlocated_shift": self.unlocated_shift})
 
     @classmethod
     def from_json(cls, text: str) -> Model:
         d = json.loads(text)
-        return cls({f: list(d["m"][f]) for f in FIELDS}, d["prior"], d["scale"], d["shift"])
+        return cls({f: list(d["m"][f]) for f in FIELDS}, d["prior"], d["scale"], d["shift"],
+                   d["unlocated_scale"], d["unlocated_shift"])
 
 
 def probability(logit_bits: F64 | float) -> F64:

@@ -1,0 +1,181 @@
+"""A candidate in its row's context: locating evidence, rival households, the final score.
+
+The model (``model``) weighs each (row, record) pair on its own. Two facts about the pair's
+*row* change what that weight means, and each enters the score as one more additive term in
+bits, shown in the explanation like any field:
+
+* ``location``: the pair has no locating evidence (the same lot or flat, a compatible phone,
+  the same e-mail, or the household's guardian named with the child's name and birth date).
+  Name and birth date alone cannot tell a person who moved from a namesake born the same day,
+  and unsupervised EM cannot learn how often each happens: such pairs get a calibration of
+  their own (``Model.unlocated_scale`` and ``unlocated_shift``, fitted on labelled pairs by
+  :func:`fit_in_context`); the term is the difference to the located calibration.
+* ``rivals``: a listing row is about one person at most. With per-household odds ``o_j`` for
+  the row's best record in each candidate household, the probability that the row is record
+  ``i`` is ``o_i / (1 + Σ_j o_j)``: the term is ``-log2(1 + Σ_{j≠i} o_j)``. A runner-up behind
+  a certain match gets a low score; two equally good households share the probability.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+Bool = npt.NDArray[np.bool_]
+
+GUARDIAN_BIRTH = 3  # birth level from which a named guardian helps locate a child
+
+
+def locating(levels: Mapping[str, npt.NDArray[np.int8]]) -> Bool:
+    """Pairs with evidence that the row is about the record's *household*, not a namesake.
+
+    The household's guardian named as the row's guardian locates a child only together with
+    the child's own name and birth date (a namesake's parent rarely shares a name)."""
+    lv = levels
+    located = (
+        (lv["place"] >= 5) | (lv["phone"] >= 2)
+        | ((lv["email"] == 2) & (lv["family_name"] >= 4))
+        | ((lv["guardian"] == 3) & (lv["birth"] >= GUARDIAN_BIRTH) & (lv["given_name"] >= 4))
+    )  # fmt: skip
+    return np.asarray(located, dtype=np.bool_)
+
+
+def household_best(rows: I64, households: I64, bits: F64) -> I64:
+    """Positions of the best pair per (row, household): a child's row never matches the
+    parent or a sibling, only the member that fits best."""
+    order = np.lexsort((-bits, households, rows))
+    r, h = rows[order], households[order]
+    first = np.ones(len(order), dtype=np.bool_)
+    first[1:] = (r[1:] != r[:-1]) | (h[1:] != h[:-1])
+    return np.asarray(order[first], dtype=np.int64)
+
+
+class RowGroups:
+    """Pairs grouped by row, computed once: sums over "the other candidates of my row"."""
+
+    def __init__(self, rows: I64) -> None:
+        self.order = np.argsort(rows, kind="stable")
+        sorted_rows = rows[self.order]
+        n = len(rows)
+        if n:
+            self.starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+        else:
+            self.starts = np.zeros(0, dtype=np.int64)
+        self.lengths = np.diff(np.r_[self.starts, n])
+        self.group = np.repeat(np.arange(len(self.starts)), self.lengths)  # row number, sorted
+
+    def rival_bits(self, bits: F64) -> F64:
+        """``-log2(1 + Σ_{j≠i} 2**bits_j)`` over the other pairs of each pair's row.
+
+        Computed without subtracting a huge odds from a huge sum: the sum of the row's
+        *other* pairs is taken against the row's largest pair, so a certain match next to a
+        weak rival keeps the rival's exact odds."""
+        out = np.zeros(len(bits), dtype=np.float64)
+        if not len(bits):
+            return out
+        b = np.clip(bits[self.order], -60.0, 60.0)
+        starts, lengths = self.starts, self.lengths
+        top_bits = np.maximum.reduceat(b, starts)
+        top = np.repeat(top_bits, lengths)
+        # Odds relative to the row's top pair (≤ 1): no overflow, no cancellation of giants.
+        rel = np.exp2(b - top)
+        # The row's first pair reaching the top (ties: one of them is "the" top).
+        at_top = np.flatnonzero(b == top)
+        _, first = np.unique(self.group[at_top], return_index=True)
+        is_top = np.zeros(len(b), dtype=np.bool_)
+        is_top[at_top[first]] = True
+        rest_rel = np.add.reduceat(np.where(is_top, 0.0, rel), starts)  # Σ others but top
+        rest = np.repeat(rest_rel, lengths)
+        # Others of the top pair: the rest; others of any other pair: rest - self + top (= 1).
+        others_rel = np.where(is_top, rest, np.maximum(rest - rel, 0.0) + 1.0)
+        # log2(1 + others_rel * 2**top) without overflow.
+        with np.errstate(divide="ignore"):  # no other pair: log2(0) = -inf, term 0
+            scaled = top + np.log2(others_rel)
+        sorted_out = -np.logaddexp2(0.0, scaled)
+        out[self.order] = sorted_out
+        return out
+
+
+def final_bits(adjusted: F64, groups: RowGroups) -> F64:
+    return adjusted + groups.rival_bits(adjusted)
+
+
+def fit_in_context(
+    raw_bits: F64,
+    unlocated: Bool,
+    groups: RowGroups,
+    labels: F64,
+    start: tuple[float, float, float, float],
+    spread: tuple[float, float, float, float] = (0.5, 4.0, 0.5, 4.0),
+) -> tuple[float, float, float, float]:
+    """(scale, shift, unlocated scale, unlocated shift) maximising the labels' likelihood
+    under the final score ``sigmoid2(f)``: ``f = a·raw + b`` for located pairs, ``a'·raw + b'``
+    for unlocated ones, plus the rivals term.
+
+    ``labels``: 1 / 0 for labelled pairs, NaN for the others (they still count as rivals).
+    A Gaussian prior around ``start`` with ``spread`` keeps a handful of labels from
+    dragging the parameters anywhere absurd (MAP, like the model's EM)."""
+    known = ~np.isnan(labels)
+    y = labels[known]
+    theta0 = np.array(start, dtype=np.float64)
+    if known.sum() < 20 or y.min() == y.max():
+        return start
+    sd = np.array(spread, dtype=np.float64)
+    ln2 = math.log(2)
+
+    def loss(theta: F64) -> float:
+        a, b, au, bu = theta
+        adjusted = np.where(unlocated, au * raw_bits + bu, a * raw_bits + b)
+        f = final_bits(adjusted, groups)[known] * ln2
+        # -log p = log(1 + e^-f); -log(1-p) = log(1 + e^f)
+        nll = np.sum(np.where(y > 0, np.logaddexp(0.0, -f), np.logaddexp(0.0, f)))
+        return float(nll + 0.5 * np.sum(((theta - theta0) / sd) ** 2))
+
+    a, b, au, bu = _minimise(loss, theta0).tolist()
+    return a, b, au, bu
+
+
+def _minimise(fun: Callable[[F64], float], theta: F64, iterations: int = 60) -> F64:
+    """Damped Newton with finite differences: three smooth parameters, no solver needed."""
+    n = len(theta)
+    h = 1e-4
+    eye = np.eye(n)
+    value = fun(theta)
+    for _ in range(iterations):
+        grad = np.array([(fun(theta + h * e) - fun(theta - h * e)) / (2 * h) for e in eye])
+        hess = np.empty((n, n))
+        for i in range(n):
+            for j in range(i, n):
+                ei, ej = h * eye[i], h * eye[j]
+                hess[i, j] = hess[j, i] = (
+                    fun(theta + ei + ej) - fun(theta + ei - ej)
+                    - fun(theta - ei + ej) + fun(theta - ei - ej)
+                ) / (4 * h * h)  # fmt: skip
+        try:
+            step = np.linalg.solve(hess + 1e-6 * eye, grad)
+        except np.linalg.LinAlgError:
+            step = grad
+        if not np.all(np.isfinite(step)) or np.dot(step, grad) <= 0:
+            step = grad / max(float(np.abs(grad).max()), 1.0)  # not convex here: descend
+        t = 1.0
+        while t > 1e-4:
+            trial = theta - t * step
+            v = fun(trial)
+            if v < value:
+                break
+            t /= 2
+        else:
+            break
+        converged = abs(value - v) < 1e-7 * max(1.0, abs(value))
+        theta, value = trial, v
+        if converged:
+            break
+    return theta
+
+
+__all__ = ["RowGroups", "final_bits", "fit_in_context", "household_best", "locating"]
