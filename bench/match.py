@@ -338,10 +338,14 @@ def main() -> None:
     print(f"  {'bin':<10}{'mean score':>11}{'observed':>10}{'pairs':>8}")
     for lo, mp, my, n in table:
         print(f"  {lo:.1f}-{lo + 0.1:.1f}   {mp:>11.3f}{my:>10.3f}{n:>8,}")
+    want = {t["row_id"]: t["record_id"] for t in truth if t["kind"] == "positive"}
     for decision in ("match", "review", "nonmatch"):
         part = [g for g in got if g["decision"] == decision]
         b, e, n, _ = calibration(part, truth)
-        print(f"  decided {decision:<9} {n:>6,} pairs: Brier {b:.4f}, ECE {e:.4f}")
+        hits = sum(want.get(g["row_id"]) == g["record_id"] for g in part)
+        mean = sum(float(g["score"]) for g in part) / max(len(part), 1)
+        print(f"  decided {decision:<9} {n:>6,} pairs: Brier {b:.4f}, ECE {e:.4f}; "
+              f"{hits:,} true ({hits / max(len(part), 1):.3f}), mean score {mean:.3f}")
     print("\n== leakwatch false positives per negative kind")
     print("  " + ", ".join(f"{k} {fp_kind[k]}" for k in NEGATIVE_KINDS))
     print("  (sent to review instead: " + ", ".join(f"{k} {reviews[k]}" for k in

@@ -231,7 +231,9 @@ def register(app: typer.Typer) -> None:
             typer.Option("--save-index", help="Save the index, encrypted with the store's key."),
         ] = None,
         match_threshold: Annotated[float, typer.Option(help="Score for `match`.")] = 0.95,
-        review_threshold: Annotated[float, typer.Option(help="Score for `review`.")] = 0.5,
+        review_threshold: Annotated[
+            float, typer.Option(help="Score for `review` (the score is a probability).")
+        ] = 0.2,
         report_threshold: Annotated[
             float, typer.Option(help="Weaker candidates are not written at all.")
         ] = 0.05,

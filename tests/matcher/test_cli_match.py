@@ -98,5 +98,5 @@ def test_bad_input_gets_a_clear_error(files: dict[str, Path], tmp_path: Path) ->
     assert r.exit_code == 2 and "not a LeakWatch index" in flat(r.output)
     r = runner.invoke(app, ["match", "--watchlist", str(files["watchlist"]), "--listing",
                             str(files["listing"]), "--out", str(out), "--match-threshold",
-                            "0.2"])  # fmt: skip
+                            "0.1"])  # fmt: skip
     assert r.exit_code == 2 and "thresholds" in flat(r.output)
