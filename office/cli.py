@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from office import cli_crawl, cli_match, cli_synth
+from office import cli_crawl, cli_match, cli_model, cli_synth
 from office.console import byte_progress, cli_actor, console, fail
 from office.demo import run_demo
 from store import audit
@@ -30,6 +30,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(cli_synth.app, name="synth")
 cli_crawl.register(app)
 cli_match.register(app)
+cli_model.register(app)
 
 
 def _open_store() -> Store:

@@ -7,13 +7,18 @@ index; ``save_index`` / ``load_index`` keep it on disk encrypted under the store
 exactly the rows a crawl just wrote), writes one ``CandidateMatch`` per reported
 (row, person) pair with the explanation as JSON, dates listings whose as-of was unknown, and
 records one audit event with counts only.
+
+``learn_from_reviews`` closes the loop: the pairs reviewers confirmed or rejected are matched
+again, the matcher refines its model and calibration from those labels
+(``Matcher.learn``), and the result is stored as a ``MatchModel``; ``current_model`` (the
+newest) scores every later run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -21,12 +26,21 @@ from typing import Any
 
 from sqlalchemy import exists, func, select
 
-from matcher import IndexKeyError, Matcher, Thresholds, WatchlistIndex
+from matcher import IndexKeyError, Matcher, Model, Thresholds, WatchlistIndex
 from store import audit
-from store.models import CandidateMatch, Household, Listing, ListingRow, WatchlistPerson
+from store.models import (
+    CandidateMatch,
+    Household,
+    Listing,
+    ListingRow,
+    MatchModel,
+    ReviewState,
+    WatchlistPerson,
+)
 from store.models.cases import Decision
 from store.runtime import Store
 from store.sealed import LISTING_ROW_PII, PERSON_PII
+from store.vault import Vault
 
 
 def _persons(store: Store, batch: int) -> Iterator[dict[str, str]]:
@@ -145,12 +159,7 @@ def match_listing_rows(
             q = q.where(ListingRow.id.in_(list(row_ids)))
         if listing_ids is not None:
             q = q.where(ListingRow.listing_id.in_(list(listing_ids)))
-        rows: list[dict[str, str]] = []
-        for rid, lid, blob in s.execute(q):
-            pii = vault.open_json(blob, LISTING_ROW_PII)
-            row = {k: str(v) for k, v in pii.items() if not k.startswith("_")}
-            row["row_id"], row["listing_id"] = str(rid), str(lid)
-            rows.append(row)
+        rows = _open_rows(vault, s.execute(q))
         out.rows = len(rows)
         if not rows:
             return out
@@ -159,7 +168,8 @@ def match_listing_rows(
             lst.id: lst for lst in s.scalars(select(Listing).where(Listing.id.in_(listing_refs)))
         }
         known = {str(i): lst.as_of.date() for i, lst in listings.items() if lst.as_of}
-        result = Matcher(index, thresholds, em=em).match(rows, as_of=known)
+        model = current_model(store)
+        result = Matcher(index, thresholds, model, em=em).match(rows, as_of=known)
         refs = sorted({c.record_id for c in result.candidates})
         person_of: dict[str, int] = {}
         for chunk in range(0, len(refs), 1000):
@@ -198,6 +208,87 @@ def match_listing_rows(
         )  # fmt: skip
         s.commit()
     return out
+
+
+def _open_rows(vault: Vault, found: Iterable[Any]) -> list[dict[str, str]]:
+    """(id, listing_id, sealed pii) → the matcher's row dicts, keyed by the row's id."""
+    rows: list[dict[str, str]] = []
+    for rid, lid, blob in found:
+        pii = vault.open_json(blob, LISTING_ROW_PII)
+        row = {k: str(v) for k, v in pii.items() if not k.startswith("_")}
+        row["row_id"], row["listing_id"] = str(rid), str(lid)
+        rows.append(row)
+    return rows
+
+
+def current_model(store: Store) -> Model:
+    """The newest model learned from reviewers' labels, or the matcher's defaults."""
+    with store.sessions() as s:
+        params = s.scalar(select(MatchModel.params).order_by(MatchModel.id.desc()).limit(1))
+    return Model.from_json(params) if params else Model()
+
+
+class NotEnoughLabels(ValueError):
+    """Too few reviewed pairs to learn from."""
+
+
+@dataclass
+class LearnResult:
+    confirmed: int
+    rejected: int
+    model_id: int
+    before: Model
+    after: Model
+
+
+MIN_LABELS = 20  # below this a refit is noise; the calibration's prior would win anyway
+
+
+def learn_from_reviews(
+    store: Store, index: WatchlistIndex | None = None, *, actor: str = "system:matcher"
+) -> LearnResult:
+    """Refine the model from every pair reviewers confirmed or rejected, store it as the
+    newest ``MatchModel`` and audit it. Raises NotEnoughLabels when fewer than MIN_LABELS
+    pairs (or only one kind) have been reviewed."""
+    if index is None:
+        index = current_index(store)
+    with store.sessions() as s:
+        reviewed = s.execute(
+            select(CandidateMatch.listing_row_id, WatchlistPerson.record_ref,
+                   CandidateMatch.review_state)
+            .join(WatchlistPerson, CandidateMatch.person_id == WatchlistPerson.id)
+            .where(CandidateMatch.listing_row_id.is_not(None))
+            .where(CandidateMatch.review_state.in_([ReviewState.CONFIRMED, ReviewState.REJECTED]))
+        ).all()  # fmt: skip
+        labels = {(str(rid), ref): state == ReviewState.CONFIRMED
+                  for rid, ref, state in reviewed}  # fmt: skip
+        confirmed = sum(labels.values())
+        rejected = len(labels) - confirmed
+        if len(labels) < MIN_LABELS or not confirmed or not rejected:
+            raise NotEnoughLabels(
+                f"{confirmed} confirmed and {rejected} rejected pairs: at least {MIN_LABELS} "
+                "reviewed pairs of both kinds are needed to learn from"
+            )
+        row_ids = sorted({int(r) for r, _ in labels})
+        rows: list[dict[str, str]] = []
+        for chunk in range(0, len(row_ids), 1000):
+            q = select(ListingRow.id, ListingRow.listing_id, ListingRow.pii).where(
+                ListingRow.id.in_(row_ids[chunk : chunk + 1000])
+            )
+            rows += _open_rows(store.vault, s.execute(q))
+        before = current_model(store)
+        matcher = Matcher(index, Thresholds(report=0.0), before, em=False)
+        after = matcher.learn(matcher.match(rows), rows, labels)
+        record = MatchModel(created_by=actor, confirmed=confirmed, rejected=rejected,
+                            params=after.to_json())  # fmt: skip
+        s.add(record)
+        s.flush()
+        audit.record(
+            s, actor, "match.model_learned", object_type="match_model", object_id=record.id,
+            details={"confirmed": confirmed, "rejected": rejected, "rows": len(rows)},
+        )  # fmt: skip
+        s.commit()
+        return LearnResult(confirmed, rejected, record.id, before, after)
 
 
 def _explanation(d: dict[str, Any]) -> dict[str, Any]:

@@ -110,3 +110,42 @@ def broker_web() -> Iterator[str]:
     """The fixture broker web (synth.broker_web) in a subprocess on 127.0.0.1: its base URL."""
     with running() as url:
         yield url
+
+
+LISTING_FIELDS = ["name", "name_kana", "gender", "birthdate", "age", "grade", "guardian_name",
+                  "postal_code", "address", "phone", "email"]  # fmt: skip
+
+
+@pytest.fixture
+def loaded_listing(
+    store: Store, tmp_path: Path
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """A 600-person synthetic watchlist imported into the store and one listing of 120 sealed
+    rows from it: (listing rows, ground truth)."""
+    import csv
+
+    from store.models import Listing, ListingRow
+    from store.sealed import LISTING_ROW_PII, listing_row_indexes
+    from store.watchlist_import import import_watchlist
+    from synth.listing import generate_listing
+    from synth.watchlist import generate_watchlist
+
+    wl = list(generate_watchlist(600, 31))
+    path = tmp_path / "w.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(wl[0]))
+        w.writeheader()
+        w.writerows(wl)
+    import_watchlist(store.sessions, store.vault, path, actor="test", worker=False)
+    rows, truth = generate_listing(wl, 120, 32, listings=1)
+    with store.sessions() as s:
+        lst = Listing(key="test-listing")
+        s.add(lst)
+        s.flush()
+        for r in rows:
+            pii = {f: r[f] for f in LISTING_FIELDS}
+            s.add(ListingRow(listing_id=lst.id, row_ref=r["row_id"],
+                             pii=store.vault.seal_json(pii, LISTING_ROW_PII),
+                             **listing_row_indexes(store.vault, pii)))  # fmt: skip
+        s.commit()
+    return rows, truth

@@ -10,6 +10,7 @@ from store.models.cases import (
     CaseMatch,
     CaseStatus,
     Decision,
+    MatchModel,
     ReviewState,
 )
 from store.models.crawling import (
@@ -52,6 +53,7 @@ __all__ = [
     "Listing",
     "ListingRow",
     "ListingStatus",
+    "MatchModel",
     "Notice",
     "NoticeKind",
     "NoticeStatus",

@@ -143,3 +143,20 @@ class CaseMatch(Base):
     match_id: Mapped[int] = mapped_column(
         ForeignKey("candidate_match.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class MatchModel(Base):
+    """A matcher model refined from reviewers' labels: the newest one scores new rows.
+
+    ``params`` is the matcher's own JSON (m-probabilities, prior, calibration): numbers only,
+    never personal data; the counts say what it was learned from."""
+
+    __tablename__ = "match_model"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    confirmed: Mapped[int] = mapped_column(comment="confirmed pairs it was learned from")
+    rejected: Mapped[int] = mapped_column(comment="rejected pairs it was learned from")
+    params: Mapped[str] = mapped_column(Text)
+

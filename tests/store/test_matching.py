@@ -13,42 +13,17 @@ from store.keyring import MasterKey
 from store.matching import build_index, load_index, match_listing_rows, save_index
 from store.models import CandidateMatch, Listing, ListingRow, WatchlistPerson
 from store.runtime import Store
-from store.sealed import LISTING_ROW_PII, listing_row_indexes
 from store.watchlist_import import import_watchlist
-from synth.listing import generate_listing
 from synth.watchlist import generate_watchlist
 
 FIELDS = ["name", "name_kana", "gender", "birthdate", "age", "grade", "guardian_name",
           "postal_code", "address", "phone", "email"]  # fmt: skip
 
 
-@pytest.fixture
-def loaded(store: Store, tmp_path: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    wl = list(generate_watchlist(600, 31))
-    path = tmp_path / "w.csv"
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(wl[0]))
-        w.writeheader()
-        w.writerows(wl)
-    import_watchlist(store.sessions, store.vault, path, actor="test", worker=False)
-    rows, truth = generate_listing(wl, 120, 32, listings=1)
-    with store.sessions() as s:
-        lst = Listing(key="test-listing")
-        s.add(lst)
-        s.flush()
-        for r in rows:
-            pii = {f: r[f] for f in FIELDS}
-            s.add(ListingRow(listing_id=lst.id, row_ref=r["row_id"],
-                             pii=store.vault.seal_json(pii, LISTING_ROW_PII),
-                             **listing_row_indexes(store.vault, pii)))  # fmt: skip
-        s.commit()
-    return rows, truth
-
-
 def test_match_listing_rows_writes_explained_candidates(
-    store: Store, loaded: tuple[list[dict[str, str]], list[dict[str, str]]]
+    store: Store, loaded_listing: tuple[list[dict[str, str]], list[dict[str, str]]]
 ) -> None:
-    rows, truth = loaded
+    rows, truth = loaded_listing
     index = build_index(store)
     assert len(index) == 600
     result = match_listing_rows(store, index)
@@ -75,7 +50,7 @@ def test_match_listing_rows_writes_explained_candidates(
 
 
 def test_erased_persons_are_not_indexed(
-    store: Store, loaded: tuple[list[dict[str, str]], list[dict[str, str]]]
+    store: Store, loaded_listing: tuple[list[dict[str, str]], list[dict[str, str]]]
 ) -> None:
     from datetime import UTC, datetime
 
@@ -90,7 +65,7 @@ def test_erased_persons_are_not_indexed(
 
 
 def test_index_saved_under_the_store_key(
-    store: Store, tmp_path: Path, loaded: tuple[list[dict[str, str]], list[dict[str, str]]]
+    store: Store, tmp_path: Path, loaded_listing: tuple[list[dict[str, str]], list[dict[str, str]]]
 ) -> None:
     index = build_index(store)
     path = tmp_path / "w.idx"
@@ -104,7 +79,7 @@ def test_index_saved_under_the_store_key(
 
 
 def test_current_index_is_reused_until_the_watchlist_changes(
-    store: Store, loaded: tuple[list[dict[str, str]], list[dict[str, str]]], tmp_path: Path
+    store: Store, loaded_listing: tuple[list[dict[str, str]], list[dict[str, str]]], tmp_path: Path
 ) -> None:
     from store.matching import current_index
 
@@ -127,3 +102,53 @@ def test_current_index_is_reused_until_the_watchlist_changes(
     assert [p.name for p in (store.settings.home / "index").glob("watchlist-*.idx")] != [
         saved[0].name
     ]
+
+
+def test_reviewers_labels_refine_the_model_used_next(
+    store: Store, loaded_listing: tuple[list[dict[str, str]], list[dict[str, str]]]
+) -> None:
+    from sqlalchemy import delete
+
+    from matcher import Matcher, Model
+    from store.matching import NotEnoughLabels, current_model, learn_from_reviews
+    from store.models import AuditEvent, MatchModel, ReviewState
+
+    rows, truth = loaded_listing
+    index = build_index(store)
+    match_listing_rows(store, index)
+    with pytest.raises(NotEnoughLabels, match="0 confirmed and 0 rejected"):
+        learn_from_reviews(store, index)
+    assert current_model(store).to_json() == Model().to_json()
+    # Reviewers label every candidate (the synthetic truth stands in for their judgement).
+    with store.sessions() as s:
+        ref_of = dict(s.execute(select(ListingRow.id, ListingRow.row_ref)).all())
+        rec_of = dict(s.execute(select(WatchlistPerson.id, WatchlistPerson.record_ref)).all())
+        want = {t["row_id"]: t["record_id"] for t in truth if t["record_id"]}
+        for c in s.scalars(select(CandidateMatch)):
+            right = want.get(ref_of[c.listing_row_id]) == rec_of[c.person_id]
+            c.review_state = ReviewState.CONFIRMED if right else ReviewState.REJECTED
+        s.commit()
+    learned = learn_from_reviews(store, index, actor="user:reviewer")
+    assert learned.confirmed > 20 and learned.rejected > 0
+    assert learned.after.to_json() != learned.before.to_json()
+    assert current_model(store).to_json() == learned.after.to_json()
+    with store.sessions() as s:
+        kept = s.scalars(select(MatchModel)).one()
+        assert (kept.confirmed, kept.rejected) == (learned.confirmed, learned.rejected)
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "match.model_learned")
+                          ).one()  # fmt: skip
+        assert event.actor == "user:reviewer" and "rejected" in event.details
+        s.execute(delete(CandidateMatch))
+        s.commit()
+    # The next run scores with the learned model.
+    match_listing_rows(store, index, em=False)
+    with store.sessions() as s:
+        stored = {(ref_of[r], rec_of[p]): sc for r, p, sc in s.execute(
+            select(CandidateMatch.listing_row_id, CandidateMatch.person_id, CandidateMatch.score))}
+    fresh = Matcher(index, model=learned.after, em=False).match(
+        [{**r, "row_id": str(i)} for i, r in zip(sorted(ref_of), [
+            next(x for x in rows if x["row_id"] == ref_of[k]) for k in sorted(ref_of)],
+            strict=True)])
+    expected = {(ref_of[int(c.row_id)], c.record_id): c.score for c in fresh.candidates}
+    assert stored and all(stored[k] == pytest.approx(v, abs=1e-9) for k, v in expected.items()
+                          if k in stored)

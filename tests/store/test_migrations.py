@@ -38,4 +38,7 @@ def test_store_refuses_a_database_without_the_latest_schema(empty_db_url: str) -
     with pytest.raises(SchemaError, match="leakwatch init"):
         Store.open(settings)
     upgrade(empty_db_url, "0001")
+    with pytest.raises(SchemaError, match="at schema 0001, this LeakWatch needs 0002"):
+        Store.open(settings)  # behind: refused, with the command that fixes it
+    upgrade(empty_db_url)
     Store.open(settings).close()  # at head: opens

@@ -1,0 +1,57 @@
+"""`leakwatch review label`, `leakwatch model learn` and `model show` on a real store."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from office.cli import app
+from store.matching import match_listing_rows
+from store.models import AuditEvent, CandidateMatch, ListingRow, ReviewState, WatchlistPerson
+from store.runtime import Store
+
+runner = CliRunner()
+
+
+def test_labels_then_learn_then_show(
+    store: Store, loaded_listing: tuple[list[dict[str, str]], list[dict[str, str]]]
+) -> None:
+    _, truth = loaded_listing
+    match_listing_rows(store)
+    shown = runner.invoke(app, ["model", "show"])
+    assert shown.exit_code == 0 and "defaults" in shown.output
+    refused = runner.invoke(app, ["model", "learn"])
+    assert refused.exit_code == 2 and "at least 20 reviewed pairs" in refused.output
+    missing = runner.invoke(app, ["review", "label", "999999", "confirmed"])
+    assert missing.exit_code == 2 and "no candidate match 999999" in missing.output
+    bad = runner.invoke(app, ["review", "label", "1", "maybe"])
+    assert bad.exit_code == 2
+
+    want = {t["row_id"]: t["record_id"] for t in truth if t["record_id"]}
+    with store.sessions() as s:
+        pairs = s.execute(
+            select(CandidateMatch.id, ListingRow.row_ref, WatchlistPerson.record_ref)
+            .join(ListingRow, CandidateMatch.listing_row_id == ListingRow.id)
+            .join(WatchlistPerson, CandidateMatch.person_id == WatchlistPerson.id)
+            .order_by(CandidateMatch.id)
+        ).all()  # fmt: skip
+    first_id, first_row, first_rec = pairs[0]
+    first_state = "confirmed" if want.get(first_row) == first_rec else "rejected"
+    one = runner.invoke(app, ["review", "label", str(first_id), first_state, "--note", "seen"])
+    assert one.exit_code == 0 and f"pending -> {first_state}" in one.output
+    with store.sessions() as s:  # the rest as a review screen would save them
+        for cid, row_ref, rec in pairs[1:]:
+            c = s.get(CandidateMatch, cid)
+            assert c is not None
+            right = want.get(row_ref) == rec
+            c.review_state = ReviewState.CONFIRMED if right else ReviewState.REJECTED
+        s.commit()
+        labelled = s.get(CandidateMatch, first_id)
+        assert labelled is not None and labelled.review_note == "seen"
+        assert s.scalars(select(AuditEvent).where(AuditEvent.action == "candidate.reviewed")).one()
+
+    learned = runner.invoke(app, ["model", "learn"])
+    assert learned.exit_code == 0, learned.output
+    assert "model 1" in learned.output and "unlocated_shift" in learned.output
+    shown = runner.invoke(app, ["model", "show"])
+    assert shown.exit_code == 0 and "model 1, learned" in shown.output
