@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select, update
 
 from matcher import IndexKeyError, Matcher, Model, Thresholds, WatchlistIndex
 from store import audit
@@ -139,14 +139,15 @@ def match_listing_rows(
     em: bool = True,
     actor: str = "system:matcher",
 ) -> StoreMatchResult:
-    """Match listing rows still without candidates (or ``row_ids``) and store the candidates.
+    """Match listing rows still without candidates (of ``row_ids``) and store the candidates.
 
-    Rows that yield no candidate are looked at again on the next run (cheap, and the index may
-    have grown); rows already holding candidates are never duplicated.
+    A row that yields no candidate is marked with the watchlist version it was matched
+    against and looked at again only once the watchlist has changed (a person added, changed
+    or erased); rows already holding candidates are never duplicated.
     """
     if index is None:
         index = current_index(store)
-    vault = store.vault
+    version = watchlist_version(store)
     out = StoreMatchResult()
     with store.sessions() as s:
         q = (
@@ -155,11 +156,14 @@ def match_listing_rows(
             .where(~exists().where(CandidateMatch.listing_row_id == ListingRow.id))
             .order_by(ListingRow.id)
         )
-        if row_ids is not None:
+        if row_ids is not None:  # asked for by id: matched again whatever the version
             q = q.where(ListingRow.id.in_(list(row_ids)))
+        else:
+            q = q.where(or_(ListingRow.matched_against.is_(None),
+                            ListingRow.matched_against != version))  # fmt: skip
         if listing_ids is not None:
             q = q.where(ListingRow.listing_id.in_(list(listing_ids)))
-        rows = _open_rows(vault, s.execute(q))
+        rows = _open_rows(store.vault, s.execute(q))
         out.rows = len(rows)
         if not rows:
             return out
@@ -201,6 +205,10 @@ def match_listing_rows(
                 mid = date.fromordinal((iv[0].toordinal() + iv[1].toordinal()) // 2)
                 lst.as_of = datetime.combine(mid, time(), tzinfo=UTC)
                 out.listings_dated += 1
+        ids = [int(r["row_id"]) for r in rows]
+        for chunk in range(0, len(ids), 1000):
+            s.execute(update(ListingRow).where(ListingRow.id.in_(ids[chunk : chunk + 1000]))
+                      .values(matched_against=version))  # fmt: skip
         audit.record(
             s, actor, "match.listing_rows", object_type="listing_row",
             details={"rows": out.rows, "candidates": out.candidates, **out.decisions,

@@ -134,5 +134,8 @@ class ListingRow(Base):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    matched_against: Mapped[str | None] = mapped_column(
+        String(16), comment="watchlist version this row was last matched against"
+    )
 
     listing: Mapped[Listing] = relationship()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,16 @@ def test_match_listing_rows_writes_explained_candidates(
     with store.sessions() as s:
         assert s.scalar(select(func.count()).select_from(CandidateMatch)) == result.candidates
     assert again.candidates == 0
+    # Rows without a candidate are not matched again while the watchlist stays the same...
+    assert again.rows == 0
+    without = result.rows - len({c.listing_row_id for c in cands})
+    assert without > 0
+    # ... and are, once it changed (here a person erased).
+    with store.sessions() as s:
+        person = s.scalars(select(WatchlistPerson).limit(1)).one()
+        person.erased_at = datetime.now(UTC)
+        s.commit()
+    assert match_listing_rows(store, build_index(store)).rows == without
 
 
 def test_erased_persons_are_not_indexed(
@@ -141,7 +152,7 @@ def test_reviewers_labels_refine_the_model_used_next(
         s.execute(delete(CandidateMatch))
         s.commit()
     # The next run scores with the learned model.
-    match_listing_rows(store, index, em=False)
+    match_listing_rows(store, index, row_ids=sorted(ref_of), em=False)
     with store.sessions() as s:
         stored = {(ref_of[r], rec_of[p]): sc for r, p, sc in s.execute(
             select(CandidateMatch.listing_row_id, CandidateMatch.person_id, CandidateMatch.score))}

@@ -1,4 +1,4 @@
-"""match_model: matcher models refined from reviewers' labels
+"""match_model: matcher models refined from reviewers' labels; listing_row.matched_against
 
 Revision ID: 0002
 Revises: 0001
@@ -34,9 +34,15 @@ def upgrade() -> None:
     with op.batch_alter_table("match_model", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_match_model_created_at"), ["created_at"],
                               unique=False)
+    with op.batch_alter_table("listing_row", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("matched_against", sa.String(length=16), nullable=True,
+                                      comment="watchlist version this row was last matched "
+                                              "against"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("listing_row", schema=None) as batch_op:
+        batch_op.drop_column("matched_against")
     with op.batch_alter_table("match_model", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_match_model_created_at"))
     op.drop_table("match_model")
