@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.orm import Session
 
-from matcher import IndexKeyError, Matcher, Model, Thresholds, WatchlistIndex
+from matcher import IndexKeyError, Matcher, MatchResult, Model, Thresholds, WatchlistIndex
 from store import audit
 from store.models import (
     CandidateMatch,
@@ -174,31 +175,9 @@ def match_listing_rows(
         known = {str(i): lst.as_of.date() for i, lst in listings.items() if lst.as_of}
         model = current_model(store)
         result = Matcher(index, thresholds, model, em=em).match(rows, as_of=known)
-        refs = sorted({c.record_id for c in result.candidates})
-        person_of: dict[str, int] = {}
-        for chunk in range(0, len(refs), 1000):
-            part = refs[chunk : chunk + 1000]
-            q2 = select(WatchlistPerson.record_ref, WatchlistPerson.id).where(
-                WatchlistPerson.record_ref.in_(part)
-            )
-            person_of.update({ref: pid for ref, pid in s.execute(q2)})
-        seen: set[tuple[int, int]] = set()
-        for c in result.candidates:
-            pid = person_of.get(c.record_id)
-            if pid is None or (int(c.row_id), pid) in seen:
-                continue  # erased since the index was built
-            seen.add((int(c.row_id), pid))
-            s.add(
-                CandidateMatch(
-                    listing_row_id=int(c.row_id),
-                    person_id=pid,
-                    score=min(max(c.score, 0.0), 1.0),
-                    decision=Decision(c.decision),
-                    explanation=_explanation(c.explanation.to_dict()),
-                )
-            )
-            out.candidates += 1
-            out.decisions[c.decision] += 1
+        out.candidates = write_candidates(
+            s, result, lambda row_id: {"listing_row_id": int(row_id)}, out.decisions
+        )
         for lref, iv in result.as_of.items():
             lst = listings.get(int(lref)) if lref else None
             if lst is not None and lst.as_of is None and iv is not None:
@@ -216,6 +195,43 @@ def match_listing_rows(
         )  # fmt: skip
         s.commit()
     return out
+
+
+def write_candidates(
+    s: Session,
+    result: MatchResult,
+    subject: Callable[[str], dict[str, int]],
+    decisions: dict[str, int],
+) -> int:
+    """One CandidateMatch per (subject, person) of ``result``, with its explanation (levels and
+    weights, never personal data). ``subject`` maps a matcher row id to the candidate's
+    subject column (a listing row or a report). Counts decisions into ``decisions``."""
+    refs = sorted({c.record_id for c in result.candidates})
+    person_of: dict[str, int] = {}
+    for chunk in range(0, len(refs), 1000):
+        q = select(WatchlistPerson.record_ref, WatchlistPerson.id).where(
+            WatchlistPerson.record_ref.in_(refs[chunk : chunk + 1000])
+        )
+        person_of.update({ref: pid for ref, pid in s.execute(q)})
+    seen: set[tuple[str, int]] = set()
+    written = 0
+    for c in result.candidates:
+        pid = person_of.get(c.record_id)
+        if pid is None or (c.row_id, pid) in seen:
+            continue  # erased since the index was built
+        seen.add((c.row_id, pid))
+        s.add(
+            CandidateMatch(
+                **subject(c.row_id),
+                person_id=pid,
+                score=min(max(c.score, 0.0), 1.0),
+                decision=Decision(c.decision),
+                explanation=_explanation(c.explanation.to_dict()),
+            )
+        )
+        written += 1
+        decisions[c.decision] += 1
+    return written
 
 
 def _open_rows(vault: Vault, found: Iterable[Any]) -> list[dict[str, str]]:
