@@ -125,7 +125,8 @@ def fit_calibration(persons: int, rows_n: int, seed: int, work: Path) -> None:
     print(f"calibration fitted on seed {seed} ({persons:,} persons, {rows_n:,} rows) in "
           f"{seconds:.1f} s: "
           f"located: scale {model.scale:.4f}, shift {model.shift:+.4f} bits; unlocated: "
-          f"scale {model.unlocated_scale:.4f}, shift {model.unlocated_shift:+.4f} bits")
+          f"scale {model.unlocated_scale:.4f}, shift {model.unlocated_shift:+.4f} bits, "
+          f"cap {model.unlocated_cap:+.4f} bits")
 
 
 def run_cli(wl: Path, listing: Path, out: Path, *extra: str, index: bool = False) -> float:

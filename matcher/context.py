@@ -8,8 +8,9 @@ bits, shown in the explanation like any field:
   the same e-mail, or the household's guardian named with the child's name and birth date).
   Name and birth date alone cannot tell a person who moved from a namesake born the same day,
   and unsupervised EM cannot learn how often each happens: such pairs get a calibration of
-  their own (``Model.unlocated_scale`` and ``unlocated_shift``, fitted on labelled pairs by
-  :func:`fit_in_context`); the term is the difference to the located calibration.
+  their own (``Model.unlocated_scale``, ``unlocated_shift`` and a ceiling, ``unlocated_cap``,
+  fitted on labelled pairs by :func:`fit_in_context`); the term is the difference to the
+  located calibration.
 * ``rivals``: a listing row is about one person at most. With per-household odds ``o_j`` for
   the row's best record in each candidate household, the probability that the row is record
   ``i`` is ``o_i / (1 + Σ_j o_j)``: the term is ``-log2(1 + Σ_{j≠i} o_j)``. A runner-up behind
@@ -105,39 +106,46 @@ def final_bits(adjusted: F64, groups: RowGroups) -> F64:
     return adjusted + groups.rival_bits(adjusted)
 
 
+def unlocated_bits(raw_bits: F64, scale: float, shift: float, cap: float) -> F64:
+    """The unlocated calibration: ``scale·raw + shift``, softly capped at ``cap`` bits
+    (``-log2(2^-z + 2^-cap)``: smooth, so it can be fitted; ≈ min(z, cap))."""
+    z = scale * raw_bits + shift
+    return np.asarray(-np.logaddexp2(-z, -cap), dtype=np.float64)
+
+
 def fit_in_context(
     raw_bits: F64,
     unlocated: Bool,
     groups: RowGroups,
     labels: F64,
-    start: tuple[float, float, float, float],
-    spread: tuple[float, float, float, float] = (0.5, 4.0, 0.5, 4.0),
-) -> tuple[float, float, float, float]:
-    """(scale, shift, unlocated scale, unlocated shift) maximising the labels' likelihood
-    under the final score ``sigmoid2(f)``: ``f = a·raw + b`` for located pairs, ``a'·raw + b'``
-    for unlocated ones, plus the rivals term.
+    start: tuple[float, float, float, float, float],
+    spread: tuple[float, float, float, float, float] = (0.5, 4.0, 0.5, 4.0, 20.0),
+) -> tuple[float, float, float, float, float]:
+    """(scale, shift, unlocated scale, unlocated shift, unlocated cap) maximising the labels'
+    likelihood under the final score ``sigmoid2(f)``: ``f = a·raw + b`` for located pairs,
+    :func:`unlocated_bits` for unlocated ones, plus the rivals term.
 
     ``labels``: 1 / 0 for labelled pairs, NaN for the others (they still count as rivals).
     A Gaussian prior around ``start`` with ``spread`` keeps a handful of labels from
     dragging the parameters anywhere absurd (MAP, like the model's EM)."""
     known = ~np.isnan(labels)
     y = labels[known]
-    theta0 = np.array(start, dtype=np.float64)
+    theta0 = np.array([min(v, 60.0) for v in start], dtype=np.float64)
     if known.sum() < 20 or y.min() == y.max():
         return start
     sd = np.array(spread, dtype=np.float64)
     ln2 = math.log(2)
 
     def loss(theta: F64) -> float:
-        a, b, au, bu = theta
-        adjusted = np.where(unlocated, au * raw_bits + bu, a * raw_bits + b)
+        a, b, au, bu, cap = theta
+        adjusted = np.where(unlocated, unlocated_bits(raw_bits, au, bu, cap), a * raw_bits + b)
         f = final_bits(adjusted, groups)[known] * ln2
         # -log p = log(1 + e^-f); -log(1-p) = log(1 + e^f)
         nll = np.sum(np.where(y > 0, np.logaddexp(0.0, -f), np.logaddexp(0.0, f)))
         return float(nll + 0.5 * np.sum(((theta - theta0) / sd) ** 2))
 
-    a, b, au, bu = _minimise(loss, theta0).tolist()
-    return a, b, au, bu
+    a, b, au, bu, cap = _minimise(loss, theta0).tolist()
+    return a, b, au, bu, cap
 
 
 def _minimise(fun: Callable[[F64], float], theta: F64, iterations: int = 60) -> F64:
@@ -178,4 +186,5 @@ def _minimise(fun: Callable[[F64], float], theta: F64, iterations: int = 60) -> 
     return theta
 
 
-__all__ = ["RowGroups", "final_bits", "fit_in_context", "household_best", "locating"]
+__all__ = ["RowGroups", "final_bits", "fit_in_context", "household_best", "locating",
+           "unlocated_bits"]

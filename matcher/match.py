@@ -275,9 +275,9 @@ class Matcher:
         located = locating(cmp.levels)
         weights = model.weights(cmp, located)
         prior = model.prior_bits()
-        loc_bits = model.location_bits(located)
+        raw = model.uncalibrated().logits(cmp)  # the model alone (also the review floor's)
+        loc_bits = model.location_bits(located, raw)
         adjusted = prior + np.sum(list(weights.values()), axis=0) + loc_bits
-        raw = model.uncalibrated().logits(cmp)  # the model alone, for the review floor
         best = household_best(cmp.rows, self.index.cols["hh"][cmp.pos], adjusted)
         # Then by row: located candidates first (a namesake elsewhere never outranks the
         # person found at the row's address or phone), best first.
@@ -312,7 +312,7 @@ class Matcher:
         code[(sc_b >= t.match) & loc_b & (rank == 0) & ~contested] = 2
         why = np.zeros(n, dtype=np.int8)  # why a candidate the model alone matches is not one
         capped = alone & (code < 2)
-        why[capped & ((sc_b < t.match) | contested)] = 3
+        why[capped & (contested | (rival < -1.0))] = 3
         why[capped & ~loc_b] = 2
         why[capped & (rank > 0) & (trail >= NEAR_BITS)] = 1
         keep = (rank < t.max_per_row) & ((sc_b >= t.report) | (code > 0))

@@ -69,7 +69,8 @@ def learn_cmd() -> None:
         store.close()
     table = Table("calibration", "before", "after", title=f"model {result.model_id}: learned "
                   f"from {result.confirmed:,} confirmed and {result.rejected:,} rejected pairs")
-    for name in ("scale", "shift", "unlocated_scale", "unlocated_shift", "prior"):
+    for name in ("scale", "shift", "unlocated_scale", "unlocated_shift", "unlocated_cap",
+                 "prior"):
         table.add_row(name, f"{getattr(result.before, name):.4f}",
                       f"{getattr(result.after, name):.4f}")  # fmt: skip
     console.print(table)
@@ -95,7 +96,8 @@ def show_cmd() -> None:
         store.close()
     console.print(origin)
     console.print(f"located: logit x {model.scale:.4f} {model.shift:+.4f} bits; unlocated: "
-                  f"logit x {model.unlocated_scale:.4f} {model.unlocated_shift:+.4f} bits")
+                  f"logit x {model.unlocated_scale:.4f} {model.unlocated_shift:+.4f} bits, "
+                  f"at most {model.unlocated_cap:+.2f} bits")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,13 @@ import pytest
 
 from matcher import Matcher, Model, Thresholds, WatchlistIndex
 from matcher.calibrate import expected_calibration_error
-from matcher.context import RowGroups, final_bits, fit_in_context, household_best
+from matcher.context import (
+    RowGroups,
+    final_bits,
+    fit_in_context,
+    household_best,
+    unlocated_bits,
+)
 from synth.listing import generate_listing
 from tests.matcher.conftest import ADDR, row
 
@@ -51,12 +57,12 @@ def test_household_best_keeps_one_pair_per_row_and_household() -> None:
 
 def test_fit_in_context_recovers_known_calibrations() -> None:
     rng = np.random.default_rng(3)
-    n_rows = 6000
+    n_rows = 8000
     rows = np.repeat(np.arange(n_rows), 2)
-    raw = rng.normal(6, 8, len(rows))
+    raw = rng.normal(6, 10, len(rows))
     unlocated = rng.random(len(rows)) < 0.4
-    truth = (0.8, -1.0, 0.3, -6.0)
-    adjusted = np.where(unlocated, truth[2] * raw + truth[3], truth[0] * raw + truth[1])
+    truth = (0.8, -1.0, 0.5, -6.0, -1.0)  # unlocated pairs never above ~1/3
+    adjusted = np.where(unlocated, unlocated_bits(raw, *truth[2:]), truth[0] * raw + truth[1])
     groups = RowGroups(rows)
     # Draw each row's person (or nobody) from the in-context probabilities.
     odds = np.exp2(np.clip(adjusted, -60, 60)).reshape(n_rows, 2)
@@ -64,16 +70,17 @@ def test_fit_in_context_recovers_known_calibrations() -> None:
     pick = np.where(u < odds[:, 0], 0, np.where(u < odds.sum(axis=1), 1, -1))
     labels = np.zeros(len(rows))
     labels[np.flatnonzero(pick >= 0) * 2 + pick[pick >= 0]] = 1.0
-    fitted = fit_in_context(raw, unlocated, groups, labels, (1.0, 0.0, 0.5, -10.0))
-    assert fitted == pytest.approx(truth, abs=0.35)
-    p = 1 / (1 + np.exp2(-final_bits(
-        np.where(unlocated, fitted[2] * raw + fitted[3], fitted[0] * raw + fitted[1]), groups)))
+    start = (1.0, 0.0, 0.8, -10.0, 0.0)
+    fitted = fit_in_context(raw, unlocated, groups, labels, start)
+    for got, want, tol in zip(fitted, truth, (0.1, 0.5, 0.1, 0.6, 0.5), strict=True):
+        assert got == pytest.approx(want, abs=tol)
+    p = 1 / (1 + np.exp2(-final_bits(np.where(
+        unlocated, unlocated_bits(raw, *fitted[2:]), fitted[0] * raw + fitted[1]), groups)))
     assert expected_calibration_error(p, labels > 0) < 0.02
     # Too few labels: the starting calibration is kept, not a fit to noise.
     few = np.full(len(rows), np.nan)
     few[:10] = labels[:10]
-    assert fit_in_context(raw, unlocated, groups, few, (1.0, 0.0, 0.5, -10.0)) == (
-        1.0, 0.0, 0.5, -10.0)
+    assert fit_in_context(raw, unlocated, groups, few, start) == start
 
 
 def test_two_households_equally_likely_share_the_probability() -> None:
@@ -105,7 +112,7 @@ def test_learning_from_labels_calibrates_and_stays_additive(
     res = matcher.match(rows)
     labels = {(t["row_id"], t["record_id"]): True for t in truth if t["kind"] == "positive"}
     # A deliberately wrong starting calibration, to be corrected by the labels.
-    bad = Model(res.model.m, res.model.prior, 0.3, 6.0, 1.5, 4.0)
+    bad = Model(res.model.m, res.model.prior, 0.3, 6.0, 1.5, 4.0, 10.0)
     res.model = bad
     refined = matcher.learn(res, rows, labels, complete=True)
     assert (refined.scale, refined.unlocated_shift) != (bad.scale, bad.unlocated_shift)

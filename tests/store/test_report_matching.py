@@ -41,11 +41,12 @@ def test_reports_are_matched_like_one_row_listings(
     from synth.watchlist import generate_watchlist
 
     person = next(p for p in generate_watchlist(600, 31) if p["relationship"] != "本人")
-    # A direct mail addressed to the child, the address re-keyed, the grade instead of a date.
+    # A birthday direct mail addressed to the child, the address re-keyed.
     dm = _report(store, "R-1", {
         "name": person["name"].replace(" ", ""), "address": person["address"].replace(
             "丁目", "-").replace("番", "-").replace("号", ""),
-        "postal_code": person["postal_code"], "phone": person["phone"]}, date(2026, 10, 1))
+        "postal_code": person["postal_code"], "phone": person["phone"],
+        "birthdate": person["birthdate"].replace("-", "/")}, date(2026, 10, 1))
     nobody = _report(store, "R-2", {"name": "架空 存在", "phone": "090-0000-0001"}, None)
     result = match_reports(store, build_index(store), actor="user:operator")
     assert result.rows == 2
