@@ -116,8 +116,36 @@ def labelled_model(persons: int, rows_n: int, seed: int, work: Path, *, refit_m:
     res = matcher.match(rows)
     labels = {(t["row_id"], t["record_id"]): True for t in truth if t["kind"] == "positive"}
     t = time.perf_counter()
-    model = matcher.learn(res, rows, labels, complete=True, refit_m=refit_m)
+    model = matcher.learn(res, rows, labels, reviewed_rows=[r["row_id"] for r in rows],
+                          refit_m=refit_m)
     return model, time.perf_counter() - t
+
+
+def learn_loop(wl: list[dict[str, str]], rows: list[dict[str, str]],
+               truth: list[dict[str, str]]) -> None:
+    """Reviewers go through every other row; the model refit from their labels scores the
+    rows they did not see. Prints quality and calibration on those held-out rows."""
+    matcher = Matcher(WatchlistIndex.build(wl))
+    res = matcher.match(rows)
+    seen = {r["row_id"] for i, r in enumerate(rows) if i % 2 == 0}
+    labels = {(t["row_id"], t["record_id"]): True for t in truth
+              if t["kind"] == "positive" and t["row_id"] in seen}  # fmt: skip
+    refined = matcher.learn(res, rows, labels, reviewed_rows=seen)
+    held = [r for r in rows if r["row_id"] not in seen]
+    held_truth = [t for t in truth if t["row_id"] not in seen]
+    print(f"\n== reviewers' labels: {len(seen):,} rows reviewed ({len(labels):,} confirmed), "
+          f"model refit, scored on the other {len(held):,} rows")
+    for name, model, em in (("defaults + EM", None, True), ("refit from labels", refined, False)):
+        out = Matcher(matcher.index, model=model, em=em).match(held)
+        got = [{"row_id": c.row_id, "record_id": c.record_id, "score": str(c.score),
+                "decision": c.decision} for c in out.candidates]  # fmt: skip
+        pred = {g["row_id"]: g["record_id"] for g in got if g["decision"] == "match"}
+        q = score(pred, held_truth)[0]
+        brier, ece, n, _ = calibration(got, held_truth)
+        rb, re_, rn, _ = calibration([g for g in got if g["decision"] == "review"], held_truth)
+        print(f"  {name:<18} P {q['precision']:.4f} R {q['recall']:.4f} F1 {q['f1']:.4f}; "
+              f"Brier {brier:.4f} ECE {ece:.4f} ({n:,} pairs); review Brier {rb:.4f} "
+              f"ECE {re_:.4f} ({rn:,} pairs)")
 
 
 def fit_calibration(persons: int, rows_n: int, seed: int, work: Path) -> None:
@@ -359,6 +387,8 @@ def main() -> None:
     print(f"  (moved people: {sum(pred.get(t['row_id']) == t['record_id'] for t in moved)} of "
           f"{len(moved)} matched; the rest kept no phone, lot, e-mail or guardian we can see "
           "and are `review` by design, like a namesake with the same birthday)")
+
+    learn_loop(wl, rows, truth)
 
     if not args.skip_scale:
         report_scale(scale(args.scale_persons, args.seed + 1, work, args.rows), args.rows)

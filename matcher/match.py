@@ -25,7 +25,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -184,14 +184,15 @@ class Matcher:
         rows: Sequence[Mapping[str, str]],
         labels: Mapping[tuple[str, str], bool],
         *,
-        complete: bool = False,
+        reviewed_rows: Collection[str] = (),
         refit_m: bool = True,
     ) -> Model:
         """A model refined from reviewers' labels on the pairs of ``result`` (a match of
         ``rows``). ``labels``: (row_id, record_id) → confirmed (True) or rejected (False).
         A confirmed pair also rejects the other records of its row (a row is one person);
-        unlabelled pairs still count as rivals, or, with ``complete`` (a fully labelled
-        set, such as synthetic ground truth), as rejected. Starts from ``result``'s model."""
+        unlabelled pairs still count as rivals — or as rejected in ``reviewed_rows`` (rows
+        a reviewer went through completely, or synthetic ground truth). Starts from the model
+        ``result`` was scored with."""
         cmp = result.comparison
         if cmp is None or not len(cmp):
             return result.model
@@ -199,12 +200,13 @@ class Matcher:
         pair_rows = [row_ids[i] for i in cmp.rows.tolist()]
         pair_records = [self.index.record_id(p) for p in cmp.pos.tolist()]
         confirmed_rows = {r for (r, _), ok in labels.items() if ok}
+        reviewed = set(reviewed_rows)
         y = np.full(len(cmp), np.nan)
         for k, (r, rec) in enumerate(zip(pair_rows, pair_records, strict=True)):
             label = labels.get((r, rec))
             if label is not None:
                 y[k] = 1.0 if label else 0.0
-            elif complete or r in confirmed_rows:
+            elif r in confirmed_rows or r in reviewed:
                 y[k] = 0.0
         households = self.index.cols["hh"][cmp.pos].astype(np.int64)
         return result.model.learn_from_labels(cmp, y, households, refit_m=refit_m)

@@ -114,7 +114,7 @@ def test_learning_from_labels_calibrates_and_stays_additive(
     # A deliberately wrong starting calibration, to be corrected by the labels.
     bad = Model(res.model.m, res.model.prior, 0.3, 6.0, 1.5, 4.0, 10.0)
     res.model = bad
-    refined = matcher.learn(res, rows, labels, complete=True)
+    refined = matcher.learn(res, rows, labels, reviewed_rows=[r["row_id"] for r in rows])
     assert (refined.scale, refined.unlocated_shift) != (bad.scale, bad.unlocated_shift)
     assert Model.from_json(refined.to_json()).to_json() == refined.to_json()
 
