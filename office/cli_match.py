@@ -24,8 +24,7 @@ from rich.table import Table
 from matcher import IndexKeyError, Matcher, MatchResult, Thresholds, WatchlistIndex
 from office.console import console, err_console, fail
 from store.csv_input import CsvFile, InputError, has_undecodable
-from store.keyring import KeyError_, load_key_ring
-from store.settings import load_settings
+from store.keyring import KeyError_
 
 OUT_COLUMNS = ["row_id", "record_id", "score", "decision"]
 
@@ -115,6 +114,11 @@ def write_matches(path: Path, result: MatchResult, explain: bool) -> int:
 
 def index_keys() -> list[bytes]:
     """The current index key first, then those of older master keys (to read old indexes)."""
+    # Imported here: pydantic settings are a fifth of a second of start-up, and a watchlist
+    # CSV matched without --save-index needs no key.
+    from store.keyring import load_key_ring
+    from store.settings import load_settings
+
     settings = load_settings()
     ring = load_key_ring(settings.leakwatch_key, settings.key_file)
     return [k.index_key for k in ring.keys]
