@@ -7,12 +7,14 @@ turns them into vocabulary ids and hashes.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from matcher.address import parse_address
 from matcher.dates import age_range, grade_range, parse_birthdate
@@ -40,6 +42,9 @@ class Place:
     block: int = 0  # hash of town + block ("7-9"), 0 if no block
     unit: int = 0  # hash of town + block + room, 0 if no room
     postal: int = 0
+
+    def __reduce__(self) -> tuple[type[Place], tuple[Any, ...]]:
+        return Place, _PLACE_FIELDS(self)
 
 
 @lru_cache(maxsize=262144)
@@ -118,6 +123,16 @@ class Features:
     guardian_giv: str = ""  # the guardian's given name (kanji) and its loose reading
     guardian_giv_l: str = ""
     relationship: int = 0
+
+    # Listing rows normalised in worker processes come back pickled. The slots dataclass's
+    # default (a Python __getstate__/__setstate__ per object) cost the parent 0.22 s per
+    # 20,000 rows; the fields in order, given back to the constructor, less than half.
+    def __reduce__(self) -> tuple[type[Features], tuple[Any, ...]]:
+        return Features, _FEATURE_FIELDS(self)
+
+
+_PLACE_FIELDS = operator.attrgetter(*(f.name for f in fields(Place)))
+_FEATURE_FIELDS = operator.attrgetter(*(f.name for f in fields(Features)))
 
 
 _HONORIFIC_END = ("様", "さま", "サマ", "殿", "さん", "サン", "君", "くん", "ちゃん", "氏", "御中")

@@ -1,6 +1,9 @@
-"""Normalisation memoised by name part gives what normalising from scratch gives."""
+"""Normalisation memoised by name part gives what normalising from scratch gives; features
+survive the trip back from a worker process."""
 
 from __future__ import annotations
+
+import pickle
 
 from matcher import features
 from matcher.features import listing_features, person_features
@@ -38,3 +41,13 @@ def test_common_case_agrees_with_the_name_parser() -> None:
 def test_email_absent_or_empty() -> None:
     assert normalize_email("") == ""
     assert normalize_email("Taro@Example.JP") == "taro@example.jp"
+
+
+def test_features_pickle_round_trip() -> None:
+    rows = [{"name": n, "name_kana": k, "address": "東京都千代田区九段南一丁目2番3号 101号室",
+             "birthdate": "H20.4.5", "phone": "03-1234-5678", "email": "a@example.jp",
+             "guardian_name": "山田 花子", "age": "10"} for n, k in NAMES]  # fmt: skip
+    feats = [listing_features(r) for r in rows]
+    back = pickle.loads(pickle.dumps(feats, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == feats and all(type(b) is type(f) for b, f in zip(back, feats, strict=True))
+    assert back[0].place is back[1].place  # one address, one Place (as in the sender)
