@@ -144,11 +144,11 @@ def _ids(vocab: Vocab, *columns: list[str]) -> list[npt.NDArray[np.int32]]:
     return [out[:, i] for i in range(len(columns))]
 
 
-def _year_keys(
-    a: npt.NDArray[np.int32], b: npt.NDArray[np.int32], year: npt.NDArray[np.int64],
-    ordered: bool,
+def name_year_keys(
+    a: npt.NDArray[np.signedinteger[Any]], b: npt.NDArray[np.signedinteger[Any]],
+    year: npt.NDArray[np.int64], ordered: bool,
 ) -> npt.NDArray[np.int64]:
-    """:func:`name_year_key` of whole columns."""
+    """:func:`name_year_key` of whole columns (ids of -1 or 0: no key)."""
     a64, b64 = a.astype(np.int64), b.astype(np.int64)
     if not ordered:
         a64, b64 = np.minimum(a64, b64), np.maximum(a64, b64)
@@ -276,8 +276,8 @@ class WatchlistIndex:
                 "postal_fam": np.where((post != 0) & (fam_l != 0), post | fam_l, 0),
                 "postal_kanji": np.where((post != 0) & (fam != 0), post | fam, 0),
                 "block": block,
-                "kana_year": _year_keys(fam_l, giv_l, years, False),
-                "kanji_year": _year_keys(fam, giv, years, True), "email": email,
+                "kana_year": name_year_keys(fam_l, giv_l, years, False),
+                "kanji_year": name_year_keys(fam, giv, years, True), "email": email,
             }  # fmt: skip
             for kind in KEY_KINDS:
                 key_parts[kind].append(np.asarray(filed[kind], dtype=np.int64))
@@ -444,5 +444,7 @@ class WatchlistIndex:
         return cls.from_bytes(open_blob(Path(path).read_bytes(), key))
 
 
-__all__ = ["COLUMNS", "KEY_KINDS", "WatchlistIndex", "name_year_key", "person_keys"]
+__all__ = [
+    "COLUMNS", "KEY_KINDS", "WatchlistIndex", "name_year_key", "name_year_keys", "person_keys",
+]
 

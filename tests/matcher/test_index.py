@@ -90,7 +90,7 @@ def test_column_wise_build_files_what_the_person_by_person_rules_file() -> None:
     """The build computes ids and keys for whole columns; each person's row in the index is
     what the per-value rules (first-appearance ids, :func:`name_year_key`) give."""
     from matcher.columns import Vocab
-    from matcher.index import _ids, _year_keys, name_year_key
+    from matcher.index import _ids, name_year_key, name_year_keys
 
     words = [["山田", "", "高橋", "山田"], ["花子", "太郎", "", "花子"], ["", "山田", "x", "y"]]
     vocab, reference = Vocab(["", "高橋"]), Vocab(["", "高橋"])
@@ -103,7 +103,7 @@ def test_column_wise_build_files_what_the_person_by_person_rules_file() -> None:
     b = np.array([4, 0, 2, 7, 1, 3, 8, 9], dtype=np.int32)
     years = np.array([1980, 1980, 2001, 0, 1849, 1850, 66884, 66885], dtype=np.int64)
     for ordered in (True, False):
-        keys = _year_keys(a, b, years, ordered).tolist()
+        keys = name_year_keys(a, b, years, ordered).tolist()
         assert keys == [name_year_key(int(x), int(y), int(z), ordered)
                         for x, y, z in zip(a, b, years, strict=True)]  # fmt: skip
 
