@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.features import Features
-from matcher.index import KEY_KINDS, WatchlistIndex, person_keys
-from matcher.keys import phone_int, str_hash
+from matcher.index import KEY_KINDS, WatchlistIndex, name_year_keys
+from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
 
 # A key shared by more persons than this says nothing (a very common name in a big city).
 MAX_BLOCK = 5000
@@ -62,38 +62,63 @@ def make_batch(index: WatchlistIndex, feats: Sequence[Features]) -> ListingBatch
 
 def row_keys(
     index: WatchlistIndex, batch: ListingBatch, rows: Sequence[int] | None = None
-) -> dict[str, tuple[list[int], list[int]]]:
-    """(row numbers, keys) per key kind for the given rows (default: all)."""
-    out: dict[str, tuple[list[int], list[int]]] = {k: ([], []) for k in KEY_KINDS}
+) -> dict[str, tuple[I64, I64]]:
+    """(row numbers, keys) per key kind for the given rows (default: all): the keys
+    :func:`~matcher.index.person_keys` gives each row, computed column by column."""
+    del index  # the ids are already in the batch's columns
     c = batch.cols
-    for r in rows if rows is not None else range(len(batch)):
-        f = batch.feats[r]
-        ids = {
-            "fam": int(c["fam"][r]), "giv": int(c["giv"][r]), "fam_l": int(c["fam_l"][r]),
-            "giv_l": int(c["giv_l"][r]),
-            "giv_l_alt": int(c["giv_l"][r]) if not f.order_known else 0,
-        }  # fmt: skip
-        years: list[int] = []
-        if f.birth_lo and f.birth_hi and f.birth_hi - f.birth_lo <= 800:
-            years = list(range(date.fromordinal(f.birth_lo).year,
-                               date.fromordinal(f.birth_hi).year + 1))
-        for kind, ks in person_keys(f, ids, years).items():
-            rr, kk = out[kind]
-            for k in ks:
-                if k:
-                    rr.append(r)
-                    kk.append(k)
-    return out
+    r = np.arange(len(batch), dtype=np.int64) if rows is None else \
+        np.asarray(rows, dtype=np.int64).reshape(-1)
+    fam, giv, fam_l, giv_l = c["fam"][r], c["giv"][r], c["fam_l"][r], c["giv_l"][r]
+    out: dict[str, tuple[I64, I64]] = {}
+
+    def put(kind: str, rr: I64, kk: npt.NDArray[np.int64]) -> None:
+        keep = kk != 0  # no key
+        out[kind] = (rr[keep], kk[keep].astype(np.int64))
+
+    put("phone", r, c["phone"][r])  # 0 for a masked or missing number
+    masked = r[c["masked"][r] == 1]
+    feats = batch.feats
+    put("ph_tail", masked, np.array([phone_tail_key(feats[i].phone) for i in masked.tolist()],
+                                    dtype=np.int64))  # fmt: skip
+    put("ph_head", masked, np.array([phone_head_key(feats[i].phone) for i in masked.tolist()],
+                                    dtype=np.int64))  # fmt: skip
+    post = c["postal"][r] << 24
+    has_post = post != 0
+    # Romaji of unknown order also files the given name's reading as the family name's.
+    alt = has_post & (c["order_known"][r] == 0) & (giv_l > 0) & (giv_l != fam_l)
+    fam_ok = has_post & (fam_l > 0)
+    put("postal_fam", np.concatenate([r[fam_ok], r[alt]]),
+        np.concatenate([post[fam_ok] | fam_l[fam_ok], post[alt] | giv_l[alt]]))
+    put("postal_kanji", r, np.where(has_post & (fam > 0), post | fam, 0))
+    put("block", r, c["block"][r])
+    # Every year a birth interval of up to 800 days touches (a day, a month, an age's year).
+    lo, hi = c["birth_lo"][r].tolist(), c["birth_hi"][r].tolist()
+    spans = [
+        (date.fromordinal(a).year, date.fromordinal(b).year) if a and b and b - a <= 800
+        else (0, -1)
+        for a, b in zip(lo, hi, strict=True)
+    ]  # fmt: skip
+    first = np.array([a for a, _ in spans], dtype=np.int64)
+    count = np.array([max(b - a + 1, 0) for a, b in spans], dtype=np.int64)
+    ry = np.repeat(r, count)
+    nth = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    years = np.repeat(first, count) + nth
+    at = np.repeat(np.arange(len(r)), count)
+    put("kana_year", ry, name_year_keys(fam_l[at], giv_l[at], years, False))
+    put("kanji_year", ry, name_year_keys(fam[at], giv[at], years, True))
+    put("email", r, c["email"][r])
+    return {k: out[k] for k in KEY_KINDS}
 
 
 def candidates(
-    index: WatchlistIndex, keys: dict[str, tuple[list[int], list[int]]]
+    index: WatchlistIndex, keys: dict[str, tuple[I64, I64]]
 ) -> tuple[I64, I64]:
     """Distinct (row, person position) pairs sharing at least one blocking key."""
     all_r: list[I64] = []
     all_p: list[I64] = []
     for kind, (rr, kk) in keys.items():
-        if not kk:
+        if not len(kk):
             continue
         table = index.tables[kind]
         lo, hi = table.lookup_many(np.array(kk, dtype=np.int64))

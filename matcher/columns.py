@@ -64,6 +64,17 @@ class PackedStrings:
         self.offsets = np.concatenate([self.offsets, more.offsets[1:] + self.offsets[-1]])
         self.data += more.data
 
+    @classmethod
+    def concat(cls, parts: Sequence[PackedStrings]) -> PackedStrings:
+        """One buffer of ``parts`` in order (one copy, however many parts)."""
+        if not parts:
+            return cls()
+        ends = np.cumsum([0] + [len(p.data) for p in parts[:-1]])
+        offsets = np.concatenate(
+            [parts[0].offsets[:1], *(p.offsets[1:] + e for p, e in zip(parts, ends, strict=True))]
+        )
+        return cls(b"".join(p.data for p in parts), offsets)
+
     def extend_packed(self, more: PackedStrings) -> None:
         self.offsets = np.concatenate([self.offsets, more.offsets[1:] + self.offsets[-1]])
         self.data += more.data

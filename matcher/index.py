@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from itertools import islice
+from itertools import chain, filterfalse, islice
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,6 @@ KEY_KINDS = (
     "phone", "ph_tail", "ph_head", "postal_fam", "postal_kanji", "block", "kana_year",
     "kanji_year", "email",
 )  # fmt: skip
-CHUNK = 200_000  # persons per numpy flush while building
 YEAR0 = 1850  # years are stored as offsets (16 bits)
 
 
@@ -74,14 +73,24 @@ def person_tuple(row: Mapping[str, str]) -> PersonTuple | None:
             str_hash("email\x1f" + f.email) if f.email else 0)  # fmt: skip
 
 
+# A chunk of persons column by column (24 lists in PersonTuple order): what a worker sends
+# back. 24 lists pickle and become numpy arrays far faster than 20,000 tuples.
+PersonColumns = tuple[list[Any], ...]
+_FIELDS = 24
+
+
+def person_columns(rows: Iterable[Mapping[str, str]]) -> PersonColumns:
+    """:func:`person_tuple` of each row (rows without a record id dropped), transposed."""
+    people = [t for t in map(person_tuple, rows) if t is not None]
+    if not people:
+        return tuple([] for _ in range(_FIELDS))
+    return tuple(map(list, zip(*people, strict=True)))
+
+
 def _batches(rows: Iterable[Mapping[str, str]], size: int) -> Iterator[list[Mapping[str, str]]]:
     it = iter(rows)
     while chunk := list(islice(it, size)):
         yield chunk
-
-
-def _tuples_of(rows: list[Mapping[str, str]]) -> list[PersonTuple | None]:
-    return [person_tuple(r) for r in rows]
 
 
 # Rows handed to forked workers by inheritance (only the ranges travel): pickling a million
@@ -89,16 +98,15 @@ def _tuples_of(rows: list[Mapping[str, str]]) -> list[PersonTuple | None]:
 _SHARED: Sequence[Mapping[str, str]] = ()
 
 
-def _tuples_of_range(span: tuple[int, int]) -> list[PersonTuple | None]:
-    return [person_tuple(r) for r in _SHARED[span[0]:span[1]]]
+def _columns_of_range(span: tuple[int, int]) -> PersonColumns:
+    return person_columns(_SHARED[span[0]:span[1]])
 
 
-def _person_tuples(
-    rows: Iterable[Mapping[str, str]], workers: int
-) -> Iterator[PersonTuple | None]:
-    """Normalise in ``workers`` processes (0 or 1: here), keeping the input order."""
+def _person_columns(rows: Iterable[Mapping[str, str]], workers: int) -> Iterator[PersonColumns]:
+    """Normalise in ``workers`` processes (0 or 1: here), chunk by chunk, in input order."""
+    size = 20_000
     if workers <= 1:
-        yield from map(person_tuple, rows)
+        yield from map(person_columns, _batches(rows, size))
         return
     import multiprocessing as mp
 
@@ -107,20 +115,45 @@ def _person_tuples(
     global _SHARED
     parse_address("東京都千代田区九段南一丁目2番3号")  # load the gazetteer once, before the fork
     fork = "fork" in mp.get_all_start_methods()
-    size = 20_000
     if fork and isinstance(rows, Sequence):
         _SHARED = rows
         try:
             with mp.get_context("fork").Pool(workers) as pool:
                 spans = ((i, min(i + size, len(rows))) for i in range(0, len(rows), size))
-                for part in pool.imap(_tuples_of_range, spans):
-                    yield from part
+                yield from pool.imap(_columns_of_range, spans)
         finally:
             _SHARED = ()
         return
     with mp.get_context("fork" if fork else "spawn").Pool(workers) as pool:
-        for part in pool.imap(_tuples_of, _batches(rows, size)):
-            yield from part
+        yield from pool.imap(person_columns, _batches(rows, size))
+
+
+def _ids(vocab: Vocab, *columns: list[str]) -> list[npt.NDArray[np.int32]]:
+    """Vocabulary ids of ``columns`` (new words added), numbered in the order person by person,
+    column by column, in which the words first appear (the ids a saved index has always had)."""
+    ids = vocab.ids
+    flat = list(chain.from_iterable(zip(*columns, strict=True)))
+    # All C-level passes: dict.fromkeys keeps first appearances in order.
+    new = list(filterfalse(ids.__contains__, dict.fromkeys(flat)))
+    ids.update(zip(new, range(len(ids), len(ids) + len(new)), strict=True))
+    vocab.sync()
+    if len(ids) >= 1 << 23:  # name_year_key packs ids in 23 bits: as the int64 it overflows
+        raise OverflowError(f"vocabulary of {len(ids):,} words")
+    out = np.fromiter(map(ids.__getitem__, flat), dtype=np.int32, count=len(flat))
+    out = out.reshape(-1, len(columns))
+    return [out[:, i] for i in range(len(columns))]
+
+
+def name_year_keys(
+    a: npt.NDArray[np.signedinteger[Any]], b: npt.NDArray[np.signedinteger[Any]],
+    year: npt.NDArray[np.int64], ordered: bool,
+) -> npt.NDArray[np.int64]:
+    """:func:`name_year_key` of whole columns (ids of -1 or 0: no key)."""
+    a64, b64 = a.astype(np.int64), b.astype(np.int64)
+    if not ordered:
+        a64, b64 = np.minimum(a64, b64), np.maximum(a64, b64)
+    ok = (a64 > 0) & (b64 > 0) & (year >= YEAR0) & (year < YEAR0 + 65535)
+    return np.where(ok, (a64 << 40) | (b64 << 16) | (year - YEAR0), 0)
 
 
 def name_year_key(a: int, b: int, year: int, ordered: bool) -> int:
@@ -199,104 +232,69 @@ class WatchlistIndex:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._add(_person_tuples(rows, workers), progress)
+            return self._add(_person_columns(rows, workers), progress)
         finally:
             if was_enabled:
                 gc.enable()
 
     def _add(
         self,
-        people: Iterable[PersonTuple | None],
+        chunks: Iterable[PersonColumns],
         progress: Callable[[int], None] | None,
     ) -> int:
         base = len(self.alive)
-        values: dict[str, list[int]] = {k: [] for k in COLUMNS}
-        keys: dict[str, list[int]] = {k: [] for k in KEY_KINDS}
-        owners: dict[str, list[int]] = {k: [] for k in KEY_KINDS}
-        rids: list[str] = []
-        # Python lists are flushed to numpy every CHUNK persons: the build's transient memory
-        # stays bounded however large the watchlist.
         col_parts: dict[str, list[npt.NDArray[Any]]] = {k: [] for k in COLUMNS}
         key_parts: dict[str, list[npt.NDArray[np.int64]]] = {k: [] for k in KEY_KINDS}
-        own_parts: dict[str, list[npt.NDArray[np.int32]]] = {k: [] for k in KEY_KINDS}
         rid_parts: list[npt.NDArray[np.int64]] = []
-        rid_hashes: list[int] = []
-        packed = PackedStrings()
-
-        def flush() -> None:
-            for name, (dt, _) in COLUMNS.items():
-                col_parts[name].append(np.array(values[name], dtype=dt))
-                values[name].clear()
-            for kind in KEY_KINDS:
-                key_parts[kind].append(np.array(keys[kind], dtype=np.int64))
-                own_parts[kind].append(np.array(owners[kind], dtype=np.int32))
-                keys[kind].clear()
-                owners[kind].clear()
-            self.remove(rids)  # a re-imported record replaces its old version
-            rid_parts.append(np.array(rid_hashes, dtype=np.int64))
-            packed.extend(rids)
-            rids.clear()
-            rid_hashes.clear()
-
+        packed: list[PackedStrings] = []
         v = self.vocabs
-        # Vocabulary ids by dict.setdefault (one C call a value); the word lists catch up after.
-        k_ids, a_ids, l_ids = v["kanji"].ids, v["kana"].ids, v["loose"].ids
-        t_ids, c_ids = v["town"].ids, v["city"].ids
-        kanji, kana, loose = k_ids.setdefault, a_ids.setdefault, l_ids.setdefault
-        town_add, city_add = t_ids.setdefault, c_ids.setdefault
-        cols = [values[name] for name in COLUMNS]
-        kcols = [(keys[k].append, owners[k].append) for k in KEY_KINDS]
         n = 0
-        try:
-            for person in people:
-                if person is None:
-                    continue
-                (rid, rid_h, hh, s_fam, s_giv, s_fam_w, s_giv_w, s_fam_k, s_giv_k, s_fam_l,
-                 s_giv_l, birth, year, gender, rel, town, city, postal, block, unit, phone, tail,
-                 head, email) = person  # fmt: skip
-                fam, giv = kanji(s_fam, len(k_ids)), kanji(s_giv, len(k_ids))
-                fam_l, giv_l = loose(s_fam_l, len(l_ids)), loose(s_giv_l, len(l_ids))
-                rec = (
-                    fam, giv, kanji(s_fam_w, len(k_ids)), kanji(s_giv_w, len(k_ids)),
-                    kana(s_fam_k, len(a_ids)), kana(s_giv_k, len(a_ids)), fam_l, giv_l, birth,
-                    gender, rel, town_add(town, len(t_ids)), city_add(city, len(c_ids)),
-                    postal, block, unit, phone, email, hh,
-                )  # fmt: skip
-                for col, x in zip(cols, rec, strict=True):
-                    col.append(x)
-                pos = base + n
-                # The keys filed for this person, inline (a call per key is a tenth of the
-                # build).
-                filed = (
-                    phone, tail, head,
-                    (postal << 24) | fam_l if postal and fam_l else 0,
-                    (postal << 24) | fam if postal and fam else 0,
-                    block,
-                    name_year_key(fam_l, giv_l, year, False) if year else 0,
-                    name_year_key(fam, giv, year, True) if year else 0,
-                    email,
-                )  # fmt: skip
-                for (add_key, add_pos), k in zip(kcols, filed, strict=True):
-                    if k:
-                        add_key(k)
-                        add_pos(pos)
-                rids.append(rid)
-                rid_hashes.append(rid_h)
-                n += 1
-                if n % CHUNK == 0:
-                    flush()
-                if progress is not None and n % 10000 == 0:
-                    progress(n)
-        finally:
-            for vocab in v.values():
-                vocab.sync()
+        # Column by column, in numpy: the vocabulary ids are the only per-person Python step.
+        for chunk in chunks:
+            if not chunk[0]:
+                continue
+            (rid, rid_h, hh, s_fam, s_giv, s_fam_w, s_giv_w, s_fam_k, s_giv_k, s_fam_l, s_giv_l,
+             birth, year, gender, rel, town, city, postal, block, unit, phone, tail, head,
+             email) = chunk  # fmt: skip
+            fam, giv, fam_w, giv_w = _ids(v["kanji"], s_fam, s_giv, s_fam_w, s_giv_w)
+            fam_k, giv_k = _ids(v["kana"], s_fam_k, s_giv_k)
+            fam_l, giv_l = _ids(v["loose"], s_fam_l, s_giv_l)
+            (town_id,), (city_id,) = _ids(v["town"], town), _ids(v["city"], city)
+            given = {
+                "fam": fam, "giv": giv, "fam_w": fam_w, "giv_w": giv_w, "fam_k": fam_k,
+                "giv_k": giv_k, "fam_l": fam_l, "giv_l": giv_l, "birth": birth,
+                "gender": gender, "rel": rel, "town": town_id, "city": city_id,
+                "postal": postal, "block": block, "unit": unit, "phone": phone, "email": email,
+                "hh": hh,
+            }  # fmt: skip
+            for name, (dt, _) in COLUMNS.items():
+                col_parts[name].append(np.asarray(given[name], dtype=dt))
+            post = np.array(postal, dtype=np.int64) << 24
+            years = np.array(year, dtype=np.int64)
+            filed = {
+                "phone": phone, "ph_tail": tail, "ph_head": head,
+                "postal_fam": np.where((post != 0) & (fam_l != 0), post | fam_l, 0),
+                "postal_kanji": np.where((post != 0) & (fam != 0), post | fam, 0),
+                "block": block,
+                "kana_year": name_year_keys(fam_l, giv_l, years, False),
+                "kanji_year": name_year_keys(fam, giv, years, True), "email": email,
+            }  # fmt: skip
+            for kind in KEY_KINDS:
+                key_parts[kind].append(np.asarray(filed[kind], dtype=np.int64))
+            rid_parts.append(np.array(rid_h, dtype=np.int64))
+            # The table of record ids is the old one until the end: removing chunk by chunk
+            # finds what removing all at once would.
+            self._remove_hashes(rid_parts[-1])  # a re-imported record replaces its old one
+            packed.append(PackedStrings.of(rid))
+            n += len(rid)
+            if progress is not None:
+                progress(n)
         if not n:
             return 0
-        flush()
         for name in COLUMNS:
             self.cols[name] = np.concatenate([self.cols[name], *col_parts[name]])
         self.alive = np.concatenate([self.alive, np.ones(n, dtype=np.bool_)])
-        self.record_ids.extend_packed(packed)
+        self.record_ids.extend_packed(PackedStrings.concat(packed))
         positions = np.arange(base, base + n, dtype=np.int32)
         self.rid_table = self.rid_table.merge(KeyTable.build(np.concatenate(rid_parts), positions))
         is_g = self.cols["rel"][base:] == GUARDIAN
@@ -304,8 +302,9 @@ class WatchlistIndex:
             KeyTable.build(self.cols["hh"][base:][is_g], positions[is_g])
         )
         for kind in KEY_KINDS:
+            # KeyTable.build drops the zeros (no key) and sorts stably: owners stay in order.
             self.tables[kind] = self.tables[kind].merge(
-                KeyTable.build(np.concatenate(key_parts[kind]), np.concatenate(own_parts[kind]))
+                KeyTable.build(np.concatenate(key_parts[kind]), positions)
             )
         self._stats = None
         if progress is not None:
@@ -315,6 +314,9 @@ class WatchlistIndex:
     def remove(self, record_ids: Iterable[str]) -> int:
         """Forget persons (erasure): values wiped now, dropped from disk at the next save."""
         hashes = np.array([str_hash("rid\x1f" + r) for r in record_ids], dtype=np.int64)
+        return self._remove_hashes(hashes)
+
+    def _remove_hashes(self, hashes: npt.NDArray[np.int64]) -> int:
         if not len(hashes) or not len(self.rid_table.keys):
             return 0
         lo, hi = self.rid_table.lookup_many(hashes)
@@ -442,5 +444,7 @@ class WatchlistIndex:
         return cls.from_bytes(open_blob(Path(path).read_bytes(), key))
 
 
-__all__ = ["COLUMNS", "KEY_KINDS", "WatchlistIndex", "name_year_key", "person_keys"]
+__all__ = [
+    "COLUMNS", "KEY_KINDS", "WatchlistIndex", "name_year_key", "name_year_keys", "person_keys",
+]
 

@@ -13,7 +13,7 @@ _VALID = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]
 
 def normalize_email(s: str) -> str:
     """Lower-cased address, or ``""`` when ``s`` is not an e-mail address. Never raises."""
-    if not isinstance(s, str):
+    if not isinstance(s, str) or not s:  # most rows have none
         return ""
     if s.isascii():
         # Already a plain address: nothing below would change it but the case. ("{" may

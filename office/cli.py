@@ -2,38 +2,77 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+from typer.core import TyperGroup
 
-from office import cli_crawl, cli_match, cli_model, cli_synth
 from office.console import byte_progress, cli_actor, console, fail
-from office.demo import run_demo
-from store import audit
-from store.csv_input import InputError
-from store.db import SchemaError
-from store.keyring import KeyError_, KeyRing, MasterKey, write_key_file
-from store.rotation import RotationError, rotate_key
-from store.runtime import Store
-from store.settings import Settings, load_settings
-from store.watchlist_import import import_watchlist
+
+if TYPE_CHECKING:
+    from typer._click import Command, Context  # typer vendors click: its types live there
+
+    from store.runtime import Store
+    from store.settings import Settings
+
+# Commands registered by other modules, imported only when one of them runs or the command
+# list is shown: `leakwatch match` then starts without SQLAlchemy, Alembic, Scrapy and the
+# synthetic-data generator (a second of start-up, as long as the index build's parallel part).
+_LAZY = {"crawl": "cli_crawl", "source": "cli_crawl", "rows": "cli_crawl",
+         "evidence": "cli_crawl", "match": "cli_match", "synth": "cli_synth",
+         "review": "cli_model", "model": "cli_model"}  # fmt: skip
+# The order `--help` lists them in, as when every module was imported up front.
+_HELP_ORDER = ("crawl", "match", "init", "import-watchlist", "rotate-key", "config", "demo",
+               "audit", "synth", "source", "rows", "evidence", "review", "model")  # fmt: skip
+
+
+def _register(module: str, sub: typer.Typer) -> None:
+    mod = importlib.import_module(f"office.{module}")
+    if module == "cli_synth":
+        sub.add_typer(mod.app, name="synth")
+    else:
+        mod.register(sub)
+
+
+class _LazyGroup(TyperGroup):
+    """The root command group; commands of ``_LAZY`` join it on first use."""
+
+    def _load(self, module: str) -> None:
+        sub = typer.Typer()
+        _register(module, sub)
+        sub.callback()(lambda: None)  # a group even when the module adds one command
+        for name, cmd in typer.main.get_group(sub).commands.items():
+            self.commands.setdefault(name, cmd)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        module = _LAZY.get(cmd_name)
+        if cmd_name not in self.commands and module is not None:
+            self._load(module)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        for module in dict.fromkeys(_LAZY.values()):
+            self._load(module)
+        known = set(self.commands)
+        return [n for n in _HELP_ORDER if n in known] + sorted(known - set(_HELP_ORDER))
+
 
 app = typer.Typer(
     help="LeakWatch: find leaked customer records in the wild, prove it, and get them taken down.",
     no_args_is_help=True,
     add_completion=False,
+    cls=_LazyGroup,
 )
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
-app.add_typer(cli_synth.app, name="synth")
-cli_crawl.register(app)
-cli_match.register(app)
-cli_model.register(app)
 
 
 def _open_store() -> Store:
+    from store.runtime import Store
+    from store.settings import load_settings
+
     return Store.open(load_settings())
 
 
@@ -44,6 +83,8 @@ def init() -> None:
     Safe to run again: an existing key is never replaced, the schema is only upgraded.
     """
     from store.db import upgrade
+    from store.keyring import KeyRing, MasterKey, write_key_file
+    from store.settings import load_settings
 
     settings = load_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -92,6 +133,12 @@ def import_watchlist_cmd(
     ] = False,
 ) -> None:
     """Import (or re-import) the leaked-customer watchlist. Re-import updates by record_id."""
+    from rich.table import Table
+
+    from store.csv_input import InputError
+    from store.keyring import KeyError_
+    from store.watchlist_import import import_watchlist
+
     store = _open_store()
     try:
         size = path.stat().st_size if path.exists() else 0
@@ -139,6 +186,8 @@ def import_watchlist_cmd(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Re-hash the whole audit chain; name the first edited, deleted, inserted or moved event."""
+    from store import audit
+
     store = _open_store()
     try:
         with store.sessions() as session:
@@ -165,6 +214,9 @@ def rotate_key_cmd(
 
     Interrupted? Run it again: it resumes. The old key is dropped only when nothing uses it.
     """
+    from store.keyring import KeyError_, KeyRing, MasterKey, write_key_file
+    from store.rotation import RotationError, rotate_key
+
     store = _open_store()
     try:
         new_key = None
@@ -190,6 +242,10 @@ def rotate_key_cmd(
 @app.command("config")
 def config_cmd() -> None:
     """Show every setting, its current value (secrets hidden) and what it does."""
+    from rich.table import Table
+
+    from store.settings import Settings, load_settings
+
     settings = load_settings()
     # Unset settings with a derived default show what is really used.
     effective = {
@@ -214,6 +270,9 @@ def demo() -> None:
     """Show LeakWatch working on synthetic data: init, import a watchlist, match a broker file,
     crawl the local fixture broker web, and print the evidence behind a match.
     """
+    from office.demo import run_demo
+    from store.settings import load_settings
+
     init()
     run_demo(load_settings())
 
@@ -222,5 +281,11 @@ def main() -> None:
     """The console script: problems the user can fix end in one clear line, not a traceback."""
     try:
         app()
-    except (SchemaError, KeyError_) as exc:
-        raise SystemExit(fail(str(exc)).exit_code) from None
+    except Exception as exc:
+        # Imported here: only a failing command pays for the database layer's import.
+        from store.db import SchemaError
+        from store.keyring import KeyError_
+
+        if isinstance(exc, (SchemaError, KeyError_)):
+            raise SystemExit(fail(str(exc)).exit_code) from None
+        raise

@@ -100,3 +100,33 @@ def test_bad_input_gets_a_clear_error(files: dict[str, Path], tmp_path: Path) ->
                             str(files["listing"]), "--out", str(out), "--match-threshold",
                             "0.1"])  # fmt: skip
     assert r.exit_code == 2 and "thresholds" in flat(r.output)
+
+
+def test_console_script_matches_without_store_imports_and_skips_the_exit_gc(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """`leakwatch match` as a process: the database layer, Scrapy and the synthetic-data
+    generator are never imported, and the objects left at exit are frozen (not walked by the
+    shutdown GC) — checked by an exit handler that runs after the command's."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "m.csv"
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, 'heavy',"
+        " sorted(m for m in ('sqlalchemy', 'alembic', 'scrapy', 'synth') if m in sys.modules),"
+        " file=sys.stderr))\n"
+        "sys.argv = ['leakwatch', *sys.argv[1:]]\n"
+        "from office.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "match", "--watchlist", str(files["watchlist"]),
+         "--listing", str(files["listing"]), "--out", str(out)],
+        env={**os.environ, "COLUMNS": "120"}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "frozen True heavy []" in done.stderr
+    assert read(out)

@@ -84,3 +84,41 @@ def test_incremental_add_and_remove() -> None:
 def test_empty_index_matches_nothing() -> None:
     index = WatchlistIndex.build([])
     assert Matcher(index).match([row()]).candidates == []
+
+
+def test_column_wise_build_files_what_the_person_by_person_rules_file() -> None:
+    """The build computes ids and keys for whole columns; each person's row in the index is
+    what the per-value rules (first-appearance ids, :func:`name_year_key`) give."""
+    from matcher.columns import Vocab
+    from matcher.index import _ids, name_year_key, name_year_keys
+
+    words = [["山田", "", "高橋", "山田"], ["花子", "太郎", "", "花子"], ["", "山田", "x", "y"]]
+    vocab, reference = Vocab(["", "高橋"]), Vocab(["", "高橋"])
+    got = _ids(vocab, *words)
+    want = [[reference.add(w) for w in person] for person in zip(*words, strict=True)]
+    assert [list(map(int, c)) for c in got] == [list(c) for c in zip(*want, strict=True)]
+    assert vocab.words == reference.words and vocab.ids == reference.ids
+
+    a = np.array([0, 1, 5, 7, 7, 3, 2, 9], dtype=np.int32)
+    b = np.array([4, 0, 2, 7, 1, 3, 8, 9], dtype=np.int32)
+    years = np.array([1980, 1980, 2001, 0, 1849, 1850, 66884, 66885], dtype=np.int64)
+    for ordered in (True, False):
+        keys = name_year_keys(a, b, years, ordered).tolist()
+        assert keys == [name_year_key(int(x), int(y), int(z), ordered)
+                        for x, y, z in zip(a, b, years, strict=True)]  # fmt: skip
+
+
+def test_adding_in_chunks_or_at_once_builds_the_same_index() -> None:
+    people = HOUSEHOLD + list(generate_watchlist(300, 11))
+    whole = WatchlistIndex.build(people)
+    parts = WatchlistIndex()
+    for i in range(0, len(people), 50):
+        parts.add(people[i:i + 50])
+    for name, col in whole.cols.items():
+        assert np.array_equal(col, parts.cols[name]), name
+    for kind, table in whole.tables.items():
+        assert np.array_equal(table.keys, parts.tables[kind].keys), kind
+        assert np.array_equal(table.idx, parts.tables[kind].idx), kind
+    assert {k: v.words for k, v in whole.vocabs.items()} == \
+        {k: v.words for k, v in parts.vocabs.items()}
+    assert [whole.record_id(i) for i in range(whole.size)] == [r["record_id"] for r in people]

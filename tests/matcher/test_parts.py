@@ -118,3 +118,39 @@ def test_synthetic_listing_quality(matcher: Matcher, watchlist: list[dict[str, s
     tp = sum(want.get(k) == v for k, v in got.items())
     assert tp / max(len(got), 1) >= 0.98  # precision
     assert tp / len(want) >= 0.85  # recall (moved people without a kept phone are reviews)
+
+
+def test_row_keys_are_each_rows_person_keys(
+    matcher: Matcher, watchlist: list[dict[str, str]]
+) -> None:
+    """The column-wise blocking keys of a batch are, row by row, what person_keys files."""
+    from datetime import date
+
+    from matcher.batch import make_batch, row_keys
+    from matcher.features import listing_features
+    from matcher.index import KEY_KINDS, person_keys
+
+    rows, _ = generate_listing(watchlist, 600, 9)
+    rows.append({"name": "Taro Yamada", "phone": "03-****-5678", "birthdate": "2008",
+                 "address": "東京都千代田区九段南一丁目2番3号", "postal_code": "102-0074"})
+    index = matcher.index
+    batch = make_batch(index, [listing_features(r) for r in rows])
+    c = batch.cols
+    for subset in (None, list(range(0, len(rows), 4))):
+        got = row_keys(index, batch, subset)
+        want: dict[str, set[tuple[int, int]]] = {k: set() for k in KEY_KINDS}
+        for r in subset if subset is not None else range(len(rows)):
+            f = batch.feats[r]
+            ids = {"fam": int(c["fam"][r]), "giv": int(c["giv"][r]),
+                   "fam_l": int(c["fam_l"][r]), "giv_l": int(c["giv_l"][r]),
+                   "giv_l_alt": int(c["giv_l"][r]) if not f.order_known else 0}  # fmt: skip
+            years: list[int] = []
+            if f.birth_lo and f.birth_hi and f.birth_hi - f.birth_lo <= 800:
+                years = list(range(date.fromordinal(f.birth_lo).year,
+                                   date.fromordinal(f.birth_hi).year + 1))  # fmt: skip
+            for kind, keys in person_keys(f, ids, years).items():
+                want[kind] |= {(r, k) for k in keys if k}
+        for kind in KEY_KINDS:
+            rr, kk = got[kind]
+            assert set(zip(rr.tolist(), kk.tolist(), strict=True)) == want[kind], kind
+        assert any(len(got[k][0]) for k in ("ph_tail", "ph_head")) or subset is not None
