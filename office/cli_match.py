@@ -23,7 +23,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from matcher import IndexKeyError, Matcher, MatchResult, Thresholds, WatchlistIndex
+from matcher import IndexKeyError, Matcher, MatchResult, Model, Thresholds, WatchlistIndex
 from office.console import console, err_console, fail
 from store.csv_input import CsvFile, InputError, has_undecodable
 from store.keyring import KeyError_
@@ -138,6 +138,16 @@ def load_index(path: Path) -> WatchlistIndex:
     raise InputError(f"{path}: {last}")
 
 
+def read_model(path: Path) -> Model:
+    """A model exported with `leakwatch model export` (reviewers' calibration)."""
+    try:
+        return Model.from_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such model file") from None
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a LeakWatch model ({type(exc).__name__})") from None
+
+
 @dataclass
 class MatchRun:
     result: MatchResult
@@ -158,6 +168,7 @@ def run_match(
     thresholds: Thresholds | None = None,
     em: bool = True,
     explain: bool = False,
+    model_path: Path | None = None,
     progress: Progress | None = None,
 ) -> MatchRun:
     times: dict[str, float] = {}
@@ -169,6 +180,7 @@ def run_match(
         task = progress.add_task(label, total=None)
         return lambda done, total: progress.update(task, completed=done, total=total)
 
+    model = read_model(model_path) if model_path is not None else None
     w_rejects = 0
     if index_path is not None:
         index = load_index(index_path)
@@ -207,7 +219,7 @@ def run_match(
     stage = bar("match")
     # Normalising the rows is most of matching: spread it over the cores for big listings.
     m_workers = min(os.cpu_count() or 1, 8) if len(lst.rows) >= 5000 else 0
-    result = Matcher(index, thresholds, em=em, workers=m_workers).match(
+    result = Matcher(index, thresholds, model, em=em, workers=m_workers).match(
         lst.rows, progress=lambda _s, done, total: stage(done, total)
     )
     times["match"] = time.perf_counter() - t
@@ -248,6 +260,11 @@ def register(app: typer.Typer) -> None:
         explain: Annotated[
             bool, typer.Option(help="Add an explanation column (levels and weights).")
         ] = False,
+        model: Annotated[
+            Path | None,
+            typer.Option("--model", help="Score with a model from `leakwatch model export` "
+                                         "(refined from reviewers' labels)."),
+        ] = None,
     ) -> None:
         """Find watchlist persons in a published listing; write row_id, record_id, score,
         decision (match / review / nonmatch) for each candidate pair."""
@@ -264,7 +281,7 @@ def register(app: typer.Typer) -> None:
                 run = run_match(
                     listing, out, watchlist=watchlist, index_path=index,
                     save_index=save_index, thresholds=thresholds, em=em, explain=explain,
-                    progress=progress,
+                    model_path=model, progress=progress,
                 )  # fmt: skip
         except (InputError, KeyError_) as exc:
             raise fail(str(exc)) from None

@@ -3,11 +3,13 @@ matcher model refined from them.
 
 A reviewer confirms or rejects a candidate (``review label``); ``model learn`` refits the
 matcher's model and calibration from every label so far and stores it (audited); every later
-match run scores with it. ``model show`` prints what is in use.
+match run scores with it. ``model show`` prints what is in use; ``model export`` writes it
+for ``leakwatch match --model`` on files.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -98,6 +100,23 @@ def show_cmd() -> None:
     console.print(f"located: logit x {model.scale:.4f} {model.shift:+.4f} bits; unlocated: "
                   f"logit x {model.unlocated_scale:.4f} {model.unlocated_shift:+.4f} bits, "
                   f"at most {model.unlocated_cap:+.2f} bits")
+
+
+@model_app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the model (JSON).")],
+) -> None:
+    """Write the model in use, for `leakwatch match --model` on files outside the store.
+    Numbers only (probabilities and calibration), no personal data."""
+    from store.matching import current_model
+
+    store = _open_store()
+    try:
+        model = current_model(store)
+    finally:
+        store.close()
+    out.write_text(model.to_json() + "\n", encoding="utf-8")
+    console.print(f"model written to {out}")
 
 
 def register(app: typer.Typer) -> None:
