@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+_SILENT = frozenset({"missing", "located", "none"})  # levels that add no evidence
+
 
 class FieldEvidence(NamedTuple):
     field: str
@@ -52,8 +54,11 @@ class Explanation:
         )
 
     def summary(self) -> str:
+        """One line: the fields that say something (missing values and context terms that
+        changed nothing — located, no rivals — are left out)."""
         parts = [
-            f"{f.field}={f.level} ({f.weight:+.1f})" for f in self.fields if f.level != "missing"
-        ]
+            f"{f.field}={f.level} ({f.weight:+.1f})" for f in self.fields
+            if f.level not in _SILENT
+        ]  # fmt: skip
         text = f"score {self.score:.3f} = prior {self.prior_bits:+.1f} bits; " + ", ".join(parts)
         return text + ("; " + "; ".join(self.notes) if self.notes else "")

@@ -81,6 +81,9 @@ def test_explanations_add_up_to_the_score(
             e.logit_bits, abs=1e-3
         )
         assert "score" in e.summary()
+        # Every weight that says something is in the one-line summary.
+        shown = [f for f in e.fields if f"{f.field}={f.level}" in e.summary()]
+        assert all(abs(f.weight) < 0.05 for f in e.fields if f not in shown)
 
 
 def test_em_and_labels_keep_explanations_additive(
