@@ -14,7 +14,6 @@ that. No cache directory, a stale or damaged file: the table is rebuilt from the
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import marshal
 import os
@@ -28,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from matcher.gcpause import gc_paused
 from matcher.numerals import KANJI_NUM_RE, int_to_kanji, kanji_to_int
 from matcher.text import width
 from matcher.variants import variant_table
@@ -182,18 +182,13 @@ def gazetteer() -> Gazetteer:
     data = resources.files("matcher.data").joinpath("gazetteer.tsv").read_bytes()
     path = cache_path(data)
     # Hundreds of thousands of small objects: the cyclic GC would rescan them as they come.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         g = read_cache(path) if path is not None else None
         if g is None:
             g = build_gazetteer(data.decode("utf-8"))
             if path is not None:
                 write_cache(path, g)
         return g
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def build_gazetteer(text: str) -> Gazetteer:

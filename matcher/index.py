@@ -8,7 +8,6 @@ encrypted (see :mod:`matcher.sealing`).
 
 from __future__ import annotations
 
-import gc
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -22,6 +21,7 @@ import numpy.typing as npt
 
 from matcher.columns import KeyTable, PackedStrings, Vocab
 from matcher.features import GUARDIAN, Features, person_features
+from matcher.gcpause import gc_paused
 from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
 from matcher.sealing import open_blob, seal_blob
 
@@ -229,13 +229,8 @@ class WatchlistIndex:
     ) -> int:
         """Add (or replace, by record_id) persons; returns how many were added."""
         # Millions of small ints in lists make the cyclic GC rescan them over and over.
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             return self._add(_person_columns(rows, workers), progress)
-        finally:
-            if was_enabled:
-                gc.enable()
 
     def _add(
         self,

@@ -22,7 +22,6 @@ model and its calibration from reviewers' labels.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -44,6 +43,7 @@ from matcher.compare import FIELDS, LEVELS, Comparison, compare
 from matcher.context import RowGroups, household_best, locating
 from matcher.explain import Explanation, FieldEvidence
 from matcher.features import Features, birth_from_age_or_grade, listing_features
+from matcher.gcpause import gc_paused
 from matcher.index import WatchlistIndex
 from matcher.model import Model, probability
 
@@ -126,13 +126,8 @@ class Matcher:
         # Tens of thousands of small acyclic objects (features, candidates, explanations):
         # with a big heap around (a watchlist in memory) the cyclic GC would rescan it over
         # and over — a third of the matching time at 1M persons.
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             return self._match(rows, as_of, progress)
-        finally:
-            if was_enabled:
-                gc.enable()
 
     def _match(
         self,
@@ -275,24 +270,23 @@ class Matcher:
             return []
         t = self.thresholds
         located = locating(cmp.levels)
-        weights = model.weights(cmp, located)
+        # raw: the model alone, uncalibrated (also what the review floor asks)
+        weights, loc_bits, raw = model.calibrated(cmp, located)
         prior = model.prior_bits()
-        raw = model.uncalibrated().logits(cmp)  # the model alone (also the review floor's)
-        loc_bits = model.location_bits(located, raw)
         adjusted = prior + np.sum(list(weights.values()), axis=0) + loc_bits
         best = household_best(cmp.rows, self.index.cols["hh"][cmp.pos], adjusted)
         # Then by row: located candidates first (a namesake elsewhere never outranks the
         # person found at the row's address or phone), best first.
         best = best[np.lexsort((-adjusted[best], ~located[best], cmp.rows[best]))]
         rows_b = cmp.rows[best]
-        rival = RowGroups(rows_b).rival_bits(adjusted[best])
+        groups = RowGroups(rows_b)  # rows_b is sorted: its groups are runs in this order
+        rival = groups.rival_bits(adjusted[best])
         final_b = adjusted[best] + rival
         sc_b, loc_b = probability(final_b), located[best]
         alone = probability(raw[best]) >= t.match  # what the model alone would call a match
         # Rank within the row; how far each candidate trails the row's most likely one.
         n = len(best)
-        starts = np.flatnonzero(np.r_[True, rows_b[1:] != rows_b[:-1]])
-        lengths = np.diff(np.r_[starts, n])
+        starts, lengths = groups.starts, groups.lengths
         rank = np.arange(n) - np.repeat(starts, lengths)
         trail = np.repeat(np.maximum.reduceat(final_b, starts), lengths) - final_b
         code = np.zeros(n, dtype=np.int8)  # 0 nonmatch, 1 review, 2 match

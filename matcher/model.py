@@ -18,12 +18,19 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from matcher.compare import FIELDS, LEVELS, Comparison
+from matcher.context import (
+    RowGroups,
+    fit_in_context,
+    household_best,
+    locating,
+    unlocated_bits,
+)
 
 F64 = npt.NDArray[np.float64]
 
@@ -100,8 +107,6 @@ class Model:
     def location_bits(self, located: npt.NDArray[np.bool_], raw: F64) -> F64:
         """What being unlocated changes, given the uncalibrated logits ``raw``: the pair's
         unlocated calibration minus the prior and scaled weights its explanation shows."""
-        from matcher.context import unlocated_bits
-
         p0 = self._prior0()
         shown = self.scale * p0 + self.shift + self.unlocated_scale * (raw - p0)
         own = unlocated_bits(raw, self.unlocated_scale, self.unlocated_shift, self.unlocated_cap)
@@ -124,14 +129,9 @@ class Model:
         w[np.array(cat)[lv] < 0] = 0.0
         return np.asarray(w, dtype=np.float64)
 
-    def weights(
-        self, cmp: Comparison, located: npt.NDArray[np.bool_] | None = None
-    ) -> dict[str, F64]:
-        """Per-field log2 Bayes factors plus the ``household`` correction, scaled by the
-        calibration (by ``located`` when given, else the located one); with the prior and
-        :meth:`location_bits` they add up to the logit."""
+    def _raw_weights(self, cmp: Comparison) -> dict[str, F64]:
+        """Per-field log2 Bayes factors plus the ``household`` correction, uncalibrated."""
         out = {f: self._field(f, cmp) for f in FIELDS}
-        prior = math.log2(self.prior / (1 - self.prior))
         # "is the guardian" speaks about identity, not about the household.
         g_self = cmp.levels["guardian"] == 1
         hh = np.sum([out[f] for f in HOUSEHOLD_FIELDS], axis=0) - np.where(
@@ -139,22 +139,46 @@ class Model:
         )
         lo, hi = HOUSEHOLD_RAMP
         s = np.clip((hh - lo) / (hi - lo), 0.0, 1.0)
-        cap = HOUSEHOLD_MEMBER_BITS - prior
+        cap = HOUSEHOLD_MEMBER_BITS - self._prior0()
         adj = (cap - hh) + np.sum(
             [self._field(f, cmp, within=True) - out[f] for f in IDENTITY_FIELDS], axis=0
         )
         out["household"] = s * adj
+        return out
+
+    def _scaled(self, raw: dict[str, F64], located: npt.NDArray[np.bool_] | None
+                ) -> dict[str, F64]:
         if located is None:
-            return {f: self.scale * w for f, w in out.items()}
+            return {f: self.scale * w for f, w in raw.items()}
         scale = np.where(located, self.scale, self.unlocated_scale)
-        return {f: scale * w for f, w in out.items()}
+        return {f: scale * w for f, w in raw.items()}
+
+    def weights(
+        self, cmp: Comparison, located: npt.NDArray[np.bool_] | None = None
+    ) -> dict[str, F64]:
+        """Per-field log2 Bayes factors plus the ``household`` correction, scaled by the
+        calibration (by ``located`` when given, else the located one); with the prior and
+        :meth:`location_bits` they add up to the logit."""
+        return self._scaled(self._raw_weights(cmp), located)
+
+    def calibrated(
+        self, cmp: Comparison, located: npt.NDArray[np.bool_]
+    ) -> tuple[dict[str, F64], F64, F64]:
+        """In one pass over the fields: the scaled weights, the location bits, and the
+        uncalibrated logits they came from."""
+        raw_w = self._raw_weights(cmp)
+        raw = np.asarray(self._prior0() + np.sum(list(raw_w.values()), axis=0),
+                         dtype=np.float64)  # fmt: skip
+        return self._scaled(raw_w, located), self.location_bits(located, raw), raw
 
     def logits(self, cmp: Comparison, located: npt.NDArray[np.bool_] | None = None) -> F64:
-        w = self.weights(cmp, located)
-        total = self.prior_bits() + np.sum(list(w.values()), axis=0)
-        if located is not None:
-            total = total + self.location_bits(located, self.uncalibrated().logits(cmp))
-        return np.asarray(total, dtype=np.float64)
+        if located is None:
+            w = self.weights(cmp)
+            return np.asarray(self.prior_bits() + np.sum(list(w.values()), axis=0),
+                              dtype=np.float64)  # fmt: skip
+        w, loc_bits, _ = self.calibrated(cmp, located)
+        return np.asarray(self.prior_bits() + np.sum(list(w.values()), axis=0) + loc_bits,
+                          dtype=np.float64)  # fmt: skip
 
     # --- estimation ---------------------------------------------------------------------------
 
@@ -180,10 +204,7 @@ class Model:
                 counts = np.bincount(cat[seen], weights=post[seen], minlength=len(prior_m))
                 mass = counts + PSEUDO_COUNTS * prior_m
                 model.m[f] = list(mass / mass.sum())
-        model.scale, model.shift = self.scale, self.shift
-        model.unlocated_scale, model.unlocated_shift = self.unlocated_scale, self.unlocated_shift
-        model.unlocated_cap = self.unlocated_cap
-        return model
+        return replace(self, m=model.m, prior=model.prior)  # the calibration stays
 
     def learn_from_labels(
         self,
@@ -212,18 +233,16 @@ class Model:
                 counts = np.bincount(cat[cat >= 0], minlength=len(prior_m))
                 mass = counts + PSEUDO_COUNTS * prior_m
                 model.m[f] = list(mass / mass.sum())
-        from matcher.context import RowGroups, fit_in_context, household_best, locating
-
         raw = model.logits(cmp)  # scale 1, shift 0: the fit finds them
         hh = households if households is not None else cmp.pos
         best = household_best(cmp.rows, hh, raw)
         unlocated = ~locating(cmp.levels)[best]
         start = (self.scale, self.shift, self.unlocated_scale, self.unlocated_shift,
                  self.unlocated_cap)
-        fitted = fit_in_context(raw[best], unlocated, RowGroups(cmp.rows[best]), y[best], start)
-        (model.scale, model.shift, model.unlocated_scale, model.unlocated_shift,
-         model.unlocated_cap) = fitted
-        return model
+        a, b, au, bu, cap = fit_in_context(raw[best], unlocated, RowGroups(cmp.rows[best]),
+                                           y[best], start)
+        return replace(self, m=model.m, scale=a, shift=b, unlocated_scale=au,
+                       unlocated_shift=bu, unlocated_cap=cap)
 
     # --- persistence --------------------------------------------------------------------------
 

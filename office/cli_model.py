@@ -20,15 +20,10 @@ from office.console import cli_actor, console, fail
 from store import audit
 from store.models import CandidateMatch, MatchModel, ReviewState
 from store.runtime import Store
-from store.settings import load_settings
 
 review_app = typer.Typer(help="Reviewers' decisions on candidate matches.", no_args_is_help=True)
 model_app = typer.Typer(help="The matcher model learned from reviewers' labels.",
                         no_args_is_help=True)  # fmt: skip
-
-
-def _open_store() -> Store:
-    return Store.open(load_settings())
 
 
 @review_app.command("label")
@@ -38,21 +33,17 @@ def label_cmd(
     note: Annotated[str | None, typer.Option(help="Why (kept with the label).")] = None,
 ) -> None:
     """Record a reviewer's decision on one candidate match."""
-    store = _open_store()
-    try:
-        with store.sessions() as s:
-            c = s.get(CandidateMatch, candidate)
-            if c is None:
-                raise fail(f"no candidate match {candidate}")
-            before = c.review_state
-            c.review_state, c.review_note = state, note
-            audit.record(
-                s, cli_actor(), "candidate.reviewed", object_type="candidate_match",
-                object_id=candidate, details={"from": before.value, "to": state.value},
-            )  # fmt: skip
-            s.commit()
-    finally:
-        store.close()
+    with Store.open() as store, store.sessions() as s:
+        c = s.get(CandidateMatch, candidate)
+        if c is None:
+            raise fail(f"no candidate match {candidate}")
+        before = c.review_state
+        c.review_state, c.review_note = state, note
+        audit.record(
+            s, cli_actor(), "candidate.reviewed", object_type="candidate_match",
+            object_id=candidate, details={"from": before.value, "to": state.value},
+        )  # fmt: skip
+        s.commit()
     console.print(f"candidate {candidate}: {before.value} -> {state.value}")
 
 
@@ -61,14 +52,11 @@ def learn_cmd() -> None:
     """Refit the matcher from every confirmed and rejected candidate; later runs use it."""
     from store.matching import NotEnoughLabels, learn_from_reviews
 
-    store = _open_store()
-    try:
+    with Store.open() as store:
         try:
             result = learn_from_reviews(store, actor=cli_actor())
         except NotEnoughLabels as exc:
             raise fail(str(exc)) from None
-    finally:
-        store.close()
     table = Table("calibration", "before", "after", title=f"model {result.model_id}: learned "
                   f"from {result.confirmed:,} confirmed and {result.rejected:,} rejected pairs")
     for name in ("scale", "shift", "unlocated_scale", "unlocated_shift", "unlocated_cap",
@@ -83,19 +71,15 @@ def show_cmd() -> None:
     """The model new matches are scored with."""
     from store.matching import current_model
 
-    store = _open_store()
-    try:
+    with Store.open() as store, store.sessions() as s:
         model = current_model(store)
-        with store.sessions() as s:
-            latest = s.scalars(select(MatchModel).order_by(MatchModel.id.desc()).limit(1)).first()
-            origin = (
-                f"model {latest.id}, learned {latest.created_at:%Y-%m-%d %H:%M} UTC by "
-                f"{latest.created_by} from {latest.confirmed:,} confirmed and "
-                f"{latest.rejected:,} rejected pairs"
-                if latest else "the matcher's defaults (no labels learned from yet)"
-            )
-    finally:
-        store.close()
+        latest = s.scalars(select(MatchModel).order_by(MatchModel.id.desc()).limit(1)).first()
+        origin = (
+            f"model {latest.id}, learned {latest.created_at:%Y-%m-%d %H:%M} UTC by "
+            f"{latest.created_by} from {latest.confirmed:,} confirmed and "
+            f"{latest.rejected:,} rejected pairs"
+            if latest else "the matcher's defaults (no labels learned from yet)"
+        )
     console.print(origin)
     console.print(f"located: logit x {model.scale:.4f} {model.shift:+.4f} bits; unlocated: "
                   f"logit x {model.unlocated_scale:.4f} {model.unlocated_shift:+.4f} bits, "
@@ -110,11 +94,8 @@ def export_cmd(
     Numbers only (probabilities and calibration), no personal data."""
     from store.matching import current_model
 
-    store = _open_store()
-    try:
+    with Store.open() as store:
         model = current_model(store)
-    finally:
-        store.close()
     out.write_text(model.to_json() + "\n", encoding="utf-8")
     console.print(f"model written to {out}")
 

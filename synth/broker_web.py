@@ -153,6 +153,21 @@ def _page(title: str, body: str, charset: str = "utf-8", meta: bool = True) -> s
     )
 
 
+def _page_of(
+    rows: Sequence[dict[str, str]], query: dict[str, list[str]]
+) -> tuple[Sequence[dict[str, str]], int, int] | None:
+    """(the rows of ``?page=``, page, pages) for a list shown PAGE_ROWS a page; None when the
+    page does not exist (a bad number means page 1)."""
+    pages = max(1, -(-len(rows) // PAGE_ROWS))
+    try:
+        page = int(query.get("page", ["1"])[0])
+    except ValueError:
+        page = 1
+    if not 1 <= page <= pages:
+        return None
+    return rows[(page - 1) * PAGE_ROWS : page * PAGE_ROWS], page, pages
+
+
 def _table(
     rows: Sequence[dict[str, str]],
     labels: Sequence[str] | None,
@@ -362,15 +377,10 @@ class Broker:
             return 404, ct, _page("404", "").encode()
         if not self._session_ok(cookie):
             return 302, to_login, b""
-        rows = self.fx.members
-        pages = max(1, -(-len(rows) // PAGE_ROWS))
-        try:
-            page = int(query.get("page", ["1"])[0])
-        except ValueError:
-            page = 1
-        if not 1 <= page <= pages:
+        found = _page_of(self.fx.members, query)
+        if found is None:
             return 404, ct, _page("404", "").encode()
-        chunk = rows[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
+        chunk, page, pages = found
         nav = " ".join(
             f"<a href='/members/list.html?page={p}'>{p}</a>" if p != page else f"<b>{p}</b>"
             for p in range(1, pages + 1)
@@ -412,14 +422,10 @@ class Broker:
             page_ = _page("非公開", "<p>robots.txt で禁止</p>", "Shift_JIS")
             return 200, sjis, page_.encode("cp932")
         rows = self.fx.shapes["paginated_sjis_table"]
-        pages = max(1, -(-len(rows) // PAGE_ROWS))
-        try:
-            page = int(query.get("page", ["1"])[0])
-        except ValueError:
-            page = 1
-        if not 1 <= page <= pages:
+        found = _page_of(rows, query)
+        if found is None:
             return 404, sjis, _page("404", "", "Shift_JIS").encode("cp932")
-        chunk = rows[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
+        chunk, page, pages = found
         nav = []
         if page > 1:
             nav.append(f"<a href='/meibo/list?page={page - 1}'>前へ</a>")
