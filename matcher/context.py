@@ -38,8 +38,12 @@ def locating(levels: Mapping[str, npt.NDArray[np.int8]]) -> Bool:
     The household's guardian named as the row's guardian locates a child only together with
     the child's own name and birth date (a namesake's parent rarely shares a name)."""
     lv = levels
+    # The same lot or a masked number is shared by whole buildings and blocks of numbers: it
+    # locates a household only when the surname does not contradict it (another family at the
+    # address, a stranger whose number fits the mask). The same flat or the full number does.
+    weak = ((lv["place"] == 5) | (lv["phone"] == 2)) & (lv["family_name"] != 1)
     located = (
-        (lv["place"] >= 5) | (lv["phone"] >= 2)
+        weak | (lv["place"] >= 6) | (lv["phone"] == 3)
         | ((lv["email"] == 2) & (lv["family_name"] >= 4))
         | ((lv["guardian"] == 3) & (lv["birth"] >= GUARDIAN_BIRTH) & (lv["given_name"] >= 4))
     )  # fmt: skip
