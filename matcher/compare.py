@@ -47,6 +47,8 @@ class Comparison:
     pos: I64
     levels: dict[str, I8]
     log2u: dict[str, F64]
+    log2n: float = 0.0  # log2 of the watchlist's size: log2u are shares of it
+
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -55,7 +57,7 @@ class Comparison:
         return Comparison(
             self.rows[keep], self.pos[keep],
             {k: v[keep] for k, v in self.levels.items()},
-            {k: v[keep] for k, v in self.log2u.items()},
+            {k: v[keep] for k, v in self.log2u.items()}, self.log2n,
         )  # fmt: skip
 
 
@@ -276,6 +278,7 @@ def compare(
 
     # The household's guardian, as the row's guardian_name gives it.
     lv = np.zeros(len(rows), dtype=np.int8)
+    lu_g = nan.copy()
     has_g = (c["g_giv"] != 0) | (c["g_giv_l"] != 0)
     if has_g.any():
         gpos = index.guardian_of(p["hh"])
@@ -290,8 +293,16 @@ def compare(
         lv[known_g] = 2
         lv[agree] = 3
         lv[has_g & (p["rel"] == GUARDIAN)] = 1
-    levels["guardian"], log2u["guardian"] = lv, nan.copy()
-    return Comparison(rows, pos, levels, log2u)
+        # How many households' guardians have that given name: a common one (ともみ) tells
+        # less than a rare one.
+        g_agree = lv == 3
+        g_counts = st["g_giv_l"]
+        lu_g[g_agree] = np.log2(
+            np.maximum(g_counts[np.clip(g_giv_l[g_agree], 0, len(g_counts) - 1)], 1)
+            / st["n_guardians"]
+        )
+    levels["guardian"], log2u["guardian"] = lv, lu_g
+    return Comparison(rows, pos, levels, log2u, float(np.log2(n)))
 
 
 def _masked_log2u(index: WatchlistIndex, digits: str, n: int, cache: dict[str, float]) -> float:

@@ -20,32 +20,49 @@ bits, shown in the explanation like any field:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
+
+from matcher.compare import Comparison
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 
 GUARDIAN_BIRTH = 3  # birth level from which a named guardian helps locate a child
+# A child's name, birth date (or school year) and the guardian's given name locate a household
+# only if another household sharing all three is unlikely: at most 2**GUARDIAN_RARITY_BITS
+# expected in the whole watchlist, from the fields' term frequencies. 佐藤 悠真 in 中1 with a
+# mother named ともみ is not rare enough; 白垣 明美's child with her exact birth date is.
+GUARDIAN_RARITY_BITS = -7.0
 
 
-def locating(levels: Mapping[str, npt.NDArray[np.int8]]) -> Bool:
+def locating(cmp: Comparison) -> Bool:
     """Pairs with evidence that the row is about the record's *household*, not a namesake.
 
     The household's guardian named as the row's guardian locates a child only together with
-    the child's own name and birth date (a namesake's parent rarely shares a name)."""
-    lv = levels
+    the child's own name and birth date, and only when that combination is rare (a namesake's
+    parent rarely shares a name, but common names in the same school year do)."""
+    lv = cmp.levels
     # The same lot or a masked number is shared by whole buildings and blocks of numbers: it
     # locates a household only when the surname does not contradict it (another family at the
     # address, a stranger whose number fits the mask). The same flat or the full number does.
     weak = ((lv["place"] == 5) | (lv["phone"] == 2)) & (lv["family_name"] != 1)
+    guardian = (lv["guardian"] == 3) & (lv["birth"] >= GUARDIAN_BIRTH) & (lv["given_name"] >= 4)
+    if guardian.any():
+        lu = cmp.log2u
+        # Without a frequency (a typo'd surname) a field counts as telling nothing.
+        shared = cmp.log2n + sum(
+            (np.nan_to_num(lu[f], nan=0.0) for f in ("family_name", "given_name", "birth",
+                                                     "guardian")), np.zeros(len(cmp))
+        )  # fmt: skip
+        guardian &= shared <= GUARDIAN_RARITY_BITS
     located = (
         weak | (lv["place"] >= 6) | (lv["phone"] == 3)
         | ((lv["email"] == 2) & (lv["family_name"] >= 4))
-        | ((lv["guardian"] == 3) & (lv["birth"] >= GUARDIAN_BIRTH) & (lv["given_name"] >= 4))
+        | guardian
     )  # fmt: skip
     return np.asarray(located, dtype=np.bool_)
 

@@ -253,6 +253,8 @@ def listing_features(row: Mapping[str, str]) -> Features:
         gn = normalize_name(g)
         if gn.script == "kanji":
             f.guardian_giv = gn.given
+            if _KANA.match(gn.given):  # 佐藤 ともみ: a given name written in kana is a reading
+                f.guardian_giv_l = loose_kana(gn.given)
         elif gn.given or gn.family:
             # A romaji guardian name may be either way round: keep both parts' readings.
             f.guardian_giv_l = loose_kana(gn.given) + "|" + loose_kana(gn.family) \

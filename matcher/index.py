@@ -370,6 +370,12 @@ class WatchlistIndex:
                 ).astype(np.int32)
             births = self.cols["birth"][a]
             s["births"] = np.sort(births[births > 0])
+            # Guardians' given-name readings: how common the name a row gives as its guardian's is
+            g = a & (self.cols["rel"] == GUARDIAN)
+            s["n_guardians"] = max(int(g.sum()), 1)
+            s["g_giv_l"] = np.bincount(
+                self.cols["giv_l"][g], minlength=len(self.vocabs["loose"])
+            ).astype(np.int32)
             self._stats = s
         return self._stats
 

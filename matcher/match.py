@@ -269,7 +269,7 @@ class Matcher:
         if not len(cmp):
             return []
         t = self.thresholds
-        located = locating(cmp.levels)
+        located = locating(cmp)
         # raw: the model alone, uncalibrated (also what the review floor asks)
         weights, loc_bits, raw = model.calibrated(cmp, located)
         prior = model.prior_bits()

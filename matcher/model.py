@@ -75,11 +75,11 @@ PSEUDO_COUNTS = 2000.0  # strength of the m priors in MAP-EM
 # ceiling — past some point more agreement cannot tell a person who moved from a namesake).
 # Fitted on the fully labelled synthetic benchmark of seed 5 (`bench/match.py --fit-seed 5`),
 # never on the seed the benchmark reports; reviewers' labels replace them (learn_from_labels).
-DEFAULT_SCALE = 1.24
-DEFAULT_SHIFT = -1.33
-UNLOCATED_SCALE = 0.97
-UNLOCATED_SHIFT = -18.86
-UNLOCATED_CAP = -0.36  # bits: the most an unlocated pair can reach (soft; see context)
+DEFAULT_SCALE = 1.41
+DEFAULT_SHIFT = -1.47
+UNLOCATED_SCALE = 0.98
+UNLOCATED_SHIFT = -18.98
+UNLOCATED_CAP = -0.37  # bits: the most an unlocated pair can reach (soft; see context)
 
 
 @dataclass
@@ -236,7 +236,7 @@ class Model:
         raw = model.logits(cmp)  # scale 1, shift 0: the fit finds them
         hh = households if households is not None else cmp.pos
         best = household_best(cmp.rows, hh, raw)
-        unlocated = ~locating(cmp.levels)[best]
+        unlocated = ~locating(cmp)[best]
         start = (self.scale, self.shift, self.unlocated_scale, self.unlocated_shift,
                  self.unlocated_cap)
         a, b, au, bu, cap = fit_in_context(raw[best], unlocated, RowGroups(cmp.rows[best]),

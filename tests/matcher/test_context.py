@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -143,3 +144,34 @@ def test_default_scores_are_calibrated_on_a_synthetic_listing(
     # Review pairs no longer carry the model's ~0.99: few of them are right (the bench
     # measures their calibration at scale).
     assert scores[reviewed].mean() < 0.6 and hits[reviewed].mean() < 0.6
+
+
+def test_a_common_child_and_guardian_name_in_one_birth_year_locates_no_household() -> None:
+    # Many 佐藤, many boys called 悠真, many mothers called ともみ: one household has all three
+    # (another family's child of the same name, year and mother's name is to be expected), so
+    # a row of 佐藤 悠真 born in 2008 naming ともみ (and nothing else) is not matched. With the
+    # child's exact birth date the same row is rare enough to be that household.
+    wl: list[dict[str, str]] = []
+    for i in range(1000):
+        fam, kfam = ("佐藤", "サトウ") if i % 8 == 0 else (f"田中{chr(0x4e00 + i)}", "タナカ")
+        child, kchild = ("悠真", "ユウマ") if i % 8 == 1 else ("健", "ケン")
+        mother, kmother = ("智美", "トモミ") if i % 8 == 2 else ("恵", "メグミ")
+        if i == 0:
+            child, kchild, mother, kmother = "悠真", "ユウマ", "智美", "トモミ"
+        base = {"household_id": f"H{i}", "postal_code": "", "phone": f"03-5000-{i:04d}",
+                "address": f"東京都千代田区九段南一丁目{i % 9 + 1}番{i // 9 + 1}号", "fax": "",
+                "due_date": "", "email": ""}  # fmt: skip
+        wl.append({"record_id": f"G{i}", "name": f"{fam} {mother}",
+                   "name_kana": f"{kfam} {kmother}", "gender": "F", "birthdate": "1980-01-01",
+                   "relationship": "本人", **base})  # fmt: skip
+        born = date(2008, 1, 1) + timedelta(days=i * 365 // 1000)
+        wl.append({"record_id": f"C{i}", "name": f"{fam} {child}", "name_kana": f"{kfam} {kchild}",
+                   "gender": "M", "birthdate": born.isoformat(), "relationship": "長男",
+                   **base})  # fmt: skip
+    m = Matcher(WatchlistIndex.build(wl), em=False)
+    moved = row(name="佐藤 悠真", name_kana="サトウ ユウマ", birthdate="2008-01-01",
+                guardian_name="佐藤 ともみ", address="", postal_code="", phone="")
+    exact = [c for c in m.match([moved]).candidates if c.record_id == "C0"]
+    assert exact and exact[0].decision == "match"
+    in_year = m.match([{**moved, "birthdate": "2008年"}]).candidates
+    assert all(c.decision != "match" for c in in_year), [c.record_id for c in in_year]

@@ -172,6 +172,14 @@ def test_moved_person_found_by_email(matcher: Matcher) -> None:
                               phone="", email="Misaki@Example.jp"), "W4")  # fmt: skip
 
 
+def test_moved_child_found_by_the_guardians_name(matcher: Matcher) -> None:
+    # New address and number; the list names the mother, and 山田 太郎 born 2008-04-05 whose
+    # guardian is called 花子 is rare enough to be this household.
+    c = assert_match(matcher, row(address=SAPPORO, postal_code="060-0001", phone="011-222-3333",
+                                  guardian_name="山田 花子"))  # fmt: skip
+    assert (level(c, "guardian"), level(c, "location")) == ("agree", "located")
+
+
 # --- look-alikes ---------------------------------------------------------------------------
 
 
