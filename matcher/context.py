@@ -42,6 +42,7 @@ GUARDIAN_RARITY_BITS = -7.0
 def locating(cmp: Comparison) -> Bool:
     """Pairs with evidence that the row is about the record's *household*, not a namesake.
 
+    An e-mail locates with the surname and no contradicting birth date (families share one).
     The household's guardian named as the row's guardian locates a child only together with
     the child's own name and birth date, and only when that combination is rare (a namesake's
     parent rarely shares a name, but common names in the same school year do)."""
@@ -61,7 +62,7 @@ def locating(cmp: Comparison) -> Bool:
         guardian &= shared <= GUARDIAN_RARITY_BITS
     located = (
         weak | (lv["place"] >= 6) | (lv["phone"] == 3)
-        | ((lv["email"] == 2) & (lv["family_name"] >= 4))
+        | ((lv["email"] == 2) & (lv["family_name"] >= 4) & (lv["birth"] != 1))
         | guardian
     )  # fmt: skip
     return np.asarray(located, dtype=np.bool_)
