@@ -11,10 +11,15 @@ bits, shown in the explanation like any field:
   their own (``Model.unlocated_scale``, ``unlocated_shift`` and a ceiling, ``unlocated_cap``,
   fitted on labelled pairs by :func:`fit_in_context`); the term is the difference to the
   located calibration.
-* ``rivals``: a listing row is about one person at most. With per-household odds ``o_j`` for
-  the row's best record in each candidate household, the probability that the row is record
-  ``i`` is ``o_i / (1 + Σ_j o_j)``: the term is ``-log2(1 + Σ_{j≠i} o_j)``. A runner-up behind
-  a certain match gets a low score; two equally good households share the probability.
+* ``rivals``: a listing row is about one person at most, and from one household at most.
+  Each candidate household's share of the row is ``F_h / Σ_k F_k``, where ``F`` are the odds
+  of its best pair *before* the household correction (everything the row shares with that
+  household: address, phone, surname, guardian, and who in it fits); the probability that
+  the row is record ``i`` of household ``h`` is ``σ(o_i) · F_h / Σ_k F_k``. The term is that
+  probability's logit minus ``o_i``. A runner-up behind a certain match gets a low score; two
+  equally good households share the probability; and a household found at the row's address
+  is never outscored by a household elsewhere that only shares names (the correction that
+  stops siblings matching one another applies within a household, not between them).
 """
 
 from __future__ import annotations
@@ -79,7 +84,7 @@ def household_best(rows: I64, households: I64, bits: F64) -> I64:
 
 
 class RowGroups:
-    """Pairs grouped by row, computed once: sums over "the other candidates of my row"."""
+    """Pairs grouped by row, computed once: shares of "the candidates of my row"."""
 
     def __init__(self, rows: I64) -> None:
         self.order = np.argsort(rows, kind="stable")
@@ -90,42 +95,26 @@ class RowGroups:
         else:
             self.starts = np.zeros(0, dtype=np.int64)
         self.lengths = np.diff(np.r_[self.starts, n])
-        self.group = np.repeat(np.arange(len(self.starts)), self.lengths)  # row number, sorted
 
-    def rival_bits(self, bits: F64) -> F64:
-        """``-log2(1 + Σ_{j≠i} 2**bits_j)`` over the other pairs of each pair's row.
-
-        Computed without subtracting a huge odds from a huge sum: the sum of the row's
-        *other* pairs is taken against the row's largest pair, so a certain match next to a
-        weak rival keeps the rival's exact odds."""
-        out = np.zeros(len(bits), dtype=np.float64)
-        if not len(bits):
+    def share_bits(self, face: F64) -> F64:
+        """``log2(2**face_i / Σ_j 2**face_j)`` over the pairs of each pair's row (0 when alone)."""
+        out = np.zeros(len(face), dtype=np.float64)
+        if not len(face):
             return out
-        b = np.clip(bits[self.order], -60.0, 60.0)
-        starts, lengths = self.starts, self.lengths
-        top_bits = np.maximum.reduceat(b, starts)
-        top = np.repeat(top_bits, lengths)
-        # Odds relative to the row's top pair (≤ 1): no overflow, no cancellation of giants.
-        rel = np.exp2(b - top)
-        # The row's first pair reaching the top (ties: one of them is "the" top).
-        at_top = np.flatnonzero(b == top)
-        _, first = np.unique(self.group[at_top], return_index=True)
-        is_top = np.zeros(len(b), dtype=np.bool_)
-        is_top[at_top[first]] = True
-        rest_rel = np.add.reduceat(np.where(is_top, 0.0, rel), starts)  # Σ others but top
-        rest = np.repeat(rest_rel, lengths)
-        # Others of the top pair: the rest; others of any other pair: rest - self + top (= 1).
-        others_rel = np.where(is_top, rest, np.maximum(rest - rel, 0.0) + 1.0)
-        # log2(1 + others_rel * 2**top) without overflow.
-        with np.errstate(divide="ignore"):  # no other pair: log2(0) = -inf, term 0
-            scaled = top + np.log2(others_rel)
-        sorted_out = -np.logaddexp2(0.0, scaled)
-        out[self.order] = sorted_out
+        b = face[self.order]
+        total = np.repeat(np.logaddexp2.reduceat(b, self.starts), self.lengths)
+        out[self.order] = np.minimum(b - total, 0.0)
         return out
 
 
-def final_bits(adjusted: F64, groups: RowGroups) -> F64:
-    return adjusted + groups.rival_bits(adjusted)
+def final_bits(adjusted: F64, share: F64) -> F64:
+    """The logit of ``σ(adjusted) · 2**share``: a pair's own odds, times its household's
+    share of the row (:meth:`RowGroups.share_bits`); ``adjusted`` where the share is whole."""
+    a = np.clip(adjusted, -60.0, 60.0)
+    log2p = -np.logaddexp2(0.0, -a) + share
+    with np.errstate(divide="ignore"):
+        log2q = np.log2(-np.expm1(log2p * math.log(2)))  # log2(1 - p), accurate near p = 1
+    return np.asarray(np.where(share < 0, log2p - log2q, adjusted), dtype=np.float64)
 
 
 def unlocated_bits(raw_bits: F64, scale: float, shift: float, cap: float) -> F64:
@@ -138,14 +127,15 @@ def unlocated_bits(raw_bits: F64, scale: float, shift: float, cap: float) -> F64
 def fit_in_context(
     raw_bits: F64,
     unlocated: Bool,
-    groups: RowGroups,
+    share: F64,
     labels: F64,
     start: tuple[float, float, float, float, float],
     spread: tuple[float, float, float, float, float] = (0.5, 4.0, 0.5, 4.0, 20.0),
 ) -> tuple[float, float, float, float, float]:
     """(scale, shift, unlocated scale, unlocated shift, unlocated cap) maximising the labels'
     likelihood under the final score ``sigmoid2(f)``: ``f = a·raw + b`` for located pairs,
-    :func:`unlocated_bits` for unlocated ones, plus the rivals term.
+    :func:`unlocated_bits` for unlocated ones, with each household's ``share`` of its row
+    (:meth:`RowGroups.share_bits`; it does not depend on the calibration).
 
     ``labels``: 1 / 0 for labelled pairs, NaN for the others (they still count as rivals).
     A Gaussian prior around ``start`` with ``spread`` keeps a handful of labels from
@@ -161,7 +151,7 @@ def fit_in_context(
     def loss(theta: F64) -> float:
         a, b, au, bu, cap = theta
         adjusted = np.where(unlocated, unlocated_bits(raw_bits, au, bu, cap), a * raw_bits + b)
-        f = final_bits(adjusted, groups)[known] * ln2
+        f = final_bits(adjusted, share)[known] * ln2
         # -log p = log(1 + e^-f); -log(1-p) = log(1 + e^f)
         nll = np.sum(np.where(y > 0, np.logaddexp(0.0, -f), np.logaddexp(0.0, f)))
         return float(nll + 0.5 * np.sum(((theta - theta0) / sd) ** 2))

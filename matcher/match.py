@@ -40,7 +40,7 @@ from matcher.batch import (
     sorted_unique,
 )
 from matcher.compare import FIELDS, LEVELS, Comparison, compare
-from matcher.context import RowGroups, household_best, locating
+from matcher.context import RowGroups, final_bits, household_best, locating
 from matcher.explain import Explanation, FieldEvidence
 from matcher.features import Features, birth_from_age_or_grade, listing_features
 from matcher.gcpause import gc_paused
@@ -271,17 +271,20 @@ class Matcher:
         t = self.thresholds
         located = locating(cmp)
         # raw: the model alone, uncalibrated (also what the review floor asks)
-        weights, loc_bits, raw = model.calibrated(cmp, located)
+        weights, loc_bits, raw, face = model.calibrated(cmp, located)
         prior = model.prior_bits()
         adjusted = prior + np.sum(list(weights.values()), axis=0) + loc_bits
         best = household_best(cmp.rows, self.index.cols["hh"][cmp.pos], adjusted)
-        # Then by row: located candidates first (a namesake elsewhere never outranks the
-        # person found at the row's address or phone), best first.
-        best = best[np.lexsort((-adjusted[best], ~located[best], cmp.rows[best]))]
+        best = best[np.argsort(cmp.rows[best], kind="stable")]
+        groups = RowGroups(cmp.rows[best])  # sorted by row: its groups are runs in this order
+        share = groups.share_bits(face[best])
+        final_b = final_bits(adjusted[best], share)
+        # Within each row: located candidates first (a namesake elsewhere never outranks
+        # the person found at the row's address or phone), most likely first.
+        order = np.lexsort((-final_b, ~located[best], cmp.rows[best]))
+        best, share, final_b = best[order], share[order], final_b[order]
         rows_b = cmp.rows[best]
-        groups = RowGroups(rows_b)  # rows_b is sorted: its groups are runs in this order
-        rival = groups.rival_bits(adjusted[best])
-        final_b = adjusted[best] + rival
+        rival = final_b - adjusted[best]
         sc_b, loc_b = probability(final_b), located[best]
         alone = probability(raw[best]) >= t.match  # what the model alone would call a match
         # Rank within the row; how far each candidate trails the row's most likely one.
@@ -300,14 +303,22 @@ class Matcher:
             & (lv["birth"][best] == BIRTH_EXACT)
         )  # fmt: skip
         code[alone & same_person & (trail < NEAR_BITS)] = 1
-        # Two located households that each clear the bar on their own: the model's odds are
-        # least trustworthy exactly there (its fields are not independent), so a reviewer
-        # decides, whatever the rivals term leaves of the weaker one.
-        clear = (probability(adjusted[best]) >= t.match) & loc_b
+        # Two located households that each clear the bar on their own, neither far more
+        # plausibly the row's household: the model's odds are least trustworthy exactly there
+        # (its fields are not independent), so a reviewer decides, whatever the rivals term
+        # leaves of the weaker one.
+        clear = (probability(adjusted[best]) >= t.match) & loc_b & (share > -NEAR_BITS)
         contested = np.repeat(np.add.reduceat(clear, starts), lengths) > 1
-        code[(sc_b >= t.match) & loc_b & (rank == 0) & ~contested] = 2
+        # A match names a person: something about the person must agree, not only the
+        # household (a nameless record — an unborn child — at the row's address is not the
+        # row's adult).
+        personal = (
+            (lv["given_name"][best] >= 2) | (lv["birth"][best] >= 3) | (lv["email"][best] == 2)
+        )  # fmt: skip
+        code[(sc_b >= t.match) & loc_b & (rank == 0) & ~contested & personal] = 2
         why = np.zeros(n, dtype=np.int8)  # why a candidate the model alone matches is not one
         capped = alone & (code < 2)
+        why[capped & ~personal] = 4
         why[capped & (contested | (rival < -1.0))] = 3
         why[capped & ~loc_b] = 2
         why[capped & (rank > 0) & (trail >= NEAR_BITS)] = 1
@@ -409,6 +420,7 @@ _NOTES: tuple[tuple[str, ...], ...] = (
     ("another record in another household scores higher",),
     ("no locating evidence (address, phone or e-mail): could be a namesake",),
     ("another household is about as likely",),
+    ("only the household agrees: nothing about the person (name, birth date, e-mail)",),
 )  # for candidates the model alone would call a match
 
 

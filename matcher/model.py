@@ -75,11 +75,11 @@ PSEUDO_COUNTS = 2000.0  # strength of the m priors in MAP-EM
 # ceiling — past some point more agreement cannot tell a person who moved from a namesake).
 # Fitted on the fully labelled synthetic benchmark of seed 5 (`bench/match.py --fit-seed 5`),
 # never on the seed the benchmark reports; reviewers' labels replace them (learn_from_labels).
-DEFAULT_SCALE = 1.41
-DEFAULT_SHIFT = -1.47
-UNLOCATED_SCALE = 0.98
-UNLOCATED_SHIFT = -18.98
-UNLOCATED_CAP = -0.37  # bits: the most an unlocated pair can reach (soft; see context)
+DEFAULT_SCALE = 1.45
+DEFAULT_SHIFT = -1.42
+UNLOCATED_SCALE = 0.79
+UNLOCATED_SHIFT = -14.95
+UNLOCATED_CAP = -0.35  # bits: the most an unlocated pair can reach (soft; see context)
 
 
 @dataclass
@@ -163,20 +163,22 @@ class Model:
 
     def calibrated(
         self, cmp: Comparison, located: npt.NDArray[np.bool_]
-    ) -> tuple[dict[str, F64], F64, F64]:
-        """In one pass over the fields: the scaled weights, the location bits, and the
-        uncalibrated logits they came from."""
+    ) -> tuple[dict[str, F64], F64, F64, F64]:
+        """In one pass over the fields: the scaled weights, the location bits, the
+        uncalibrated logits they came from, and those logits without the household
+        correction (how strongly the row points at the record's household: ``context``)."""
         raw_w = self._raw_weights(cmp)
         raw = np.asarray(self._prior0() + np.sum(list(raw_w.values()), axis=0),
                          dtype=np.float64)  # fmt: skip
-        return self._scaled(raw_w, located), self.location_bits(located, raw), raw
+        face = raw - raw_w["household"]
+        return self._scaled(raw_w, located), self.location_bits(located, raw), raw, face
 
     def logits(self, cmp: Comparison, located: npt.NDArray[np.bool_] | None = None) -> F64:
         if located is None:
             w = self.weights(cmp)
             return np.asarray(self.prior_bits() + np.sum(list(w.values()), axis=0),
                               dtype=np.float64)  # fmt: skip
-        w, loc_bits, _ = self.calibrated(cmp, located)
+        w, loc_bits, _, _ = self.calibrated(cmp, located)
         return np.asarray(self.prior_bits() + np.sum(list(w.values()), axis=0) + loc_bits,
                           dtype=np.float64)  # fmt: skip
 
@@ -233,14 +235,15 @@ class Model:
                 counts = np.bincount(cat[cat >= 0], minlength=len(prior_m))
                 mass = counts + PSEUDO_COUNTS * prior_m
                 model.m[f] = list(mass / mass.sum())
-        raw = model.logits(cmp)  # scale 1, shift 0: the fit finds them
+        # scale 1, shift 0: the fit finds them
+        _, _, raw, face = model.calibrated(cmp, np.ones(len(cmp), dtype=np.bool_))
         hh = households if households is not None else cmp.pos
         best = household_best(cmp.rows, hh, raw)
         unlocated = ~locating(cmp)[best]
+        share = RowGroups(cmp.rows[best]).share_bits(face[best])
         start = (self.scale, self.shift, self.unlocated_scale, self.unlocated_shift,
                  self.unlocated_cap)
-        a, b, au, bu, cap = fit_in_context(raw[best], unlocated, RowGroups(cmp.rows[best]),
-                                           y[best], start)
+        a, b, au, bu, cap = fit_in_context(raw[best], unlocated, share, y[best], start)
         return replace(self, m=model.m, scale=a, shift=b, unlocated_scale=au,
                        unlocated_shift=bu, unlocated_cap=cap)
 

@@ -21,32 +21,52 @@ from synth.listing import generate_listing
 from tests.matcher.conftest import ADDR, row
 
 
-def brute_rivals(rows: list[int], bits: list[float]) -> list[float]:
-    return [
-        -math.log2(1 + sum(2.0 ** b for j, b in enumerate(bits) if j != i and rows[j] == r))
-        for i, r in enumerate(rows)
-    ]
+def brute_final(rows: list[int], adjusted: list[float], face: list[float]) -> list[float]:
+    """logit(σ(adjusted_i) · F_i / Σ_j F_j), F = 2**face, over the pairs of the row."""
+    out = []
+    for i, r in enumerate(rows):
+        share = 2.0 ** face[i] / sum(2.0 ** f for j, f in enumerate(face) if rows[j] == r)
+        p = share / (1 + 2.0 ** -adjusted[i])
+        out.append(math.log2(p / (1 - p)))
+    return out
 
 
 @pytest.mark.parametrize(
-    "rows, bits",
-    [([0, 0, 0, 1, 2, 2], [50.0, 1.0, 0.0, 3.0, 2.0, 2.0]),
-     ([3, 1, 3, 1, 3], [-4.0, 7.5, 9.0, 7.5, -60.0]),
-     ([5], [12.0]),
-     ([0, 0], [59.0, 58.0])],
+    "rows, adjusted, face",
+    [([0, 0, 0, 1, 2, 2], [30.0, 1.0, 0.0, 3.0, 2.0, 2.0], [50.0, 1.0, 0.0, 3.0, 9.0, 9.0]),
+     ([3, 1, 3, 1, 3], [-4.0, 7.5, 9.0, 7.5, -40.0], [-4.0, 7.5, 9.0, 7.5, -40.0]),
+     ([0, 0], [12.0, 25.0], [60.0, 22.0])],
 )  # fmt: skip
-def test_rival_bits_match_the_definition(rows: list[int], bits: list[float]) -> None:
-    got = RowGroups(np.array(rows)).rival_bits(np.array(bits))
-    assert got.tolist() == pytest.approx(brute_rivals(rows, bits), abs=1e-9)
+def test_final_bits_match_the_definition(
+    rows: list[int], adjusted: list[float], face: list[float]
+) -> None:
+    share = RowGroups(np.array(rows)).share_bits(np.array(face))
+    got = final_bits(np.array(adjusted), share)
+    assert got.tolist() == pytest.approx(brute_final(rows, adjusted, face), abs=1e-4)
+
+
+def test_a_row_alone_keeps_its_own_score() -> None:
+    share = RowGroups(np.array([5])).share_bits(np.array([70.0]))
+    assert share.tolist() == [0.0]
+    assert final_bits(np.array([45.0]), share).tolist() == [45.0]
 
 
 def test_a_certain_match_leaves_runner_ups_almost_nothing() -> None:
     bits = np.array([40.0, 20.0, -3.0])
-    final = final_bits(bits, RowGroups(np.zeros(3, dtype=np.int64)))
+    final = final_bits(bits, RowGroups(np.zeros(3, dtype=np.int64)).share_bits(bits))
     p = 1 / (1 + np.exp2(-final))
     assert p[0] > 0.999999 and p[1] < 1e-5 and p[2] < 1e-12
     # Probabilities of one row never add up to more than one: a row is one person at most.
     assert p.sum() <= 1 + 1e-12
+
+
+def test_the_household_at_the_rows_address_outranks_a_namesake_household_elsewhere() -> None:
+    # The household correction leaves the right record (same lot, names, guardian) with
+    # fewer bits than a household elsewhere sharing only the names: its share of the row,
+    # from everything the row shares with each household, decides between them.
+    adjusted, face = np.array([12.0, 22.0]), np.array([60.0, 22.0])
+    p = 1 / (1 + np.exp2(-final_bits(adjusted, RowGroups(np.zeros(2, np.int64)).share_bits(face))))
+    assert p[0] > 0.999 and p[1] < 1e-9
 
 
 def test_household_best_keeps_one_pair_per_row_and_household() -> None:
@@ -64,24 +84,25 @@ def test_fit_in_context_recovers_known_calibrations() -> None:
     unlocated = rng.random(len(rows)) < 0.4
     truth = (0.8, -1.0, 0.5, -6.0, -1.0)  # unlocated pairs never above ~1/3
     adjusted = np.where(unlocated, unlocated_bits(raw, *truth[2:]), truth[0] * raw + truth[1])
-    groups = RowGroups(rows)
+    # Each household's share of its row, from evidence the calibration does not touch.
+    share = RowGroups(rows).share_bits(raw + rng.normal(0, 4, len(rows)))
     # Draw each row's person (or nobody) from the in-context probabilities.
-    odds = np.exp2(np.clip(adjusted, -60, 60)).reshape(n_rows, 2)
-    u = rng.random(n_rows) * (1 + odds.sum(axis=1))
-    pick = np.where(u < odds[:, 0], 0, np.where(u < odds.sum(axis=1), 1, -1))
+    probs = (np.exp2(share) / (1 + np.exp2(-np.clip(adjusted, -60, 60)))).reshape(n_rows, 2)
+    u = rng.random(n_rows)
+    pick = np.where(u < probs[:, 0], 0, np.where(u < probs.sum(axis=1), 1, -1))
     labels = np.zeros(len(rows))
     labels[np.flatnonzero(pick >= 0) * 2 + pick[pick >= 0]] = 1.0
     start = (1.0, 0.0, 0.8, -10.0, 0.0)
-    fitted = fit_in_context(raw, unlocated, groups, labels, start)
+    fitted = fit_in_context(raw, unlocated, share, labels, start)
     for got, want, tol in zip(fitted, truth, (0.1, 0.5, 0.1, 0.6, 0.5), strict=True):
         assert got == pytest.approx(want, abs=tol)
     p = 1 / (1 + np.exp2(-final_bits(np.where(
-        unlocated, unlocated_bits(raw, *fitted[2:]), fitted[0] * raw + fitted[1]), groups)))
+        unlocated, unlocated_bits(raw, *fitted[2:]), fitted[0] * raw + fitted[1]), share)))
     assert expected_calibration_error(p, labels > 0) < 0.02
     # Too few labels: the starting calibration is kept, not a fit to noise.
     few = np.full(len(rows), np.nan)
     few[:10] = labels[:10]
-    assert fit_in_context(raw, unlocated, groups, few, start) == start
+    assert fit_in_context(raw, unlocated, share, few, start) == start
 
 
 def test_two_households_equally_likely_share_the_probability() -> None:
@@ -175,3 +196,32 @@ def test_a_common_child_and_guardian_name_in_one_birth_year_locates_no_household
     assert exact and exact[0].decision == "match"
     in_year = m.match([{**moved, "birthdate": "2008年"}]).candidates
     assert all(c.decision != "match" for c in in_year), [c.record_id for c in in_year]
+
+
+def test_a_namesake_household_elsewhere_does_not_take_the_row_from_the_one_at_its_address(
+) -> None:
+    from synth.watchlist import generate_watchlist
+
+    # Two households each with a son 岡田 大輔 born in the same school year and a mother read
+    # エミ. The row gives household A's address: A is the match, B (elsewhere) nothing.
+    def household(h: str, addr: str, postal: str, phone: str, mother: str, born: str
+                  ) -> list[dict[str, str]]:
+        base = {"household_id": h, "postal_code": postal, "address": addr, "phone": phone,
+                "fax": "", "due_date": "", "email": ""}  # fmt: skip
+        return [{"record_id": h + "-G", "name": f"岡田 {mother}", "name_kana": "オカダ エミ",
+                 "gender": "F", "birthdate": "1980-05-05", "relationship": "本人", **base},
+                {"record_id": h + "-C", "name": "岡田 大輔", "name_kana": "オカダ ダイスケ",
+                 "gender": "M", "birthdate": born, "relationship": "長男", **base}]  # fmt: skip
+
+    wl = (household("A", "宮城県栗原市高清水若宮20番20号", "987-2027", "080-5113-9898", "恵美",
+                    "2011-09-03")
+          + household("B", "東京都八王子市清川町9番地", "193-0804", "090-8890-6905", "絵美",
+                      "2012-01-08")
+          + list(generate_watchlist(3000, 99)))  # fmt: skip
+    m = Matcher(WatchlistIndex.build(wl), em=False)
+    listed = row(name="OKADA DAISUKE", name_kana="オカダダイスケ", gender="男", birthdate="",
+                 age="", grade="小1", guardian_name="OKADA EMI", postal_code="〒987-2027",
+                 address="栗原市高清水若宮20-20", phone="")  # fmt: skip
+    got = {c.record_id: c for c in m.match([listed], as_of={"L1": date(2018, 7, 24)}).candidates}
+    assert got["A-C"].decision == "match", got["A-C"].explanation.summary()
+    assert "B-C" not in got or got["B-C"].decision == "nonmatch"

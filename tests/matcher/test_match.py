@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from matcher import Candidate, Matcher, MatchResult, WatchlistIndex
+from matcher import Candidate, Matcher, MatchResult, Thresholds, WatchlistIndex
 from tests.matcher.conftest import ADDR, row
 
 SAPPORO = "北海道札幌市中央区北一条西二丁目1番地"
@@ -186,6 +186,24 @@ def test_same_email_with_another_birth_date_is_not_matched(matcher: Matcher) -> 
     not_match(matcher, row(name="髙橋 美咲", name_kana="", gender="F", birthdate="1962-03-03",
                            address="福岡県福岡市中央区天神一丁目1番1号", postal_code="",
                            phone="", email="misaki@example.jp"))  # fmt: skip
+
+
+def test_a_nameless_unborn_record_is_never_the_match_of_a_row_at_its_address() -> None:
+    from synth.watchlist import generate_watchlist
+
+    # An expected child is registered with a due date and nothing personal; a woman listed at
+    # the same lot is not that record, however well the address agrees.
+    unborn = {"record_id": "U1", "household_id": "HU", "name": "", "name_kana": "", "gender": "",
+              "birthdate": "", "relationship": "胎児", "postal_code": "458-0824",
+              "address": "愛知県名古屋市緑区鳴海町17番17号 プラザ鳴海III 1511",
+              "phone": "052-667-9713", "fax": "", "due_date": "2014-10-31", "email": ""}
+    # However low the bar: the rule is about what a match is, not about the score.
+    m = Matcher(WatchlistIndex.build([unborn, *generate_watchlist(2000, 5)]),
+                Thresholds(match=0.3, review=0.1, report=0.0), em=False)
+    found = not_match(m, row(name="柳間 沙織", name_kana="ヤナギマ サオリ", gender="F",
+                             birthdate="1980-02-14", address="名古屋市緑区鳴海町17番17号",
+                             postal_code="", phone="09011116606"))  # fmt: skip
+    assert all(c.decision != "match" for c in found if c.record_id == "U1")
 
 
 # --- look-alikes ---------------------------------------------------------------------------
