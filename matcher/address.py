@@ -263,6 +263,8 @@ def _parse(s: str) -> Address:
     prefix = ""
     if town_hit is not None:
         entry, tstart, pos = town_hit
+        if entry.name.endswith("丁") and text.startswith("目", pos):
+            pos += 1  # 北田出井町一丁目 for the registered 北田出井町一丁 (Sakai writes 丁)
         prefix = text[end:tstart] if (end := _city_end(candidates, city_obj)) < tstart else ""
         town = entry.name if entry.plain else ""
         if entry.chome:

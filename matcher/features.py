@@ -22,6 +22,7 @@ from matcher.kana import normalize_kana
 from matcher.keys import loose_kana, stable_hash
 from matcher.mail import normalize_email
 from matcher.names import normalize_name
+from matcher.numerals import kanji_to_int
 from matcher.phone import normalize_phone
 from matcher.postal import normalize_postal
 from matcher.text import width
@@ -59,10 +60,15 @@ def place_of(address: str, postal: str) -> Place:
         out.town = out.city + "|" + a.town
         # The lot: the town without its 丁目 and every number from 丁目 on, so that
         # 武庫山七丁目5番14号 and 武庫山7-5-14 file together; the room is separate.
-        numbers = ([str(a.chome)] if a.chome else []) + _DIGITS.findall(a.block)
+        chome = a.chome
+        base = a.town
+        suffix = _CHOME_SUFFIX.search(a.town)
+        if suffix:  # 四丁目, or Sakai's 一丁: the number files with the lot, the name without it
+            base = a.town[:suffix.start()]
+            chome = chome or kanji_to_int(suffix.group(1))
+        numbers = ([str(chome)] if chome else []) + _DIGITS.findall(a.block)
         if a.block and numbers:
             # Without the prefecture: lists often drop it, and city + town + lot is unique.
-            base = _CHOME_SUFFIX.sub("", a.town)
             out.block = stable_hash(a.city, base, *numbers)
             room = a.room or _trailing_room(a.building)
             if room:
@@ -71,7 +77,7 @@ def place_of(address: str, postal: str) -> Place:
 
 
 _DIGITS = re.compile(r"[0-9]+")
-_CHOME_SUFFIX = re.compile(r"[一二三四五六七八九十]+丁目$")
+_CHOME_SUFFIX = re.compile(r"([一二三四五六七八九十]+)丁目?$")
 
 
 def _trailing_room(building: str) -> str:

@@ -7,9 +7,10 @@ from datetime import date
 import numpy as np
 import pytest
 
-from matcher import Explanation, Matcher
+from matcher import Explanation, Matcher, parse_address
 from matcher.asof import feasible, grade_number, infer_as_of
 from matcher.calibrate import expected_calibration_error, platt
+from matcher.features import place_of
 from matcher.keys import confusable_typo, loose_kana, phone_head_key, phone_tail_key
 from matcher.model import Model
 from synth.listing import generate_listing
@@ -39,6 +40,19 @@ def test_masked_phone_keys_agree_with_the_full_number() -> None:
     assert phone_tail_key("03????5678") == phone_tail_key(full)
     assert phone_head_key("031234????") == phone_head_key(full)
     assert phone_tail_key("03????5679") != phone_tail_key(full)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [("大阪府堺市堺区北田出井町一丁目20番25号", "堺市堺区北田出井町1-20-25"),
+     ("大阪府堺市堺区北田出井町1丁20-25", "堺市堺区北田出井町一丁目20番25号"),
+     ("東京都小平市上水本町四丁目7番9号", "小平市上水本町4-7-9")],
+)  # fmt: skip
+def test_a_lot_files_the_same_however_its_chome_is_written(a: str, b: str) -> None:
+    # Sakai registers 北田出井町一丁 (丁, not 丁目); lists write 一丁目 or just the number.
+    pa, pb = place_of(a, ""), place_of(b, "")
+    assert pa.block and pa.block == pb.block
+    assert parse_address(a).rest == ""
 
 
 def test_grades_and_ages_give_as_of_intervals() -> None:
