@@ -21,7 +21,7 @@ from matcher.dates import age_range, grade_range, parse_birthdate
 from matcher.kana import normalize_kana
 from matcher.keys import loose_kana, stable_hash
 from matcher.mail import normalize_email
-from matcher.names import normalize_name
+from matcher.names import Name, normalize_name
 from matcher.numerals import kanji_to_int
 from matcher.phone import normalize_phone
 from matcher.postal import normalize_postal
@@ -188,26 +188,47 @@ def _names(f: Features, name: str, kana: str) -> None:
     else:
         n = normalize_name(name) if name else None
     fast = _fast_split(kana) if kana else None
-    if fast is not None and fast[0][2] and fast[1][2]:
+    # The reading column, written family name first, wins over a reading derived from romaji.
+    kana_split = fast is not None and fast[0][2] and fast[1][2]
+    if fast is not None and kana_split:
         f.fam_k, f.giv_k = normalize_kana(fast[0][0]), normalize_kana(fast[1][0])
+        f.order_known = True
         k = None
     else:
         k = normalize_name(kana) if kana else None
     if n is not None and n.script == "kanji":
         f.fam, f.giv, f.fam_w, f.giv_w = n.family, n.given, n.family_written, n.given_written
         f.unspaced = len(name.split()) == 1
-    elif n is not None and n.script in ("kana", "latin"):
+    elif n is not None and n.script in ("kana", "latin") and not kana_split:
         f.fam_k, f.giv_k = n.family, n.given
         if n.script == "latin":
             # Upper-case romaji both ways round is a guess; let comparisons try both.
             f.order_known = n.family_written.isupper() != n.given_written.isupper() or "," in name
     if k is not None and k.script in ("kana", "latin") and (k.family or k.given):
-        f.fam_k, f.giv_k = k.family, k.given
-        f.order_known = True
-        f.unspaced = f.unspaced or len(kana.split()) == 1
+        if not _split_by_romaji(f, n, k.family + k.given if not k.given else ""):
+            f.fam_k, f.giv_k = k.family, k.given
+            f.order_known = True
+            f.unspaced = f.unspaced or len(kana.split()) == 1
     elif n is not None and n.script == "kana" and len(name.split()) == 1:
         f.unspaced = True
     f.fam_l, f.giv_l = loose_kana(f.fam_k), loose_kana(f.giv_k)
+
+
+def _split_by_romaji(f: Features, n: Name | None, unspaced: str) -> bool:
+    """An unspaced reading (オカダダイスケ) beside a spaced romaji name (OKADA DAISUKE): the
+    romaji says where the family name ends, and the reading which way round the romaji is."""
+    if not unspaced or n is None or n.script != "latin" or not (n.family and n.given):
+        return False
+    whole = loose_kana(unspaced)
+    fam, giv = loose_kana(n.family), loose_kana(n.given)
+    if whole == fam + giv:
+        f.fam_k, f.giv_k = n.family, n.given
+    elif whole == giv + fam:
+        f.fam_k, f.giv_k = n.given, n.family
+    else:
+        return False
+    f.order_known = True
+    return True
 
 
 def _named_and_born(row: Mapping[str, str]) -> Features:

@@ -10,7 +10,7 @@ import pytest
 from matcher import Explanation, Matcher, parse_address
 from matcher.asof import feasible, grade_number, infer_as_of
 from matcher.calibrate import expected_calibration_error, platt
-from matcher.features import place_of
+from matcher.features import listing_features, place_of
 from matcher.keys import confusable_typo, loose_kana, phone_head_key, phone_tail_key
 from matcher.model import Model
 from synth.listing import generate_listing
@@ -53,6 +53,20 @@ def test_a_lot_files_the_same_however_its_chome_is_written(a: str, b: str) -> No
     pa, pb = place_of(a, ""), place_of(b, "")
     assert pa.block and pa.block == pb.block
     assert parse_address(a).rest == ""
+
+
+@pytest.mark.parametrize(
+    "name, kana, family, given",
+    [("Shinya Yamauchi", "ヤマウチ シンヤ", "ヤマウチ", "シンヤ"),  # not シニャ from the romaji
+     ("MIYU Enokijima", "えのきじま みゆ", "エノキジマ", "ミユ"),  # reading column's order
+     ("HIRAZUKA AI", "ヒラヅカアイ", "ヒラズカ", "アイ"),  # unspaced: split where romaji is
+     ("AI HIRAZUKA", "ヒラヅカアイ", "ヒラズカ", "アイ")],
+)  # fmt: skip
+def test_the_reading_column_wins_over_romaji(name: str, kana: str, family: str, given: str
+                                              ) -> None:
+    f = listing_features({"name": name, "name_kana": kana})
+    assert (f.fam_l, f.giv_l) == (loose_kana(family), loose_kana(given))
+    assert f.order_known
 
 
 def test_grades_and_ages_give_as_of_intervals() -> None:
