@@ -17,7 +17,7 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cpdist
 
 from matcher.batch import ListingBatch
-from matcher.features import GUARDIAN
+from matcher.features import GUARDIAN, UNSPACED_NAME, UNSPACED_READING
 from matcher.index import WatchlistIndex
 from matcher.keys import confusable_typo, phone_head_key, phone_tail_key
 
@@ -83,14 +83,15 @@ def compare(
     kana_words = index.vocabs["kana"].words
     loose_words = index.vocabs["loose"].words
     kanji_words = index.vocabs["kanji"].words
-    # A name written without a space was split by a guess: re-split it where the person's
-    # own family name is a prefix (堀原由美子 is 堀原 + 由美子, not 堀 + 原由美子).
+    # A name or reading written without a space was split by a guess: re-split it where the
+    # person's own family name is a prefix (堀原由美子 is 堀原 + 由美子, not 堀 + 原由美子).
     override: dict[tuple[int, int, str], str] = {}
-    for i in np.flatnonzero(c["unspaced"] == 1).tolist():
+    for i in np.flatnonzero(c["unspaced"] != 0).tolist():
         f = feats[int(rows[i])]
         pf = kanji_words[int(p["fam"][i])]
         full = f.fam + f.giv
-        if f.fam and pf and f.fam != pf and full.startswith(pf) and len(full) > len(pf):
+        if (f.unspaced & UNSPACED_NAME and f.fam and pf and f.fam != pf
+                and full.startswith(pf) and len(full) > len(pf)):
             cut = len(pf)
             written = f.fam_w + f.giv_w
             kv = index.vocabs["kanji"]
@@ -100,7 +101,8 @@ def compare(
             override[(i, 0, "w")], override[(i, 1, "w")] = written[:cut], written[cut:]
         lf = loose_words[int(p["fam_l"][i])]
         full_l = f.fam_l + f.giv_l
-        if f.fam_l and lf and f.fam_l != lf and full_l.startswith(lf) and len(full_l) > len(lf):
+        if (f.unspaced & UNSPACED_READING and f.fam_l and lf and f.fam_l != lf
+                and full_l.startswith(lf) and len(full_l) > len(lf)):
             lv_ = index.vocabs["loose"]
             c["fam_l"][i], c["giv_l"][i] = lv_.get(lf), lv_.get(full_l[len(lf):])
             override[(i, 0, "l")], override[(i, 1, "l")] = lf, full_l[len(lf):]

@@ -56,6 +56,11 @@ def locating(cmp: Comparison) -> Bool:
     # locates a household only when the surname does not contradict it (another family at the
     # address, a stranger whose number fits the mask). The same flat or the full number does.
     weak = ((lv["place"] == 5) | (lv["phone"] == 2)) & (lv["family_name"] != 1)
+    # The same flat or full number with both surname and birth date contradicting it is
+    # whoever has that flat or number now (a new tenant, a reassigned mobile).
+    strong = ((lv["place"] >= 6) | (lv["phone"] == 3)) & ~(
+        (lv["family_name"] == 1) & (lv["birth"] == 1)
+    )
     guardian = (lv["guardian"] == 3) & (lv["birth"] >= GUARDIAN_BIRTH) & (lv["given_name"] >= 4)
     if guardian.any():
         lu = cmp.log2u
@@ -66,7 +71,7 @@ def locating(cmp: Comparison) -> Bool:
         )  # fmt: skip
         guardian &= shared <= GUARDIAN_RARITY_BITS
     located = (
-        weak | (lv["place"] >= 6) | (lv["phone"] == 3)
+        weak | strong
         | ((lv["email"] == 2) & (lv["family_name"] >= 4) & (lv["birth"] != 1))
         | guardian
     )  # fmt: skip

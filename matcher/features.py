@@ -32,6 +32,7 @@ _CJK = re.compile(r"^[\u3041-\u30ff\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ff
 _KANA = re.compile(r"^[\u3041-\u30ffー]+$")
 
 GUARDIAN, CHILD, UNBORN = 1, 2, 3
+UNSPACED_NAME, UNSPACED_READING = 1, 2  # Features.unspaced bits
 _GENDER = {"m": 1, "male": 1, "男": 1, "男性": 1, "1": 1, "f": 2, "female": 2, "女": 2,
            "女性": 2, "2": 2}  # fmt: skip
 
@@ -116,7 +117,7 @@ class Features:
     fam_l: str = ""  # loose reading
     giv_l: str = ""
     order_known: bool = True  # False: a romaji name whose family/given order is a guess
-    unspaced: bool = False  # the name was written without a space: the split is a guess
+    unspaced: int = 0  # written without a space, the split a guess: 1 the name, 2 the reading
     birth_lo: int = 0  # date ordinals, inclusive
     birth_hi: int = 0
     birth_precision: str = "unknown"
@@ -198,7 +199,7 @@ def _names(f: Features, name: str, kana: str) -> None:
         k = normalize_name(kana) if kana else None
     if n is not None and n.script == "kanji":
         f.fam, f.giv, f.fam_w, f.giv_w = n.family, n.given, n.family_written, n.given_written
-        f.unspaced = len(name.split()) == 1
+        f.unspaced = UNSPACED_NAME if len(name.split()) == 1 else 0
     elif n is not None and n.script in ("kana", "latin") and not kana_split:
         f.fam_k, f.giv_k = n.family, n.given
         if n.script == "latin":
@@ -208,9 +209,10 @@ def _names(f: Features, name: str, kana: str) -> None:
         if not _split_by_romaji(f, n, k.family + k.given if not k.given else ""):
             f.fam_k, f.giv_k = k.family, k.given
             f.order_known = True
-            f.unspaced = f.unspaced or len(kana.split()) == 1
+            if len(kana.split()) == 1:
+                f.unspaced |= UNSPACED_READING
     elif n is not None and n.script == "kana" and len(name.split()) == 1:
-        f.unspaced = True
+        f.unspaced |= UNSPACED_READING
     f.fam_l, f.giv_l = loose_kana(f.fam_k), loose_kana(f.giv_k)
 
 

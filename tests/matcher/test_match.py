@@ -206,6 +206,26 @@ def test_a_nameless_unborn_record_is_never_the_match_of_a_row_at_its_address() -
     assert all(c.decision != "match" for c in found if c.record_id == "U1")
 
 
+def test_whoever_has_the_flat_and_number_now_is_not_matched(matcher: Matcher) -> None:
+    # Same flat and number, same given name; surname and birth date both contradict: a new
+    # tenant (or a reassigned number), not 太郎.
+    not_match(matcher, row(name="鈴木 太郎", name_kana="スズキ タロウ", birthdate="1990-07-07"))
+
+
+def test_a_spaced_reading_is_not_resplit_to_fit_a_surname(index: WatchlistIndex) -> None:
+    # 下岡真由美 is written without a space, but the reading シモオカ マユミ says where the
+    # surname ends: 下尾 (シモオ) is not her surname read differently.
+    rec = {"record_id": "S1", "household_id": "HS", "name": "下尾 真由美",
+           "name_kana": "シモオ マユミ", "gender": "F", "birthdate": "1969-11-10",
+           "relationship": "本人", "postal_code": "678-0044", "address": "兵庫県相生市野瀬108番地",
+           "phone": "078-381-6517", "fax": "", "due_date": "", "email": ""}  # fmt: skip
+    m = Matcher(WatchlistIndex.build([rec]), Thresholds(0.95, 0.2, 0.0), em=False)
+    found = m.match([row(name="下岡真由美", name_kana="シモオカ マユミ", gender="F",
+                         birthdate="1969-11-10", address="兵庫県相生市野瀬108番地",
+                         postal_code="678-0044", phone="")]).candidates  # fmt: skip
+    assert found and level(found[0], "family_name") == "disagree"
+
+
 # --- look-alikes ---------------------------------------------------------------------------
 
 
