@@ -79,7 +79,16 @@ def _prepare(s: str) -> str:
     if " " in t or not t.isprintable():  # else there is no whitespace at all
         t = _MULTISPACE.sub(" ", t).strip()
         t = _SPACES.sub("", t)
-    return t if t.isascii() else unicodedata.normalize("NFC", t)
+    if t.isascii():
+        return t
+    # Until stable: a space dropped before a combining mark (NFKC makes ´ a space and U+0301)
+    # lets NFC compose a letter, which changes which spaces go (A A´ -> AÁ, and so on reparse).
+    for _ in range(3):
+        n = unicodedata.normalize("NFC", t)
+        if n == t:
+            break
+        t = _SPACES.sub("", n) if " " in n else n
+    return t
 
 
 def _match_pref(g: Gazetteer, key: str) -> list[tuple[str, int]]:
