@@ -206,7 +206,7 @@ def _names(f: Features, name: str, kana: str) -> None:
             # Upper-case romaji both ways round is a guess; let comparisons try both.
             f.order_known = n.family_written.isupper() != n.given_written.isupper() or "," in name
     if k is not None and k.script in ("kana", "latin") and (k.family or k.given):
-        if not _split_by_romaji(f, n, k.family + k.given if not k.given else ""):
+        if not _split_by_name(f, n, k.family + k.given if len(kana.split()) == 1 else ""):
             f.fam_k, f.giv_k = k.family, k.given
             f.order_known = True
             if len(kana.split()) == 1:
@@ -216,19 +216,26 @@ def _names(f: Features, name: str, kana: str) -> None:
     f.fam_l, f.giv_l = loose_kana(f.fam_k), loose_kana(f.giv_k)
 
 
-def _split_by_romaji(f: Features, n: Name | None, unspaced: str) -> bool:
-    """An unspaced reading (オカダダイスケ) beside a spaced romaji name (OKADA DAISUKE): the
-    romaji says where the family name ends, and the reading which way round the romaji is."""
-    if not unspaced or n is None or n.script != "latin" or not (n.family and n.given):
+def _split_by_name(f: Features, n: Name | None, unspaced: str) -> bool:
+    """An unspaced reading (オカダダイスケ) beside a spaced romaji or kana name (OKADA DAISUKE,
+    ふじさう みさき): the name says where the family name ends, and the reading which way
+    round the name is."""
+    if not unspaced or n is None or n.script not in ("latin", "kana") or not (
+        n.family and n.given
+    ):
         return False
     whole = loose_kana(unspaced)
     fam, giv = loose_kana(n.family), loose_kana(n.given)
     if whole == fam + giv:
-        f.fam_k, f.giv_k = n.family, n.given
+        first, second = n.family, n.given
     elif whole == giv + fam:
-        f.fam_k, f.giv_k = n.given, n.family
+        first, second = n.given, n.family
     else:
         return False
+    # Keep the reading's own kana (タロウ, not the romaji's タロ) where a cut fits.
+    head = loose_kana(first)
+    cut = next((i for i in range(1, len(unspaced)) if loose_kana(unspaced[:i]) == head), 0)
+    f.fam_k, f.giv_k = (unspaced[:cut], unspaced[cut:]) if cut else (first, second)
     f.order_known = True
     return True
 

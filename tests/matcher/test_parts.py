@@ -60,7 +60,9 @@ def test_a_lot_files_the_same_however_its_chome_is_written(a: str, b: str) -> No
     [("Shinya Yamauchi", "ヤマウチ シンヤ", "ヤマウチ", "シンヤ"),  # not シニャ from the romaji
      ("MIYU Enokijima", "えのきじま みゆ", "エノキジマ", "ミユ"),  # reading column's order
      ("HIRAZUKA AI", "ヒラヅカアイ", "ヒラズカ", "アイ"),  # unspaced: split where romaji is
-     ("AI HIRAZUKA", "ヒラヅカアイ", "ヒラズカ", "アイ")],
+     ("AI HIRAZUKA", "ヒラヅカアイ", "ヒラズカ", "アイ"),
+     ("ふじさう みさき", "フジサウミサキ", "フジサウ", "ミサキ"),  # a spaced kana name splits it
+     ("Taro Yamada", "ヤマダタロウ", "ヤマダ", "タロウ")],
 )  # fmt: skip
 def test_the_reading_column_wins_over_romaji(name: str, kana: str, family: str, given: str
                                               ) -> None:
