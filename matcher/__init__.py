@@ -18,7 +18,7 @@ from matcher.address import Address, parse_address
 from matcher.dates import DateRange, parse_birthdate
 from matcher.explain import Explanation, FieldEvidence
 from matcher.gazetteer import PREFECTURES
-from matcher.index import WatchlistIndex
+from matcher.index import IndexFormatError, WatchlistIndex
 from matcher.kana import normalize_kana
 from matcher.mail import normalize_email
 from matcher.match import Candidate, Matcher, MatchResult, Thresholds, score_listing
@@ -37,6 +37,7 @@ __all__ = [
     "DateRange",
     "Explanation",
     "FieldEvidence",
+    "IndexFormatError",
     "IndexKeyError",
     "MatchResult",
     "Matcher",

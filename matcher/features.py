@@ -67,11 +67,17 @@ def place_of(address: str, postal: str) -> Place:
         if suffix:  # 四丁目, or Sakai's 一丁: the number files with the lot, the name without it
             base = a.town[:suffix.start()]
             chome = chome or kanji_to_int(suffix.group(1))
-        numbers = ([str(chome)] if chome else []) + _DIGITS.findall(a.block)
+        lot = _DIGITS.findall(a.block)
+        room = a.room or _trailing_room(a.building)
+        if not room and len(lot) == 2 and len(lot[1]) >= 3:
+            # 古道町4-301: lists join the room to a one-number lot (古道町4番地 コーポ若葉 301).
+            # Read that way on both sides, a 3-digit 枝番 (美和521-411) files as a room of the
+            # lot 521: the same lot still meets, only two 枝番 look like one building's rooms.
+            room = lot.pop()
+        numbers = ([str(chome)] if chome else []) + lot
         if a.block and numbers:
             # Without the prefecture: lists often drop it, and city + town + lot is unique.
             out.block = stable_hash(a.city, base, *numbers)
-            room = a.room or _trailing_room(a.building)
             if room:
                 out.unit = stable_hash(a.city, base, *numbers, room)
     return out

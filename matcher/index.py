@@ -25,7 +25,15 @@ from matcher.gcpause import gc_paused
 from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
 from matcher.sealing import open_blob, seal_blob
 
-FORMAT = "leakwatch-match-index-v1"
+# An index holds normalised values and keys: bump the version whenever normalisation or the
+# keys change, so that an index saved by an older LeakWatch is rebuilt, not silently missed.
+# v2: lots of 丁 towns, a room joined to a one-number lot, ン+vowel in loose readings.
+FORMAT = "leakwatch-match-index-v2"
+_FORMAT_FAMILY = "leakwatch-match-index-"
+
+
+class IndexFormatError(ValueError):
+    """The index was saved by another version of LeakWatch: build it again."""
 
 # field -> (dtype, vocabulary or None)
 COLUMNS: dict[str, tuple[type[np.generic], str | None]] = {
@@ -423,7 +431,13 @@ class WatchlistIndex:
     def from_bytes(cls, data: bytes) -> WatchlistIndex:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             meta = json.loads(bytes(z["meta"]).decode())
-            if meta.get("format") != FORMAT:
+            found = str(meta.get("format"))
+            if found != FORMAT:
+                if found.startswith(_FORMAT_FAMILY):
+                    raise IndexFormatError(
+                        f"saved by another LeakWatch version ({found}, this one reads "
+                        f"{FORMAT}): build it again (--save-index)"
+                    )
                 raise ValueError(f"not a {FORMAT} file")
             index = cls()
             index.vocabs = {k: Vocab(w) for k, w in meta["vocabs"].items()}
@@ -446,6 +460,7 @@ class WatchlistIndex:
 
 
 __all__ = [
-    "COLUMNS", "KEY_KINDS", "WatchlistIndex", "name_year_key", "name_year_keys", "person_keys",
+    "COLUMNS", "KEY_KINDS", "IndexFormatError", "WatchlistIndex", "name_year_key",
+    "name_year_keys", "person_keys",
 ]
 

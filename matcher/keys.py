@@ -9,6 +9,7 @@ vocabulary; it is stable across processes, so a saved index can be queried later
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from zlib import crc32
 
@@ -46,7 +47,15 @@ def loose_kana(s: str) -> str:
             continue
         out.append(ch)
         prev = ch
-    return "".join(out).translate(_LOOSE)
+    t = "".join(out).translate(_LOOSE)
+    # Romaji cannot tell ン+vowel from the ナ row (Shinichi: シンイチ or シニチ; Shinya):
+    # fold the first into the second.
+    return _N_VOWEL.sub(lambda m: _N_ROW[m.group(1)], t) if "ン" in t else t
+
+
+_N_ROW = {"ア": "ナ", "イ": "ニ", "ウ": "ヌ", "エ": "ネ", "オ": "ノ", "ヤ": "ニャ", "ユ": "ニュ",
+          "ヨ": "ニョ"}  # fmt: skip
+_N_VOWEL = re.compile("ン([アイウエオヤユヨ])")
 
 
 _O_ROW = set("オコソトノホモヨロゴゾドボポョ")

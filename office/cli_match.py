@@ -23,7 +23,15 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from matcher import IndexKeyError, Matcher, MatchResult, Model, Thresholds, WatchlistIndex
+from matcher import (
+    IndexFormatError,
+    IndexKeyError,
+    Matcher,
+    MatchResult,
+    Model,
+    Thresholds,
+    WatchlistIndex,
+)
 from office.console import console, err_console, fail
 from store.csv_input import CsvFile, InputError, has_undecodable
 from store.keyring import KeyError_
@@ -135,6 +143,8 @@ def load_index(path: Path) -> WatchlistIndex:
             return WatchlistIndex.load(path, key)
         except IndexKeyError as exc:
             last = exc
+        except IndexFormatError as exc:
+            raise InputError(f"{path}: {exc}") from None
     raise InputError(f"{path}: {last}")
 
 

@@ -27,7 +27,15 @@ from typing import Any
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from matcher import IndexKeyError, Matcher, MatchResult, Model, Thresholds, WatchlistIndex
+from matcher import (
+    IndexFormatError,
+    IndexKeyError,
+    Matcher,
+    MatchResult,
+    Model,
+    Thresholds,
+    WatchlistIndex,
+)
 from store import audit
 from store.models import (
     CandidateMatch,
@@ -108,8 +116,8 @@ def current_index(store: Store) -> WatchlistIndex:
     if path.exists():
         try:
             return load_index(store, path)
-        except IndexKeyError:
-            pass  # sealed under a key that has since been rotated away: build it again
+        except (IndexKeyError, IndexFormatError):
+            pass  # sealed under a key rotated away since, or by an older LeakWatch: rebuild
     index = build_index(store)
     folder.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")

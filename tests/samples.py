@@ -1,11 +1,17 @@
-"""Small hand-made synthetic watchlist rows (no real person) and a CSV writer for tests."""
+"""Small hand-made synthetic watchlist rows (no real person), a CSV writer, and an index as
+an older version would have saved it, for tests."""
 
 from __future__ import annotations
 
 import csv
+import io
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
+
+from matcher import WatchlistIndex
 from store.watchlist_rows import COLUMNS
 
 ROWS: list[dict[str, str]] = [
@@ -102,3 +108,15 @@ def write_csv(
         for row in rows:
             writer.writerow(row)
     return path
+
+
+def old_version(index: WatchlistIndex) -> bytes:
+    """``index`` as an older LeakWatch would have saved it (another format tag)."""
+    with np.load(io.BytesIO(index.to_bytes())) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(bytes(arrays["meta"]).decode())
+    meta["format"] = "leakwatch-match-index-v1"
+    arrays["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher import IndexKeyError, Matcher, WatchlistIndex
+from matcher import IndexFormatError, IndexKeyError, Matcher, WatchlistIndex
 from synth.watchlist import generate_watchlist
 from tests.matcher.conftest import HOUSEHOLD, row
+from tests.samples import old_version
 
 
 def test_columns_are_arrays_not_objects(index: WatchlistIndex) -> None:
@@ -122,3 +123,9 @@ def test_adding_in_chunks_or_at_once_builds_the_same_index() -> None:
     assert {k: v.words for k, v in whole.vocabs.items()} == \
         {k: v.words for k, v in parts.vocabs.items()}
     assert [whole.record_id(i) for i in range(whole.size)] == [r["record_id"] for r in people]
+
+
+def test_an_index_saved_by_another_version_asks_to_be_rebuilt(index: WatchlistIndex) -> None:
+    # Normalisation changes between versions; an old index would silently miss rows.
+    with pytest.raises(IndexFormatError, match="build it again"):
+        WatchlistIndex.from_bytes(old_version(index))

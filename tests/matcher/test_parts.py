@@ -19,7 +19,8 @@ from synth.listing import generate_listing
 @pytest.mark.parametrize(
     "a, b",
     [("Taro", "タロウ"), ("Tarō", "たろう"), ("Tarou", "ﾀﾛｳ"), ("Ohno", "オオノ"),
-     ("Ono", "オオノ"), ("Yuuki", "ユウキ"), ("Kazuko", "カヅコ")],
+     ("Ono", "オオノ"), ("Yuuki", "ユウキ"), ("Kazuko", "カヅコ"), ("Shinichi", "シンイチ"),
+     ("Shinya", "シンヤ"), ("Kenichi", "ケンイチ")],
 )  # fmt: skip
 def test_loose_reading_survives_romanisation(a: str, b: str) -> None:
     assert loose_kana(a) == loose_kana(b)
@@ -46,12 +47,16 @@ def test_masked_phone_keys_agree_with_the_full_number() -> None:
     "a, b",
     [("大阪府堺市堺区北田出井町一丁目20番25号", "堺市堺区北田出井町1-20-25"),
      ("大阪府堺市堺区北田出井町1丁20-25", "堺市堺区北田出井町一丁目20番25号"),
-     ("東京都小平市上水本町四丁目7番9号", "小平市上水本町4-7-9")],
+     ("東京都小平市上水本町四丁目7番9号", "小平市上水本町4-7-9"),
+     ("長崎県長崎市古道町4番地 コーポ若葉 301", "長崎市古道町４-301"),  # room joined to the lot
+     ("東京都小平市上水本町四丁目7番 メゾン 901", "東京都小平市上水本町4-7-901")],
 )  # fmt: skip
-def test_a_lot_files_the_same_however_its_chome_is_written(a: str, b: str) -> None:
-    # Sakai registers 北田出井町一丁 (丁, not 丁目); lists write 一丁目 or just the number.
+def test_a_lot_files_the_same_however_it_is_written(a: str, b: str) -> None:
+    # Sakai registers 北田出井町一丁 (丁, not 丁目); lists write 一丁目 or just the number,
+    # and may join a flat's number to the lot with a hyphen.
     pa, pb = place_of(a, ""), place_of(b, "")
     assert pa.block and pa.block == pb.block
+    assert pa.unit == pb.unit
     assert parse_address(a).rest == ""
 
 

@@ -115,6 +115,23 @@ def test_current_index_is_reused_until_the_watchlist_changes(
     ]
 
 
+def test_an_index_cached_by_an_older_version_is_rebuilt(
+    store: Store, loaded_listing: tuple[list[dict[str, str]], list[dict[str, str]]]
+) -> None:
+    # After an upgrade that changed normalisation, the cached index is stale: rebuilt, not
+    # used (it would silently miss rows) and not an error.
+    from matcher.sealing import seal_blob
+    from store.matching import current_index
+    from tests.samples import old_version
+
+    first = current_index(store)
+    (path,) = (store.settings.home / "index").glob("watchlist-*.idx")
+    path.write_bytes(seal_blob(old_version(first), store.key_ring().current.index_key))
+    again = current_index(store)
+    assert len(again) == len(first)
+    assert WatchlistIndex.load(path, store.key_ring().current.index_key).size == first.size
+
+
 def test_reviewers_labels_refine_the_model_used_next(
     store: Store, loaded_listing: tuple[list[dict[str, str]], list[dict[str, str]]]
 ) -> None:
