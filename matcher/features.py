@@ -238,9 +238,12 @@ def _split_by_name(f: Features, n: Name | None, unspaced: str) -> bool:
         first, second = n.given, n.family
     else:
         return False
-    # Keep the reading's own kana (タロウ, not the romaji's タロ) where a cut fits.
-    head = loose_kana(first)
-    cut = next((i for i in range(1, len(unspaced)) if loose_kana(unspaced[:i]) == head), 0)
+    # Keep the reading's own kana (タロウ, not the romaji's タロ) where a cut fits; the last
+    # such cut, so that a length mark stays with the syllable it lengthens (カトー|ソワタ).
+    head, tail = loose_kana(first), loose_kana(second)
+    cut = next((i for i in range(len(unspaced) - 1, 0, -1)
+                if loose_kana(unspaced[:i]) == head and loose_kana(unspaced[i:]) == tail),
+               0)  # fmt: skip
     f.fam_k, f.giv_k = (unspaced[:cut], unspaced[cut:]) if cut else (first, second)
     f.order_known = True
     return True

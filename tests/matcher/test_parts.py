@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from matcher import Explanation, Matcher, parse_address
+from matcher import Explanation, Matcher, normalize_kana, parse_address
 from matcher.asof import feasible, grade_number, infer_as_of
 from matcher.calibrate import expected_calibration_error, platt
 from matcher.features import listing_features, place_of
@@ -67,12 +67,15 @@ def test_a_lot_files_the_same_however_it_is_written(a: str, b: str) -> None:
      ("HIRAZUKA AI", "ヒラヅカアイ", "ヒラズカ", "アイ"),  # unspaced: split where romaji is
      ("AI HIRAZUKA", "ヒラヅカアイ", "ヒラズカ", "アイ"),
      ("ふじさう みさき", "フジサウミサキ", "フジサウ", "ミサキ"),  # a spaced kana name splits it
-     ("Taro Yamada", "ヤマダタロウ", "ヤマダ", "タロウ")],
+     ("Taro Yamada", "ヤマダタロウ", "ヤマダ", "タロウ"),
+     ("ｶﾄｳ ｿﾜﾀ", "カトウソワタ", "カトウ", "ソワタ"),  # the length mark stays with カトー
+     ("Uta Satou", "サトウウタ", "サトウ", "ウタ")],
 )  # fmt: skip
 def test_the_reading_column_wins_over_romaji(name: str, kana: str, family: str, given: str
                                               ) -> None:
     f = listing_features({"name": name, "name_kana": kana})
     assert (f.fam_l, f.giv_l) == (loose_kana(family), loose_kana(given))
+    assert (f.fam_k, f.giv_k) == (normalize_kana(family), normalize_kana(given))
     assert f.order_known
 
 
