@@ -230,11 +230,12 @@ def _split_by_name(f: Features, n: Name | None, unspaced: str) -> bool:
         n.family and n.given
     ):
         return False
+    # Loose readings of the whole, not of the parts: the fold of ノオ to ノ spans the cut
+    # (イナノ|オサム is イナノサム).
     whole = loose_kana(unspaced)
-    fam, giv = loose_kana(n.family), loose_kana(n.given)
-    if whole == fam + giv:
+    if whole == loose_kana(n.family + n.given):
         first, second = n.family, n.given
-    elif whole == giv + fam:
+    elif whole == loose_kana(n.given + n.family):
         first, second = n.given, n.family
     else:
         return False

@@ -69,7 +69,8 @@ def test_a_lot_files_the_same_however_it_is_written(a: str, b: str) -> None:
      ("ふじさう みさき", "フジサウミサキ", "フジサウ", "ミサキ"),  # a spaced kana name splits it
      ("Taro Yamada", "ヤマダタロウ", "ヤマダ", "タロウ"),
      ("ｶﾄｳ ｿﾜﾀ", "カトウソワタ", "カトウ", "ソワタ"),  # the length mark stays with カトー
-     ("Uta Satou", "サトウウタ", "サトウ", "ウタ")],
+     ("Uta Satou", "サトウウタ", "サトウ", "ウタ"),
+     ("いなの おさむ", "イナノオサム", "イナノ", "オサム")],  # ノオ folds across the cut
 )  # fmt: skip
 def test_the_reading_column_wins_over_romaji(name: str, kana: str, family: str, given: str
                                               ) -> None:
