@@ -47,7 +47,8 @@ GUARDIAN_RARITY_BITS = -7.0
 def locating(cmp: Comparison) -> Bool:
     """Pairs with evidence that the row is about the record's *household*, not a namesake.
 
-    An e-mail locates with the surname and no contradicting birth date (families share one).
+    An e-mail locates with the surname and a birth date that fits, or none (families share
+    one address book entry, and name-made handles recur).
     The household's guardian named as the row's guardian locates a child only together with
     the child's own name and birth date, and only when that combination is rare (a namesake's
     parent rarely shares a name, but common names in the same school year do)."""
@@ -72,7 +73,7 @@ def locating(cmp: Comparison) -> Bool:
         guardian &= shared <= GUARDIAN_RARITY_BITS
     located = (
         weak | strong
-        | ((lv["email"] == 2) & (lv["family_name"] >= 4) & (lv["birth"] != 1))
+        | ((lv["email"] == 2) & (lv["family_name"] >= 4) & (lv["birth"] != 1) & (lv["birth"] != 2))
         | guardian
     )  # fmt: skip
     return np.asarray(located, dtype=np.bool_)
