@@ -28,7 +28,8 @@ from matcher.sealing import open_blob, seal_blob
 # An index holds normalised values and keys: bump the version whenever normalisation or the
 # keys change, so that an index saved by an older LeakWatch is rebuilt, not silently missed.
 # v2: lots of 丁 towns, a room joined to a one-number lot, ン+vowel in loose readings.
-FORMAT = "leakwatch-match-index-v2"
+# v3: unspaced names split where kanji gives way to kana.
+FORMAT = "leakwatch-match-index-v3"
 _FORMAT_FAMILY = "leakwatch-match-index-"
 
 

@@ -74,7 +74,16 @@ def is_known_surname(s: str) -> bool:
     return fold_variants(s) in by_kanji or normalize_kana(s) in by_kana
 
 
+# Kanji, then nothing but kana: 岡埼さくら is 岡埼 + さくら even when a typo hides the
+# surname from the table (ゆり子, kana then kanji, is left to the table).
+_KANJI_THEN_KANA = re.compile(
+    r"^([\u3400-\u9fff\uf900-\ufaff々〆]+)([\u3041-\u3096\u30a1-\u30faー]{2,})$"
+)
+
+
 def _split_unspaced(s: str, kana: bool) -> tuple[str, str]:
+    if not kana and (m := _KANJI_THEN_KANA.match(s)):
+        return m.group(1), m.group(2)
     by_kanji, kmax, by_kana, rmax = _surnames()
     table, longest = (by_kana, rmax) if kana else (by_kanji, kmax)
     for n in range(min(longest, len(s) - 1), 0, -1):

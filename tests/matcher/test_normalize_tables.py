@@ -58,6 +58,16 @@ def test_name_split_by_known_surname() -> None:
     assert normalize_name("ヤマダハナコ").family == "ヤマダ"
 
 
+@pytest.mark.parametrize(("text", "family", "given"), [
+    ("岡埼さくら", "岡埼", "さくら"),  # a typo hides the surname from the table: the script tells
+    ("佐々木サクラ", "佐々木", "サクラ"),
+    ("佐藤ゆり子", "佐藤", "ゆり子"),  # kana then kanji: the table decides
+])  # fmt: skip
+def test_name_split_where_kanji_gives_way_to_kana(text: str, family: str, given: str) -> None:
+    n = normalize_name(text)
+    assert (n.family_written, n.given_written) == (family, given)
+
+
 @pytest.mark.parametrize(("text", "kana"), [
     ("ﾕｳｺ", "ユーコ"), ("ゆうこ", "ユーコ"), ("ユウコ", "ユーコ"), ("ユーコ", "ユーコ"), ("Yūko", "ユーコ"),
     ("Yuuko", "ユーコ"), ("Ohno", "オーノ"), ("Oono", "オーノ"), ("Ōno", "オーノ"), ("おおの", "オーノ"),
