@@ -1,7 +1,7 @@
 """Matcher benchmark: quality against the synthetic ground truth, side by side with Splink 5
 (DuckDB) on the same data, end-to-end speed of `leakwatch match`, and scale at 1 M persons.
 
-    .venv/bin/python bench/match.py                  # everything (about ten minutes)
+    .venv/bin/python bench/match.py                  # everything (2-3 minutes on 2 cores)
     .venv/bin/python bench/match.py --skip-scale     # quality and Splink only
 
 The reported run uses --seed (default 2014); the matcher's settings, and Splink's configuration
