@@ -47,8 +47,7 @@ class Comparison:
     pos: I64
     levels: dict[str, I8]
     log2u: dict[str, F64]
-    log2n: float = 0.0  # log2 of the watchlist's size: log2u are shares of it
-
+    log2n: float  # log2 of the watchlist's size: log2u are shares of it
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -167,11 +167,16 @@ class Model:
         """In one pass over the fields: the scaled weights, the location bits, the
         uncalibrated logits they came from, and those logits without the household
         correction (how strongly the row points at the record's household: ``context``)."""
+        raw_w, raw, face = self._raw_logits(cmp)
+        return self._scaled(raw_w, located), self.location_bits(located, raw), raw, face
+
+    def _raw_logits(self, cmp: Comparison) -> tuple[dict[str, F64], F64, F64]:
+        """The raw weights, the uncalibrated logits, and those logits without the household
+        correction."""
         raw_w = self._raw_weights(cmp)
         raw = np.asarray(self._prior0() + np.sum(list(raw_w.values()), axis=0),
                          dtype=np.float64)  # fmt: skip
-        face = raw - raw_w["household"]
-        return self._scaled(raw_w, located), self.location_bits(located, raw), raw, face
+        return raw_w, raw, raw - raw_w["household"]
 
     def logits(self, cmp: Comparison, located: npt.NDArray[np.bool_] | None = None) -> F64:
         if located is None:
@@ -235,8 +240,7 @@ class Model:
                 counts = np.bincount(cat[cat >= 0], minlength=len(prior_m))
                 mass = counts + PSEUDO_COUNTS * prior_m
                 model.m[f] = list(mass / mass.sum())
-        # scale 1, shift 0: the fit finds them
-        _, _, raw, face = model.calibrated(cmp, np.ones(len(cmp), dtype=np.bool_))
+        _, raw, face = model._raw_logits(cmp)  # uncalibrated: the fit finds the calibration
         hh = households if households is not None else cmp.pos
         best = household_best(cmp.rows, hh, raw)
         unlocated = ~locating(cmp)[best]
