@@ -266,19 +266,33 @@ def person_features(row: Mapping[str, str]) -> Features:
     f = _named_and_born(row)
     f.gender = gender_code(row.get("gender", "") or "")
     f.place = place_of(row.get("address", "") or "", row.get("postal_code", "") or "")
-    f.phone = _phone(row.get("phone", "") or "")
+    f.phone = phone_digits(row.get("phone", "") or "")
     f.email = normalize_email(row.get("email", "") or "")
-    rel = (row.get("relationship", "") or "").strip()
-    if not f.fam and not f.fam_k:
-        f.relationship = UNBORN if rel in ("胎児", "") else CHILD
-    elif rel in ("本人", "保護者", "父", "母", "guardian"):
-        f.relationship = GUARDIAN
-    elif rel:
-        f.relationship = CHILD
+    f.relationship = relationship_code(row.get("relationship", "") or "",
+                                       bool(f.fam or f.fam_k))  # fmt: skip
     return f
 
 
-def _phone(s: str) -> str:
+def relationship_code(relationship: str, named: bool) -> int:
+    """GUARDIAN, CHILD or UNBORN (a record without a name: a due date), 0 if unknown."""
+    rel = relationship.strip()
+    if not named:
+        return UNBORN if rel in ("胎児", "") else CHILD
+    if rel in ("本人", "保護者", "父", "母", "guardian"):
+        return GUARDIAN
+    return CHILD if rel else 0
+
+
+def name_columns(name: str, kana: str) -> tuple[str, str, str, str, str, str, str, str]:
+    """A watchlist person's eight name values (fam, giv, fam_w, giv_w, fam_k, giv_k, fam_l,
+    giv_l), as :func:`person_features` gives them."""
+    f = Features()
+    _names(f, name, kana)
+    return f.fam, f.giv, f.fam_w, f.giv_w, f.fam_k, f.giv_k, f.fam_l, f.giv_l
+
+
+def phone_digits(s: str) -> str:
+    """A phone column's national digits ("" unless 9 or more, masked ones as "?")."""
     p = normalize_phone(s)
     return p.digits if p.digits and len(p.digits) >= 9 else ""
 
@@ -292,7 +306,7 @@ def listing_features(row: Mapping[str, str]) -> Features:
     f.grade = width(row.get("grade", "") or "").strip()
     f.gender = gender_code(row.get("gender", "") or "")
     f.place = place_of(row.get("address", "") or "", row.get("postal_code", "") or "")
-    f.phone = _phone(row.get("phone", "") or "")
+    f.phone = phone_digits(row.get("phone", "") or "")
     f.email = normalize_email(row.get("email", "") or "")
     g = row.get("guardian_name", "") or ""
     if g:
@@ -334,6 +348,9 @@ __all__ = [
     "birth_from_age_or_grade",
     "grade_range",
     "listing_features",
+    "name_columns",
     "person_features",
+    "phone_digits",
     "place_of",
+    "relationship_code",
 ]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import date
 from itertools import chain, filterfalse, islice
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,10 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.columns import KeyTable, PackedStrings, Vocab
-from matcher.features import GUARDIAN, Features, person_features
+from matcher.features import GUARDIAN, Features
 from matcher.gcpause import gc_paused
 from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
+from matcher.persons import PersonColumns, person_columns
 from matcher.sealing import open_blob, seal_blob
 
 # An index holds normalised values and keys: bump the version whenever normalisation or the
@@ -53,47 +53,6 @@ KEY_KINDS = (
     "kanji_year", "email",
 )  # fmt: skip
 YEAR0 = 1850  # years are stored as offsets (16 bits)
-
-
-# (rid, its hash, household hash, 8 name strings, birth, birth year, gender, relationship,
-#  town, city, postal, block, unit, phone int, phone tail key, phone head key, e-mail hash):
-# everything that needs no vocabulary is computed here, in the (possibly parallel) workers.
-PersonTuple = tuple[str, int, int, str, str, str, str, str, str, str, str, int, int, int, int,
-                    str, str, int, int, int, int, int, int, int]
-
-
-def person_tuple(row: Mapping[str, str]) -> PersonTuple | None:
-    """A watchlist row reduced to plain values (cheap to send between processes)."""
-    rid = (row.get("record_id") or "").strip()
-    if not rid:
-        return None
-    f = person_features(row)
-    p = f.place
-    assert p is not None
-    hh = (row.get("household_id") or "").strip() or rid
-    birth = f.birth_lo if f.birth_lo == f.birth_hi else 0
-    digits = f.phone
-    phone = phone_int(digits)
-    return (rid, str_hash("rid\x1f" + rid), str_hash("hh\x1f" + hh), f.fam, f.giv, f.fam_w,
-            f.giv_w, f.fam_k, f.giv_k, f.fam_l, f.giv_l, birth,
-            date.fromordinal(birth).year if birth else 0, f.gender, f.relationship, p.town,
-            p.city, p.postal, p.block, p.unit, phone,
-            phone_tail_key(digits) if phone else 0, phone_head_key(digits) if phone else 0,
-            str_hash("email\x1f" + f.email) if f.email else 0)  # fmt: skip
-
-
-# A chunk of persons column by column (24 lists in PersonTuple order): what a worker sends
-# back. 24 lists pickle and become numpy arrays far faster than 20,000 tuples.
-PersonColumns = tuple[list[Any], ...]
-_FIELDS = 24
-
-
-def person_columns(rows: Iterable[Mapping[str, str]]) -> PersonColumns:
-    """:func:`person_tuple` of each row (rows without a record id dropped), transposed."""
-    people = [t for t in map(person_tuple, rows) if t is not None]
-    if not people:
-        return tuple([] for _ in range(_FIELDS))
-    return tuple(map(list, zip(*people, strict=True)))
 
 
 def _batches(rows: Iterable[Mapping[str, str]], size: int) -> Iterator[list[Mapping[str, str]]]:

@@ -90,7 +90,6 @@ def str_hash(text: str) -> int:
 _MASK63 = (1 << 63) - 1
 
 
-@lru_cache(maxsize=65536)  # a household's members share a number
 def phone_int(digits: str) -> int:
     """A full phone number as an integer (a leading 1 keeps the leading zeros), 0 if none."""
     if not digits or "?" in digits or not digits.isdigit():
@@ -98,7 +97,6 @@ def phone_int(digits: str) -> int:
     return int("1" + digits)
 
 
-@lru_cache(maxsize=65536)  # a household's members share a number
 def phone_tail_key(digits: str) -> int:
     """Files a number by length, first two and last four digits (survives a masked middle)."""
     if len(digits) < 8:
@@ -109,7 +107,6 @@ def phone_tail_key(digits: str) -> int:
     return int(f"1{len(digits):02d}{head}{tail}")
 
 
-@lru_cache(maxsize=65536)  # a household's members share a number
 def phone_head_key(digits: str) -> int:
     """Files a number by length and first six digits (survives a masked tail)."""
     if len(digits) < 8:

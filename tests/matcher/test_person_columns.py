@@ -1,0 +1,80 @@
+"""The index's column-wise, memoised normalisation of watchlist persons gives exactly what
+normalising each person on its own (``person_features``) gives."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from matcher import persons as persons_module
+from matcher.features import person_features
+from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
+from matcher.persons import person_columns
+from synth.watchlist import generate_watchlist
+from tests.matcher.conftest import HOUSEHOLD
+
+ODD = [
+    {"record_id": " P1 ", "household_id": "", "name": "山田花子", "name_kana": "",
+     "birthdate": "平成20年4月", "relationship": "", "phone": "090-****-1234",
+     "address": "", "postal_code": "1020074", "email": "Hanako@Example.JP"},
+    {"record_id": "P2", "name": "", "name_kana": "", "relationship": "胎児",
+     "due_date": "2026-12-01", "phone": "03-1234-5678"},
+    {"record_id": "P3", "name": "", "relationship": "長女", "phone": "not a number"},
+    {"record_id": "", "name": "山田 太郎"},  # no record id: dropped
+    {"record_id": "P4", "name": "Taro YAMADA", "gender": "男性", "relationship": "guardian",
+     "birthdate": "1980/5/5", "address": "東京都千代田区九段南1-2-3-101", "email": "not mail"},
+    {"record_id": "P5", "name": "ｻｲﾄｳ ﾊﾅｺ", "birthdate": "S55.5.5", "relationship": "母",
+     "address": "東京都千代田区九段南1-2-3-101", "phone": "0312345678"},
+]  # fmt: skip
+
+
+def reference(row: dict[str, str]) -> tuple[Any, ...] | None:
+    """One person, normalised from scratch, in PersonColumns order."""
+    rid = (row.get("record_id") or "").strip()
+    if not rid:
+        return None
+    f = person_features(row)
+    p = f.place
+    assert p is not None
+    hh = (row.get("household_id") or "").strip() or rid
+    birth = f.birth_lo if f.birth_lo == f.birth_hi else 0
+    phone = phone_int(f.phone)
+    return (rid, str_hash("rid\x1f" + rid), str_hash("hh\x1f" + hh), f.fam, f.giv, f.fam_w,
+            f.giv_w, f.fam_k, f.giv_k, f.fam_l, f.giv_l, birth,
+            date.fromordinal(birth).year if birth else 0, f.gender, f.relationship, p.town,
+            p.city, p.postal, p.block, p.unit, phone,
+            phone_tail_key(f.phone) if phone else 0, phone_head_key(f.phone) if phone else 0,
+            str_hash("email\x1f" + f.email) if f.email else 0)  # fmt: skip
+
+
+def rows_of(columns: tuple[list[Any], ...]) -> list[tuple[Any, ...]]:
+    return list(zip(*columns, strict=True))
+
+
+def test_columns_equal_per_person_normalisation() -> None:
+    rows = HOUSEHOLD + ODD + list(generate_watchlist(2000, 41))
+    expected = [t for t in map(reference, rows) if t is not None]
+    assert rows_of(person_columns(rows)) == expected
+    assert len(expected) == len(rows) - 1
+
+
+def test_columns_do_not_depend_on_what_was_seen_before() -> None:
+    rows = HOUSEHOLD + ODD + list(generate_watchlist(500, 42))
+    first = rows_of(person_columns(rows))
+    again = rows_of(person_columns(list(reversed(rows))))[::-1]
+    assert first == again
+    persons_module._NAMES.clear()
+    assert rows_of(person_columns(rows)) == first
+
+
+def test_caches_stay_bounded(monkeypatch: Any) -> None:
+    monkeypatch.setattr(persons_module, "_NAMES_MAX", 50)
+    rows = list(generate_watchlist(400, 43))
+    got = rows_of(person_columns(rows))
+    assert got == [reference(r) for r in rows]
+    assert len(persons_module._NAMES) <= 50
+
+
+def test_no_rows_give_empty_columns() -> None:
+    cols = person_columns([{"record_id": "  "}])
+    assert len(cols) == persons_module.FIELDS and not any(cols)
