@@ -1,0 +1,82 @@
+"""`leakwatch match` with the watchlist read and normalised by worker processes, range by
+range, gives what reading it in one process gives: the same matches, persons and rejects."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+from office import match_pipeline
+from office.cli_match import run_match
+from synth.listing import generate_listing
+from synth.watchlist import generate_watchlist
+
+
+def write(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    wl = list(generate_watchlist(3000, 31))
+    listing, _ = generate_listing(wl, 400, 32)
+    wl_path, listing_path = tmp_path / "w.csv", tmp_path / "l.csv"
+    write(wl_path, wl)
+    with wl_path.open("ab") as fh:  # bad records among the good: each rejected, none lost
+        fh.write(b"P-short,only two\n")
+        fh.write(b",no id," + b"," * (len(wl[0]) - 3) + b"\n")
+        fh.write(b"P-bytes,\xff\xfe" + b"," * (len(wl[0]) - 2) + b"\n")
+    with wl_path.open("a", encoding="utf-8", newline="") as fh:
+        csv.DictWriter(fh, fieldnames=list(wl[0])).writerows(
+            generate_watchlist(200, 33))
+    write(listing_path, listing)
+    return wl_path, listing_path
+
+
+def run(files: tuple[Path, Path], out: Path) -> tuple[list[str], str, int, dict[str, float]]:
+    wl, listing = files
+    r = run_match(listing, out, watchlist=wl)
+    rejects = wl.with_name(wl.name + ".rejects.csv")
+    return (sorted(out.read_text(encoding="utf-8").splitlines()),
+            rejects.read_text(encoding="utf-8"), r.persons, r.seconds)  # fmt: skip
+
+
+def test_workers_build_what_one_process_builds(
+    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(match_pipeline, "RANGE_BYTES", 20_000)  # many ranges from a small file
+    lines, rejects, persons, seconds = run(files, tmp_path / "par.csv")
+    assert "normalise listing" in seconds  # the workers' path was taken
+
+    monkeypatch.setattr(match_pipeline, "parallel_ranges", lambda *_: None)
+    one_lines, one_rejects, one_persons, one_seconds = run(files, tmp_path / "one.csv")
+    assert "normalise listing" not in one_seconds
+
+    assert persons == one_persons == 3200
+    assert lines == one_lines and len(lines) > 100
+    assert rejects == one_rejects
+    reasons = [row[1] for row in csv.reader(rejects.splitlines()[1:])]
+    assert len(reasons) == 3
+    assert any("expected" in r for r in reasons)
+    assert any("record_id: empty" in r for r in reasons)
+    assert any("not utf-8" in r for r in reasons)
+
+
+def test_a_quoted_watchlist_is_read_in_one_process(
+    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(match_pipeline, "RANGE_BYTES", 20_000)
+    wl, _ = files
+    with wl.open("a", encoding="utf-8", newline="") as fh:
+        fh.write('P-q,"山田\n太郎",,,,,,,,,,,\n')
+    lines, _, persons, seconds = run(files, tmp_path / "q.csv")
+    assert "normalise listing" not in seconds
+    assert persons == 3201 and lines

@@ -1,0 +1,75 @@
+"""Cutting a CSV file into byte ranges of whole lines, for workers to read side by side:
+the ranges read together give exactly the records (and line numbers) of one reading, and a
+file that cannot be cut safely is refused."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from store.csv_input import ByteRange, CsvFile, CsvRecord, range_records, record_ranges
+
+HEADER = "record_id,name,address\n"
+
+
+def body(n: int) -> str:
+    return "".join(f"P{i},山田 太郎{i},東京都千代田区九段南一丁目{i}番3号\n" for i in range(n))
+
+
+def one_reading(path: Path, encoding: str | None = None) -> list[tuple[int, list[str] | str]]:
+    with CsvFile(path, encoding) as f:
+        return [(r.line, r.fields) if isinstance(r, CsvRecord) else r for r in f.records()]
+
+
+def by_ranges(path: Path, ranges: list[ByteRange], encoding: str
+              ) -> list[tuple[int, list[str] | str]]:
+    return [(r.line, r.fields) if isinstance(r, CsvRecord) else r
+            for rng in ranges for r in range_records(path, encoding, rng)]  # fmt: skip
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp932", "euc_jp"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_ranges_read_like_one_reading(tmp_path: Path, encoding: str, newline: str) -> None:
+    text = HEADER + body(300) + "\n" + "P999,bad\x00name,x\n" + body(5) + "P1000,short\n"
+    path = tmp_path / "w.csv"
+    path.write_bytes(text.replace("\n", newline).encode(encoding))
+    with CsvFile(path) as f:
+        detected = f.encoding
+    for parts in (1, 2, 7, 50):
+        ranges = record_ranges(path, detected, parts)
+        assert ranges is not None
+        assert ranges[0].start == len((HEADER.replace("\n", newline)).encode(encoding))
+        assert ranges[-1].end == path.stat().st_size
+        assert all(a.end == b.start for a, b in pairwise(ranges))
+        assert by_ranges(path, ranges, detected) == one_reading(path)
+    assert len(record_ranges(path, detected, 7) or []) > 1
+
+
+def test_undecodable_bytes_stay_escaped_in_their_record(tmp_path: Path) -> None:
+    path = tmp_path / "w.csv"
+    path.write_bytes(HEADER.encode() + body(50).encode() + b"P77,\xff\xfe,x\n" + body(50).encode())
+    ranges = record_ranges(path, "utf-8", 4)
+    assert ranges is not None
+    got = by_ranges(path, ranges, "utf-8")
+    assert got == one_reading(path, "utf-8")
+    assert (52, ["P77", "\udcff\udcfe", "x"]) in got
+
+
+@pytest.mark.parametrize("content", [
+    HEADER + body(20) + 'P1,"山田\n太郎",x\n' + body(20),  # a quoted field may hold a line break
+    HEADER + body(20) + "P1,山田\r太郎,x\n" + body(20),  # a lone carriage return
+    HEADER,  # no records
+    "record_id,name",  # not even a line break
+])  # fmt: skip
+def test_files_that_cannot_be_cut_are_refused(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "w.csv"
+    path.write_text(content, encoding="utf-8", newline="")
+    assert record_ranges(path, "utf-8", 4) is None
+
+
+def test_utf16_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "w.csv"
+    path.write_text(HEADER + body(20), encoding="utf-16")
+    assert record_ranges(path, "utf-16", 4) is None
