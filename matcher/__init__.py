@@ -17,6 +17,7 @@ candidate pairs), ``compare`` (comparison levels, term frequencies), ``model``
 from matcher.address import Address, parse_address
 from matcher.dates import DateRange, parse_birthdate
 from matcher.explain import Explanation, FieldEvidence
+from matcher.features import listing_features
 from matcher.gazetteer import PREFECTURES
 from matcher.index import IndexFormatError, WatchlistIndex
 from matcher.kana import normalize_kana
@@ -24,6 +25,7 @@ from matcher.mail import normalize_email
 from matcher.match import Candidate, Matcher, MatchResult, Thresholds, score_listing
 from matcher.model import Model
 from matcher.names import Name, normalize_name
+from matcher.persons import PERSON_FIELDS, PersonChunk, watchlist_chunk
 from matcher.phone import Phone, normalize_phone
 from matcher.postal import normalize_postal
 from matcher.sealing import IndexKeyError
@@ -31,6 +33,7 @@ from matcher.text import normalize_text
 from matcher.variants import fold_variants
 
 __all__ = [
+    "PERSON_FIELDS",
     "PREFECTURES",
     "Address",
     "Candidate",
@@ -43,10 +46,12 @@ __all__ = [
     "Matcher",
     "Model",
     "Name",
+    "PersonChunk",
     "Phone",
     "Thresholds",
     "WatchlistIndex",
     "fold_variants",
+    "listing_features",
     "normalize_email",
     "normalize_kana",
     "normalize_name",
@@ -56,4 +61,5 @@ __all__ = [
     "parse_address",
     "parse_birthdate",
     "score_listing",
+    "watchlist_chunk",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from itertools import chain, filterfalse, islice
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from matcher.columns import KeyTable, PackedStrings, Vocab
 from matcher.features import GUARDIAN, Features
 from matcher.gcpause import gc_paused
 from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
-from matcher.persons import PersonColumns, person_columns
+from matcher.persons import PersonChunk, person_chunk, person_columns
 from matcher.sealing import open_blob, seal_blob
 
 # An index holds normalised values and keys: bump the version whenever normalisation or the
@@ -66,15 +66,19 @@ def _batches(rows: Iterable[Mapping[str, str]], size: int) -> Iterator[list[Mapp
 _SHARED: Sequence[Mapping[str, str]] = ()
 
 
-def _columns_of_range(span: tuple[int, int]) -> PersonColumns:
-    return person_columns(_SHARED[span[0]:span[1]])
+def _chunk_of_range(span: tuple[int, int]) -> PersonChunk:
+    return _chunk_of_rows(_SHARED[span[0]:span[1]])
 
 
-def _person_columns(rows: Iterable[Mapping[str, str]], workers: int) -> Iterator[PersonColumns]:
+def _chunk_of_rows(rows: Sequence[Mapping[str, str]]) -> PersonChunk:
+    return person_chunk(person_columns(rows))
+
+
+def _person_chunks(rows: Iterable[Mapping[str, str]], workers: int) -> Iterator[PersonChunk]:
     """Normalise in ``workers`` processes (0 or 1: here), chunk by chunk, in input order."""
     size = 20_000
     if workers <= 1:
-        yield from map(person_columns, _batches(rows, size))
+        yield from map(_chunk_of_rows, _batches(rows, size))
         return
     import multiprocessing as mp
 
@@ -88,28 +92,28 @@ def _person_columns(rows: Iterable[Mapping[str, str]], workers: int) -> Iterator
         try:
             with mp.get_context("fork").Pool(workers) as pool:
                 spans = ((i, min(i + size, len(rows))) for i in range(0, len(rows), size))
-                yield from pool.imap(_columns_of_range, spans)
+                yield from pool.imap(_chunk_of_range, spans)
         finally:
             _SHARED = ()
         return
     with mp.get_context("fork" if fork else "spawn").Pool(workers) as pool:
-        yield from pool.imap(person_columns, _batches(rows, size))
+        yield from pool.imap(_chunk_of_rows, _batches(rows, size))
 
 
-def _ids(vocab: Vocab, *columns: list[str]) -> list[npt.NDArray[np.int32]]:
-    """Vocabulary ids of ``columns`` (new words added), numbered in the order person by person,
-    column by column, in which the words first appear (the ids a saved index has always had)."""
+def _ids(vocab: Vocab, words: list[str], local: npt.NDArray[np.int32]
+         ) -> list[npt.NDArray[np.int32]]:
+    """Vocabulary ids of a chunk's word ids (new words added), numbered in the order in which
+    the words first appear person by person, column by column (the ids a saved index has
+    always had, however the persons were chunked)."""
     ids = vocab.ids
-    flat = list(chain.from_iterable(zip(*columns, strict=True)))
-    # All C-level passes: dict.fromkeys keeps first appearances in order.
-    new = list(filterfalse(ids.__contains__, dict.fromkeys(flat)))
-    ids.update(zip(new, range(len(ids), len(ids) + len(new)), strict=True))
+    # setdefault's default is the size before the word is added: the next free id.
+    remap = np.fromiter((ids.setdefault(w, len(ids)) for w in words), dtype=np.int32,
+                        count=len(words))  # fmt: skip
     vocab.sync()
     if len(ids) >= 1 << 23:  # name_year_key packs ids in 23 bits: as the int64 it overflows
         raise OverflowError(f"vocabulary of {len(ids):,} words")
-    out = np.fromiter(map(ids.__getitem__, flat), dtype=np.int32, count=len(flat))
-    out = out.reshape(-1, len(columns))
-    return [out[:, i] for i in range(len(columns))]
+    out = remap[local] if len(words) else np.zeros(local.shape, dtype=np.int32)
+    return [out[:, i] for i in range(local.shape[1])]
 
 
 def name_year_keys(
@@ -196,13 +200,22 @@ class WatchlistIndex:
         workers: int = 0,
     ) -> int:
         """Add (or replace, by record_id) persons; returns how many were added."""
+        return self.add_chunks(_person_chunks(rows, workers), progress)
+
+    def add_chunks(
+        self,
+        chunks: Iterable[PersonChunk],
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Add persons already normalised by :func:`matcher.watchlist_chunk` (in any
+        process), chunk by chunk in order; the same index as ``add`` of their rows."""
         # Millions of small ints in lists make the cyclic GC rescan them over and over.
         with gc_paused():
-            return self._add(_person_columns(rows, workers), progress)
+            return self._add(chunks, progress)
 
     def _add(
         self,
-        chunks: Iterable[PersonColumns],
+        chunks: Iterable[PersonChunk],
         progress: Callable[[int], None] | None,
     ) -> int:
         base = len(self.alive)
@@ -212,44 +225,43 @@ class WatchlistIndex:
         packed: list[PackedStrings] = []
         v = self.vocabs
         n = 0
-        # Column by column, in numpy: the vocabulary ids are the only per-person Python step.
+        # Column by column, in numpy: a chunk's distinct words are the only Python step.
         for chunk in chunks:
-            if not chunk[0]:
+            if not len(chunk):
                 continue
-            (rid, rid_h, hh, s_fam, s_giv, s_fam_w, s_giv_w, s_fam_k, s_giv_k, s_fam_l, s_giv_l,
-             birth, year, gender, rel, town, city, postal, block, unit, phone, tail, head,
-             email) = chunk  # fmt: skip
-            fam, giv, fam_w, giv_w = _ids(v["kanji"], s_fam, s_giv, s_fam_w, s_giv_w)
-            fam_k, giv_k = _ids(v["kana"], s_fam_k, s_giv_k)
-            fam_l, giv_l = _ids(v["loose"], s_fam_l, s_giv_l)
-            (town_id,), (city_id,) = _ids(v["town"], town), _ids(v["city"], city)
+            fam, giv, fam_w, giv_w = _ids(v["kanji"], chunk.words["kanji"], chunk.ids["kanji"])
+            fam_k, giv_k = _ids(v["kana"], chunk.words["kana"], chunk.ids["kana"])
+            fam_l, giv_l = _ids(v["loose"], chunk.words["loose"], chunk.ids["loose"])
+            (town_id,) = _ids(v["town"], chunk.words["town"], chunk.ids["town"])
+            (city_id,) = _ids(v["city"], chunk.words["city"], chunk.ids["city"])
+            num = chunk.numbers
+            postal, year = num["postal"], num["year"]
             given = {
                 "fam": fam, "giv": giv, "fam_w": fam_w, "giv_w": giv_w, "fam_k": fam_k,
-                "giv_k": giv_k, "fam_l": fam_l, "giv_l": giv_l, "birth": birth,
-                "gender": gender, "rel": rel, "town": town_id, "city": city_id,
-                "postal": postal, "block": block, "unit": unit, "phone": phone, "email": email,
-                "hh": hh,
+                "giv_k": giv_k, "fam_l": fam_l, "giv_l": giv_l, "birth": num["birth"],
+                "gender": num["gender"], "rel": num["rel"], "town": town_id, "city": city_id,
+                "postal": postal, "block": num["block"], "unit": num["unit"],
+                "phone": num["phone"], "email": num["email"], "hh": num["hh"],
             }  # fmt: skip
             for name, (dt, _) in COLUMNS.items():
                 col_parts[name].append(np.asarray(given[name], dtype=dt))
-            post = np.array(postal, dtype=np.int64) << 24
-            years = np.array(year, dtype=np.int64)
+            post = postal << 24
             filed = {
-                "phone": phone, "ph_tail": tail, "ph_head": head,
+                "phone": num["phone"], "ph_tail": num["tail"], "ph_head": num["head"],
                 "postal_fam": np.where((post != 0) & (fam_l != 0), post | fam_l, 0),
                 "postal_kanji": np.where((post != 0) & (fam != 0), post | fam, 0),
-                "block": block,
-                "kana_year": name_year_keys(fam_l, giv_l, years, False),
-                "kanji_year": name_year_keys(fam, giv, years, True), "email": email,
+                "block": num["block"],
+                "kana_year": name_year_keys(fam_l, giv_l, year, False),
+                "kanji_year": name_year_keys(fam, giv, year, True), "email": num["email"],
             }  # fmt: skip
             for kind in KEY_KINDS:
                 key_parts[kind].append(np.asarray(filed[kind], dtype=np.int64))
-            rid_parts.append(np.array(rid_h, dtype=np.int64))
+            rid_parts.append(num["rid_h"])
             # The table of record ids is the old one until the end: removing chunk by chunk
             # finds what removing all at once would.
             self._remove_hashes(rid_parts[-1])  # a re-imported record replaces its old one
-            packed.append(PackedStrings.of(rid))
-            n += len(rid)
+            packed.append(PackedStrings.of(chunk.record_ids))
+            n += len(chunk)
             if progress is not None:
                 progress(n)
         if not n:

@@ -120,25 +120,33 @@ class Matcher:
         rows: Sequence[Mapping[str, str]],
         as_of: Mapping[str, date] | None = None,
         progress: Progress | None = None,
+        features: Sequence[Features] | None = None,
     ) -> MatchResult:
         """Score ``rows`` (data-contract listing columns). ``as_of`` may give known list
-        dates by listing_id; the others are inferred."""
+        dates by listing_id; the others are inferred. ``features``: the rows already
+        normalised by :func:`matcher.listing_features` (say, while the index was built); they
+        are the run's own, as they would be otherwise (an age's birth range is filled in)."""
+        if features is not None and len(features) != len(rows):
+            raise ValueError(f"{len(features)} features for {len(rows)} rows")
         # Tens of thousands of small acyclic objects (features, candidates, explanations):
         # with a big heap around (a watchlist in memory) the cyclic GC would rescan it over
         # and over — a third of the matching time at 1M persons.
         with gc_paused():
-            return self._match(rows, as_of, progress)
+            return self._match(rows, as_of, progress, features)
 
     def _match(
         self,
         rows: Sequence[Mapping[str, str]],
         as_of: Mapping[str, date] | None,
         progress: Progress | None,
+        features: Sequence[Features] | None,
     ) -> MatchResult:
         index = self.index
         total = len(rows)
         clock = _Clock()
-        feats = _normalise(rows, self.workers, progress)
+        feats = list(features) if features is not None else _normalise(
+            rows, self.workers, progress
+        )
         if progress is not None:
             progress("normalise", total, total)
         if not feats or not len(index):

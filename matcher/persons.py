@@ -10,8 +10,12 @@ which costs a third of normalising person by person. The result is what
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from itertools import compress
+from dataclasses import dataclass
+from itertools import chain, compress
 from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from matcher.dates import parse_birthdate
 from matcher.features import gender_code, name_columns, phone_digits, place_of, relationship_code
@@ -119,3 +123,48 @@ def _household_hash(household: str) -> int:
 def _email_hash(raw: str) -> int:
     email = normalize_email(raw) if raw else ""
     return str_hash("email\x1f" + email) if email else 0
+
+
+# Which PersonColumns go to which of the index's vocabularies, in the order their words are
+# numbered (person by person, then column by column).
+_VOCAB_COLUMNS = {"kanji": (3, 4, 5, 6), "kana": (7, 8), "loose": (9, 10), "town": (15,),
+                  "city": (16,)}  # fmt: skip
+_NUMBER_COLUMNS = {"rid_h": 1, "hh": 2, "birth": 11, "year": 12, "gender": 13, "rel": 14,
+                   "postal": 17, "block": 18, "unit": 19, "phone": 20, "tail": 21, "head": 22,
+                   "email": 23}  # fmt: skip
+
+
+@dataclass
+class PersonChunk:
+    """Normalised persons ready for the index, cheap to send between processes: the names
+    and places as ids into the chunk's own word lists, everything else as int64 arrays."""
+
+    record_ids: list[str]
+    words: dict[str, list[str]]  # vocabulary -> its words in this chunk, first seen first
+    ids: dict[str, npt.NDArray[np.int32]]  # vocabulary -> (persons, its columns) word ids
+    numbers: dict[str, npt.NDArray[np.int64]]
+
+    def __len__(self) -> int:
+        return len(self.record_ids)
+
+
+def watchlist_chunk(columns: Mapping[str, Sequence[str]], n: int) -> PersonChunk:
+    """``n`` watchlist persons given column by column (data-contract names; a missing column
+    is empty) normalised for :meth:`WatchlistIndex.add_chunks`; persons without a record id
+    are dropped."""
+    return person_chunk(persons_from_columns(columns, n))
+
+
+def person_chunk(columns: PersonColumns) -> PersonChunk:
+    """:class:`PersonChunk` of :func:`person_columns` / :func:`persons_from_columns`."""
+    words: dict[str, list[str]] = {}
+    ids: dict[str, npt.NDArray[np.int32]] = {}
+    for vocab, at in _VOCAB_COLUMNS.items():
+        flat = list(chain.from_iterable(zip(*(columns[i] for i in at), strict=True)))
+        order = list(dict.fromkeys(flat))
+        local = {w: i for i, w in enumerate(order)}
+        words[vocab] = order
+        ids[vocab] = np.fromiter(map(local.__getitem__, flat), dtype=np.int32,
+                                 count=len(flat)).reshape(-1, len(at))  # fmt: skip
+    numbers = {k: np.array(columns[i], dtype=np.int64) for k, i in _NUMBER_COLUMNS.items()}
+    return PersonChunk(list(columns[0]), words, ids, numbers)

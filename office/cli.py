@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import logging
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.core import TyperGroup
 
-from office.console import byte_progress, cli_actor, console, fail
+from office.console import ExitPlan, byte_progress, cli_actor, console, fail
 
 if TYPE_CHECKING:
     from typer._click import Command, Context  # typer vendors click: its types live there
@@ -281,6 +284,13 @@ def main() -> None:
     """The console script: problems the user can fix end in one clear line, not a traceback."""
     try:
         app()
+    except SystemExit as exc:
+        if exc.code in (0, None) and ExitPlan.quick:
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        raise
     except Exception as exc:
         # Imported here: only a failing command pays for the database layer's import.
         from store.db import SchemaError

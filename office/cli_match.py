@@ -9,9 +9,7 @@ from the store's master key (``MasterKey.index_key``).
 
 from __future__ import annotations
 
-import atexit
 import csv
-import gc
 import os
 import time
 from collections.abc import Callable
@@ -31,10 +29,13 @@ from matcher import (
     Model,
     Thresholds,
     WatchlistIndex,
+    listing_features,
 )
-from office.console import console, err_console, fail
+from office import match_pipeline
+from office.console import ExitPlan, console, err_console, fail
 from store.csv_input import CsvFile, InputError, has_undecodable
 from store.keyring import KeyError_
+from store.private_files import private_csv
 
 OUT_COLUMNS = ["row_id", "record_id", "score", "decision"]
 
@@ -47,6 +48,46 @@ class CsvRows:
     encoding: str
 
 
+class RecordCheck:
+    """Why a CSV record of a file with ``header`` is bad (None if it is good): the wrong
+    number of fields, bytes not valid in the file's encoding, or an empty ``key`` column."""
+
+    def __init__(self, header: list[str], key: str, encoding: str) -> None:
+        self.header, self.key, self.encoding = header, key, encoding
+        self.width = len(header)
+        # The last column of that name, as a row built by dict(zip(header, fields)) keeps.
+        self.key_at = max((i for i, h in enumerate(header) if h == key), default=-1)
+
+    def __call__(self, fields: list[str]) -> str | None:
+        if len(fields) != self.width:
+            return f"expected {self.width} fields, found {len(fields)}"
+        # One scan of the whole record; the column is looked for only in a bad one.
+        if has_undecodable("".join(fields)):
+            bad = [h for h, v in zip(self.header, fields, strict=True) if has_undecodable(v)]
+            return f"column {bad[0]}: bytes that are not {self.encoding}"
+        if self.key_at < 0 or not fields[self.key_at].strip():
+            return f"column {self.key}: empty"
+        return None
+
+
+def open_csv(path: Path, required: tuple[str, ...]) -> CsvFile:
+    """``path`` opened, its encoding and header read; InputError if it is missing, not a file,
+    or lacks a ``required`` column."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not a CSV file")
+    f = CsvFile(path)
+    missing = [c for c in required if c not in f.header]
+    if missing:
+        f.close()
+        raise InputError(
+            f"{path}, line 1: missing column(s) {', '.join(missing)} "
+            f"(header: {', '.join(f.header[:15])})"
+        )
+    return f
+
+
 def read_csv(
     path: Path,
     required: tuple[str, ...],
@@ -55,40 +96,19 @@ def read_csv(
 ) -> CsvRows:
     """All good rows of ``path``; bad ones as (line, reason, fields). Raises InputError when
     the file as a whole is unusable (missing, empty, no such column)."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, not a CSV file")
-    with CsvFile(path) as f:
-        missing = [c for c in required if c not in f.header]
-        if missing:
-            raise InputError(
-                f"{path}, line 1: missing column(s) {', '.join(missing)} "
-                f"(header: {', '.join(f.header[:15])})"
-            )
+    with open_csv(path, required) as f:
         rows: list[dict[str, str]] = []
         rejects: list[tuple[int, str, list[str]]] = []
-        width = len(f.header)
+        check = RecordCheck(f.header, key, f.encoding)
         for n, rec in enumerate(f.records()):
             if isinstance(rec, tuple):
                 rejects.append((rec[0], rec[1], []))
                 continue
-            if len(rec.fields) != width:
-                rejects.append((rec.line, f"expected {width} fields, found {len(rec.fields)}",
-                                rec.fields))
+            reason = check(rec.fields)
+            if reason is not None:
+                rejects.append((rec.line, reason, rec.fields))
                 continue
-            # One scan of the whole record; the column is looked for only in a bad one.
-            if has_undecodable("".join(rec.fields)):
-                bad = [h for h, v in zip(f.header, rec.fields, strict=True)
-                       if has_undecodable(v)]  # fmt: skip
-                rejects.append((rec.line, f"column {bad[0]}: bytes that are not {f.encoding}",
-                                rec.fields))
-                continue
-            row = dict(zip(f.header, rec.fields, strict=True))
-            if not row.get(key, "").strip():
-                rejects.append((rec.line, f"column {key}: empty", rec.fields))
-                continue
-            rows.append(row)
+            rows.append(dict(zip(f.header, rec.fields, strict=True)))
             if progress is not None and n % 5000 == 0:
                 progress(f.bytes_read, f.size)
         if progress is not None:
@@ -98,10 +118,8 @@ def read_csv(
 
 def write_rejects(path: Path, header: list[str], rejects: list[tuple[int, str, list[str]]]
                   ) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # may hold PII
-    with open(fd, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["line", "reason", *header])
+    with private_csv(path, ["line", "reason", *header]) as w:  # rejected rows may hold PII
+        assert w is not None
         for line, reason, fields in rejects:
             w.writerow([line, reason, *fields])
 
@@ -191,53 +209,90 @@ def run_match(
         return lambda done, total: progress.update(task, completed=done, total=total)
 
     model = read_model(model_path) if model_path is not None else None
+    workers = min(os.cpu_count() or 1, 8)
     w_rejects = 0
+    building: match_pipeline.ParallelBuild | None = None
+    index: WatchlistIndex | None = None
     if index_path is not None:
         index = load_index(index_path)
         times["load index"] = time.perf_counter() - t0
+    elif watchlist is None:
+        raise InputError("give --watchlist W.csv or --index IDX")
     else:
-        if watchlist is None:
-            raise InputError("give --watchlist W.csv or --index IDX")
-        w = read_csv(watchlist, ("record_id", "name"), "record_id", bar(f"read {watchlist.name}"))
-        w_rejects = len(w.rejects)
-        if w.rejects:
-            write_rejects(watchlist.with_name(watchlist.name + ".rejects.csv"), w.header,
-                          w.rejects)
-        times["read watchlist"] = time.perf_counter() - t0
+        with open_csv(watchlist, ("record_id", "name")) as f:
+            file = match_pipeline.WatchlistFile(watchlist, f.encoding, f.header,
+                                                RecordCheck(f.header, "record_id", f.encoding))
+        ranges = match_pipeline.parallel_ranges(file, workers)
+        if ranges is not None:
+            # Workers read and normalise the watchlist while this process does the listing.
+            building = match_pipeline.start(file, ranges, workers)
+        else:
+            index, w_rejects = _build_in_one_read(watchlist, bar, workers)
+        times["read + build index"] = time.perf_counter() - t0
+    try:
         t = time.perf_counter()
-        build = bar("build index")
-        total = len(w.rows)
-        # Normalising is the build's cost: spread it over the cores for big watchlists.
-        workers = min(os.cpu_count() or 1, 8) if total >= 50_000 else 0
-        index = WatchlistIndex.build(w.rows, progress=lambda n: build(n, total), workers=workers)
-        build(total, total)
-        times["build index"] = time.perf_counter() - t
-    if save_index is not None:
+        lst = read_csv(listing, ("name",), "name", bar(f"read {listing.name}"))
+        for i, r in enumerate(lst.rows):
+            r.setdefault("row_id", str(i + 1))
+            if not r["row_id"]:
+                r["row_id"] = str(i + 1)
+        if lst.rejects:
+            write_rejects(out.with_name(out.name + ".rejects.csv"), lst.header, lst.rejects)
+        times["read listing"] = time.perf_counter() - t
+        feats = None
+        if building is not None:
+            t = time.perf_counter()
+            normalising = bar("normalise listing")
+            feats = []
+            for i, r in enumerate(lst.rows):
+                feats.append(listing_features(r))
+                if i % 2000 == 0:
+                    normalising(i, len(lst.rows))
+            normalising(len(lst.rows), len(lst.rows))
+            times["normalise listing"] = time.perf_counter() - t
+            t = time.perf_counter()
+            index = building.finish(bar("read + build index"))
+            assert watchlist is not None
+            w_rejects = len(building.rejects)
+            if building.rejects:
+                write_rejects(watchlist.with_name(watchlist.name + ".rejects.csv"), file.header,
+                              building.rejects)
+            times["read + build index"] += time.perf_counter() - t
+        assert index is not None
+        if save_index is not None:
+            t = time.perf_counter()
+            index.save(save_index, index_keys()[0])
+            times["save index"] = time.perf_counter() - t
         t = time.perf_counter()
-        index.save(save_index, index_keys()[0])
-        times["save index"] = time.perf_counter() - t
-    t = time.perf_counter()
-    lst = read_csv(listing, ("name",), "name", bar(f"read {listing.name}"))
-    for i, r in enumerate(lst.rows):
-        r.setdefault("row_id", str(i + 1))
-        if not r["row_id"]:
-            r["row_id"] = str(i + 1)
-    if lst.rejects:
-        write_rejects(out.with_name(out.name + ".rejects.csv"), lst.header, lst.rejects)
-    times["read listing"] = time.perf_counter() - t
-    t = time.perf_counter()
-    stage = bar("match")
-    # Normalising the rows is most of matching: spread it over the cores for big listings.
-    m_workers = min(os.cpu_count() or 1, 8) if len(lst.rows) >= 5000 else 0
-    result = Matcher(index, thresholds, model, em=em, workers=m_workers).match(
-        lst.rows, progress=lambda _s, done, total: stage(done, total)
-    )
-    times["match"] = time.perf_counter() - t
+        stage = bar("match")
+        # Normalising the rows is most of matching: spread it over the cores for big listings.
+        m_workers = workers if len(lst.rows) >= 5000 else 0
+        result = Matcher(index, thresholds, model, em=em, workers=m_workers).match(
+            lst.rows, progress=lambda _s, done, total: stage(done, total), features=feats
+        )
+        times["match"] = time.perf_counter() - t
+    finally:
+        if building is not None:
+            building.close()
     t = time.perf_counter()
     lines = write_matches(out, result, explain)
     times["write"] = time.perf_counter() - t
     times["total"] = time.perf_counter() - t0
     return MatchRun(result, lst, w_rejects, len(index), lines, times)
+
+
+def _build_in_one_read(watchlist: Path, bar: Callable[[str], Callable[[int, int], None]],
+                       workers: int) -> tuple[WatchlistIndex, int]:
+    """The watchlist read here, then normalised (over the cores if it is big)."""
+    w = read_csv(watchlist, ("record_id", "name"), "record_id", bar(f"read {watchlist.name}"))
+    if w.rejects:
+        write_rejects(watchlist.with_name(watchlist.name + ".rejects.csv"), w.header, w.rejects)
+    build = bar("build index")
+    total = len(w.rows)
+    index = WatchlistIndex.build(w.rows, progress=lambda n: build(n, total),
+                                 workers=workers if total >= 50_000 else 0)  # fmt: skip
+    build(total, total)
+    return index, len(w.rejects)
 
 
 def register(app: typer.Typer) -> None:
@@ -296,11 +351,9 @@ def register(app: typer.Typer) -> None:
         except (InputError, KeyError_) as exc:
             raise fail(str(exc)) from None
         _summary(run, out)
-        # At exit, before interpreter shutdown: frozen objects are skipped by its cyclic GC
-        # passes, which otherwise walk every row, cache entry and gazetteer town only to find
-        # nothing to collect (half a second at 200,000 persons). Registered once.
-        atexit.unregister(gc.freeze)
-        atexit.register(gc.freeze)
+        # Every file is closed and every worker joined: the console script may end the
+        # process at once (office.cli.main), without half a second of interpreter teardown.
+        ExitPlan.quick = True
 
 
 def _summary(run: MatchRun, out: Path) -> None:

@@ -27,6 +27,15 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+class ExitPlan:
+    """Whether the console script may end the process without tearing it down."""
+
+    # Set by a command that leaves nothing to clean up (files closed, workers joined): the
+    # interpreter's teardown of a big heap (an index of 200,000 persons) takes a tenth of a
+    # second or more and does nothing the operating system will not do.
+    quick = False
+
+
 def cli_actor() -> str:
     """Who the audit log records for a command run from a shell."""
     try:

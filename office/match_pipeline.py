@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matcher import PERSON_FIELDS, PersonColumns, WatchlistIndex, persons_from_columns
+from matcher import PERSON_FIELDS, PersonChunk, WatchlistIndex, watchlist_chunk
 from store.csv_input import ByteRange, CsvRecord, range_records, record_ranges
 
 Reject = tuple[int, str, list[str]]  # line, reason, raw fields
@@ -42,7 +42,7 @@ class ParallelBuild:
     stops them (safe to call again, and after ``finish``)."""
 
     pool: mp.pool.Pool
-    chunks: Iterator[tuple[PersonColumns, list[Reject], int]]
+    chunks: Iterator[tuple[PersonChunk, list[Reject], int]]
     ranges: int
     switch_interval: float
     rejects: list[Reject] = field(default_factory=list)
@@ -51,7 +51,7 @@ class ParallelBuild:
         """The index, once every range is in; ``progress(ranges done, ranges)``."""
         index = WatchlistIndex()
 
-        def columns() -> Iterator[PersonColumns]:
+        def columns() -> Iterator[PersonChunk]:
             for done, (cols, rejects, _) in enumerate(self.chunks, 1):
                 self.rejects.extend(rejects)
                 if progress is not None:
@@ -59,7 +59,7 @@ class ParallelBuild:
                 yield cols
 
         try:
-            index.add_columns(columns())
+            index.add_chunks(columns())
         finally:
             self.close()
         self.rejects.sort(key=lambda r: r[0])
@@ -109,7 +109,7 @@ def start(file: WatchlistFile, ranges: list[ByteRange], workers: int) -> Paralle
     return ParallelBuild(pool, pool.imap(_read_range, ranges), len(ranges), interval)
 
 
-def _read_range(rng: ByteRange) -> tuple[PersonColumns, list[Reject], int]:
+def _read_range(rng: ByteRange) -> tuple[PersonChunk, list[Reject], int]:
     """In a worker: one range's good records as normalised columns, and its rejects."""
     file = _FILE
     assert file is not None, "forked without the watchlist file"
@@ -128,4 +128,4 @@ def _read_range(rng: ByteRange) -> tuple[PersonColumns, list[Reject], int]:
     at = {h: i for i, h in enumerate(file.header)}
     by_column = list(zip(*good, strict=True)) if good else []
     columns = {k: list(by_column[at[k]]) for k in PERSON_FIELDS if k in at and by_column}
-    return persons_from_columns(columns, len(good)), rejects, len(good)
+    return watchlist_chunk(columns, len(good)), rejects, len(good)

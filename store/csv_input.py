@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import BinaryIO
 
@@ -124,3 +125,84 @@ class CsvFile:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+# --- reading one file in parallel -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ByteRange:
+    """Whole lines of a CSV file: bytes [start, end), the first being physical line ``line``."""
+
+    start: int
+    end: int
+    line: int
+
+
+_SCAN = 8 << 20  # bytes per scanning step (the file is never read whole into memory)
+
+
+def record_ranges(path: Path, encoding: str, parts: int) -> list[ByteRange] | None:
+    """The records after the header line in about ``parts`` ranges of whole lines, for worker
+    processes to read side by side; None when a line break does not always end a record: the
+    file has a quote character (a quoted field may hold a line break) or a lone carriage
+    return, or its encoding's bytes can contain a newline byte (UTF-16)."""
+    if encoding.replace("_", "-").lower().startswith("utf-16") or parts < 1:
+        return None
+    # CP932 and EUC-JP never use 0x0A, 0x0D or 0x22 inside a character, nor does UTF-8.
+    size = path.stat().st_size
+    cuts: list[tuple[int, int]] = []  # (byte just after a newline, lines before it)
+    targets = [size * i // parts for i in range(1, parts)]
+    lines = 0
+    header_end = -1
+    with open(path, "rb") as fh:
+        pos = 0
+        carry = b""
+        while block := fh.read(_SCAN):
+            if b'"' in block:
+                return None
+            joined = carry + block
+            if joined.count(b"\r") != joined.count(b"\r\n") + joined.endswith(b"\r"):
+                return None
+            if header_end < 0:
+                nl = block.find(b"\n")
+                if nl >= 0:
+                    header_end = pos + nl + 1
+            while targets and targets[0] < pos + len(block):
+                nl = block.find(b"\n", max(targets[0] - pos, 0))
+                if nl < 0:
+                    break
+                cut = pos + nl + 1
+                cuts.append((cut, lines + block.count(b"\n", 0, nl + 1)))
+                targets = [t for t in targets if t >= cut]
+            lines += block.count(b"\n")
+            carry = block[-1:]
+            pos += len(block)
+    if header_end < 0:
+        return None  # no record after the header
+    bounds = [(header_end, 1)] + [(c, n) for c, n in cuts if c > header_end] + [(size, lines)]
+    out = [ByteRange(a, b, n_a + 1) for (a, n_a), (b, _) in pairwise(bounds)
+           if b > a]  # fmt: skip
+    return out or None
+
+
+def range_records(path: Path, encoding: str, rng: ByteRange
+                  ) -> Iterator[CsvRecord | tuple[int, str]]:
+    """:meth:`CsvFile.records` of one :class:`ByteRange` (see :func:`record_ranges`)."""
+    with open(path, "rb") as fh:
+        fh.seek(rng.start)
+        data = fh.read(rng.end - rng.start)
+    text = data.decode(encoding, errors="surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    first = rng.line - 1
+    while True:
+        start = first + reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield (start, f"malformed CSV: {exc}")
+            continue
+        if fields:
+            yield CsvRecord(start, fields)

@@ -95,10 +95,15 @@ def test_column_wise_build_files_what_the_person_by_person_rules_file() -> None:
 
     words = [["山田", "", "高橋", "山田"], ["花子", "太郎", "", "花子"], ["", "山田", "x", "y"]]
     vocab, reference = Vocab(["", "高橋"]), Vocab(["", "高橋"])
-    got = _ids(vocab, *words)
-    want = [[reference.add(w) for w in person] for person in zip(*words, strict=True)]
-    assert [list(map(int, c)) for c in got] == [list(c) for c in zip(*want, strict=True)]
-    assert vocab.words == reference.words and vocab.ids == reference.ids
+    for chunk in (words, [["太郎", "新"], ["", "山田"], ["花子", "z"]]):
+        # A chunk's own word list, first seen first, and its persons' ids into it.
+        flat = [w for person in zip(*chunk, strict=True) for w in person]
+        order = list(dict.fromkeys(flat))
+        local = np.array([order.index(w) for w in flat], dtype=np.int32).reshape(-1, 3)
+        got = _ids(vocab, order, local)
+        want = [[reference.add(w) for w in person] for person in zip(*chunk, strict=True)]
+        assert [list(map(int, c)) for c in got] == [list(c) for c in zip(*want, strict=True)]
+        assert vocab.words == reference.words and vocab.ids == reference.ids
 
     a = np.array([0, 1, 5, 7, 7, 3, 2, 9], dtype=np.int32)
     b = np.array([4, 0, 2, 7, 1, 3, 8, 9], dtype=np.int32)

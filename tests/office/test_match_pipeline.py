@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,26 @@ def test_a_quoted_watchlist_is_read_in_one_process(
     lines, _, persons, seconds = run(files, tmp_path / "q.csv")
     assert "normalise listing" not in seconds
     assert persons == 3201 and lines
+
+
+def test_the_console_script_ends_quickly_with_everything_written(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`python -m office match` skips the interpreter's teardown (os._exit) only once the
+    matches, the rejects and the summary are all out."""
+    wl, listing = files
+    out = tmp_path / "m.csv"
+    env = {**os.environ, "LEAKWATCH_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+    r = subprocess.run([sys.executable, "-m", "office", "match", "--watchlist", str(wl),
+                        "--listing", str(listing), "--out", str(out)],
+                       capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "rows matched" in r.stdout and "time: total" in r.stdout
+    text = out.read_text(encoding="utf-8")
+    assert text.endswith("\n") and len(text.splitlines()) > 100
+    assert wl.with_name(wl.name + ".rejects.csv").read_text(encoding="utf-8").count("\n") == 4
+    missing = str(tmp_path / "missing.csv")
+    bad = subprocess.run([sys.executable, "-m", "office", "match", "--watchlist", missing,
+                          "--listing", str(listing), "--out", str(out)],
+                         capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert bad.returncode == 2 and "no such file" in bad.stderr
