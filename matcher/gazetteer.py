@@ -29,7 +29,7 @@ from typing import Any
 
 from matcher.gcpause import gc_paused
 from matcher.numerals import KANJI_NUM_RE, int_to_kanji, kanji_to_int
-from matcher.text import width
+from matcher.text import SparseTranslation, width
 from matcher.variants import variant_table
 
 PREFECTURES = (
@@ -60,7 +60,12 @@ def key_table() -> dict[int, str]:
 
 def to_key(s: str) -> str:
     """The lookup key of ``s`` (same length as ``s``)."""
-    return s.translate(key_table())
+    return _key_translation()(s)
+
+
+@cache
+def _key_translation() -> SparseTranslation:
+    return SparseTranslation(key_table())
 
 
 @dataclass(slots=True)

@@ -12,13 +12,15 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from matcher.text import DASHES, fixpoint, width
+from matcher.text import DASHES, SparseTranslation, fixpoint, width
 
 _HIRA_TO_KATA = {cp: cp + 0x60 for cp in range(0x3041, 0x3097)}
 _CANON = str.maketrans({
     "ヰ": "イ", "ヱ": "エ", "ヲ": "オ", "ヂ": "ジ", "ヅ": "ズ", "ヮ": "ワ", "ヵ": "カ", "ヶ": "ケ",
     **{d: "ー" for d in DASHES},
 })
+_hira_to_kata = SparseTranslation(_HIRA_TO_KATA)
+_canon = SparseTranslation(_CANON)
 _VU = {"ヴァ": "バ", "ヴィ": "ビ", "ヴェ": "ベ", "ヴォ": "ボ", "ヴュ": "ビュ", "ヴ": "ブ"}
 _VU_RE = re.compile("|".join(sorted(_VU, key=len, reverse=True)))
 _O_ROW = set("オコゴソゾトドノホボポモヨョロヲォ")
@@ -124,7 +126,7 @@ def _kana_once(s: str) -> str:
     t = unicodedata.normalize("NFC", t)
     if any("a" <= c.lower() <= "z" or c.lower() in "āīūēōâîûêô" for c in t):
         t = romaji_to_katakana(t)
-    t = t.translate(_HIRA_TO_KATA).translate(_CANON)
+    t = _canon(_hira_to_kata(t))
     if "ヴ" in t:
         t = _VU_RE.sub(lambda m: _VU[m.group()], t)
     t = " ".join(t.split())

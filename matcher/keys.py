@@ -14,11 +14,13 @@ from functools import lru_cache
 from zlib import crc32
 
 from matcher.kana import normalize_kana
+from matcher.text import SparseTranslation
 
 _LOOSE = str.maketrans({
     "ー": None, " ": None, "　": None, "ヅ": "ズ", "ヂ": "ジ", "ヲ": "オ", "ァ": "ア",
     "ィ": "イ", "ゥ": "ウ", "ェ": "エ", "ォ": "オ", "ヮ": "ワ", "ヵ": "カ", "ヶ": "ケ",
 })  # fmt: skip
+_loose = SparseTranslation(_LOOSE)
 
 # Characters that OCR, handwriting and hurried typists confuse (a well-known short list; a
 # one-character swap within a pair is a typo, not another name).
@@ -47,7 +49,7 @@ def loose_kana(s: str) -> str:
             continue
         out.append(ch)
         prev = ch
-    t = "".join(out).translate(_LOOSE)
+    t = _loose("".join(out))
     # Romaji cannot tell ン+vowel from the ナ row (Shinichi: シンイチ or シニチ; Shinya):
     # fold the first into the second.
     return _N_VOWEL.sub(lambda m: _N_ROW[m.group(1)], t) if "ン" in t else t

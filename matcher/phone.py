@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from matcher.text import width
+from matcher.text import SparseTranslation, width
 
 Kind = Literal["mobile", "landline", "ip", "toll_free", "shared_cost", "other", "unknown"]
 
 _MASK = str.maketrans({c: "?" for c in "*xX×○●〇◯？?#＊"})
+_mask = SparseTranslation(_MASK)
 _COUNTRY = re.compile(r"^(?:\+|00|010)?\s*81[\s\-.()]*\(?0?\)?")
 _INTL_PREFIX = re.compile(r"^(?:00|010)[\s\-]*81|^81-")
 _NOISE = re.compile(r"[\s\-‐.()\[\]/〜~]+")
@@ -78,7 +79,7 @@ def normalize_phone(s: str) -> Phone:
         if m is None:
             return Phone()
         t = "0" + t[m.end():]
-    t = _NOISE.sub("", t.translate(_MASK))
+    t = _NOISE.sub("", _mask(t))
     if not t or any(c not in "0123456789?" for c in t) or not t.startswith(("0", "?")):
         return Phone()
     kind, length = _kind(t)

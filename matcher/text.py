@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 # Every dash-like character seen in typed, OCR'd and re-keyed Japanese text.
 DASHES = "-‐‑‒–—―−－﹣﹘⁃⁻₋˗֊─━ｰー⎯⏤"
@@ -26,6 +26,47 @@ _SPACE_RUN = re.compile(r"\s+")
 # A space survives only between two Latin letters or digits.
 _DROP_SPACE = re.compile(r"(?<![0-9A-Za-z]) | (?![0-9A-Za-z])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+class SparseTranslation:
+    """``str.translate`` by a table that leaves most text as it is.
+
+    Translating a non-ASCII string looks every character up in the table (a dict): five to
+    eight times the cost of one regex search that finds nothing to translate. So search
+    first, translate only when the text holds a character of the table.
+    """
+
+    def __init__(self, table: Mapping[int, str | int | None]) -> None:
+        self.table = dict(table)
+        bmp = sorted(c for c in self.table if c < 0x10000)
+        # A class of BMP characters compiles to a bitmap; astral ones would make sre scan a
+        # list, so any astral character at all sends the text to translate().
+        self._bmp = re.compile(_char_class(bmp)) if bmp else None
+        self._astral = any(c >= 0x10000 for c in self.table)
+
+    def __call__(self, s: str) -> str:
+        if (self._bmp is not None and self._bmp.search(s)) or (
+            self._astral and _ASTRAL.search(s)
+        ):
+            return s.translate(self.table)
+        return s
+
+
+def _char_class(codes: list[int]) -> str:
+    """A regex character class of sorted code points, runs written as ranges."""
+    parts: list[str] = []
+    i = 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        first, last = re.escape(chr(codes[i])), re.escape(chr(codes[j]))
+        parts.append(first if i == j else f"{first}-{last}")
+        i = j + 1
+    return "[" + "".join(parts) + "]"
 
 
 def _is_kana(ch: str) -> bool:
@@ -48,11 +89,14 @@ def _dash(m: re.Match[str]) -> str:
     return "-"
 
 
+_pre = SparseTranslation(_PRE)
+
+
 def width(s: str) -> str:
     """NFKC with the free-standing voiced marks folded first (ｶﾞ, か゛ → ガ, が)."""
     if s.isascii() and s.isprintable():  # NFKC and _PRE leave printable ASCII as it is
         return s
-    return unicodedata.normalize("NFKC", s.translate(_PRE))
+    return unicodedata.normalize("NFKC", _pre(s))
 
 
 def unify_dashes(s: str) -> str:

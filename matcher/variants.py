@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
+from matcher.text import SparseTranslation
+
 
 @cache
 def variant_table() -> dict[int, str]:
@@ -26,7 +28,12 @@ def variant_table() -> dict[int, str]:
 
 def fold_variants(s: str) -> str:
     """Replace every variant kanji in ``s`` by its canonical form (length-preserving)."""
-    return s.translate(variant_table())
+    return _variant_translation()(s)
+
+
+@cache
+def _variant_translation() -> SparseTranslation:
+    return SparseTranslation(variant_table())
 
 
 def has_variants(s: str) -> bool:

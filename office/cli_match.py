@@ -58,11 +58,12 @@ class RecordCheck:
         # The last column of that name, as a row built by dict(zip(header, fields)) keeps.
         self.key_at = max((i for i, h in enumerate(header) if h == key), default=-1)
 
-    def __call__(self, fields: list[str]) -> str | None:
+    def __call__(self, fields: list[str], decoded: bool = False) -> str | None:
+        """``decoded``: the caller knows the record has no undecodable bytes."""
         if len(fields) != self.width:
             return f"expected {self.width} fields, found {len(fields)}"
         # One scan of the whole record; the column is looked for only in a bad one.
-        if has_undecodable("".join(fields)):
+        if not decoded and has_undecodable("".join(fields)):
             bad = [h for h, v in zip(self.header, fields, strict=True) if has_undecodable(v)]
             return f"column {bad[0]}: bytes that are not {self.encoding}"
         if self.key_at < 0 or not fields[self.key_at].strip():

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from matcher import PERSON_FIELDS, PersonChunk, WatchlistIndex, watchlist_chunk
-from store.csv_input import ByteRange, CsvRecord, range_records, record_ranges
+from store.csv_input import (
+    ByteRange,
+    CsvRecord,
+    has_undecodable,
+    range_text,
+    record_ranges,
+    text_records,
+)
 
 Reject = tuple[int, str, list[str]]  # line, reason, raw fields
 RANGE_BYTES = 2 << 20  # about 12,000 persons a range: enough ranges to keep every core busy
@@ -33,7 +40,8 @@ class WatchlistFile:
     path: Path
     encoding: str
     header: list[str]
-    check: Callable[[list[str]], str | None]  # why a record is bad, None if good
+    # Why a record is bad, None if good; the flag: it is known to hold no undecodable bytes.
+    check: Callable[[list[str], bool], str | None]
 
 
 @dataclass
@@ -115,11 +123,13 @@ def _read_range(rng: ByteRange) -> tuple[PersonChunk, list[Reject], int]:
     assert file is not None, "forked without the watchlist file"
     good: list[list[str]] = []
     rejects: list[Reject] = []
-    for rec in range_records(file.path, file.encoding, rng):
+    text = range_text(file.path, file.encoding, rng)
+    decoded = not has_undecodable(text)  # one scan of the range, not one per record
+    for rec in text_records(text, rng.line):
         if not isinstance(rec, CsvRecord):
             rejects.append((rec[0], rec[1], []))
             continue
-        reason = file.check(rec.fields)
+        reason = file.check(rec.fields, decoded)
         if reason is not None:
             rejects.append((rec.line, reason, rec.fields))
             continue

@@ -189,12 +189,32 @@ def record_ranges(path: Path, encoding: str, parts: int) -> list[ByteRange] | No
 def range_records(path: Path, encoding: str, rng: ByteRange
                   ) -> Iterator[CsvRecord | tuple[int, str]]:
     """:meth:`CsvFile.records` of one :class:`ByteRange` (see :func:`record_ranges`)."""
+    return text_records(range_text(path, encoding, rng), rng.line)
+
+
+def range_text(path: Path, encoding: str, rng: ByteRange) -> str:
+    """The text of one :class:`ByteRange`, undecodable bytes kept as surrogate escapes."""
     with open(path, "rb") as fh:
         fh.seek(rng.start)
         data = fh.read(rng.end - rng.start)
-    text = data.decode(encoding, errors="surrogateescape")
+    return data.decode(encoding, errors="surrogateescape")
+
+
+def text_records(text: str, line: int) -> Iterator[CsvRecord | tuple[int, str]]:
+    """:meth:`CsvFile.records` of whole lines of CSV ``text`` without quotes, the first
+    being physical line ``line``."""
+    try:
+        # One C-level pass; each line is one record (no quotes, no lone CR), a blank one [].
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        rows = None  # a NUL byte or an oversized field: record by record, to say which
+    if rows is not None:
+        for n, fields in enumerate(rows, line):
+            if fields:
+                yield CsvRecord(n, fields)
+        return
     reader = csv.reader(io.StringIO(text, newline=""))
-    first = rng.line - 1
+    first = line - 1
     while True:
         start = first + reader.line_num + 1
         try:
