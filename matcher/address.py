@@ -69,8 +69,16 @@ _MAX_LEN = 300
 
 def _to_arabic(m: re.Match[str]) -> str:
     g = m.group(1) or m.group(2)
-    n = kanji_to_int(g)
-    return str(n) if n is not None else g
+    got = _ARABIC.get(g)
+    if got is None:
+        n = kanji_to_int(g)
+        got = str(n) if n is not None else g
+        if len(_ARABIC) < 4096:  # 一 to 九十九 and a few more: bounded all the same
+            _ARABIC[g] = got
+    return got
+
+
+_ARABIC: dict[str, str] = {}
 
 
 def _prepare(s: str) -> str:
@@ -106,7 +114,7 @@ def _match_cities(table: dict[str, list[City]], lengths: dict[str, tuple[int, ..
     for n in lengths.get(key[pos:pos + 1], ()):
         found = table.get(key[pos:pos + n])
         if found:
-            out.extend((c, pos + n) for c in found)
+            out.extend([(c, pos + n) for c in found])
     return out
 
 
@@ -150,8 +158,19 @@ def _find_town(city: City, key: str, pos: int) -> tuple[TownEntry, int, int] | N
     return None
 
 
+# The lots most addresses end with (484番地, 25番24号, 7-9, 1-2-3): what the general loop
+# below makes of them, in one regex match.
+# Numbers are always parted by a separator, so a regex backtrack never splits one (19号).
+_PLAIN_LOT = re.compile(
+    r"([0-9]{1,11})(?:号|(?:番地?|-)(?:([0-9]{1,11})(?:号|-([0-9]{1,2}))?)?)?"
+)
+
+
 def _split_block(text: str, have_chome: bool) -> tuple[str, str, str, str]:
     """``text`` after the town → (rest before the numbers, block, building, room)."""
+    plain = _PLAIN_LOT.fullmatch(text)
+    if plain is not None:
+        return "", "-".join(str(int(n)) for n in plain.groups() if n is not None), "", ""
     m = _FIRST_NUM.search(text)
     if m is None:
         return "", "", _LEAD_SEP.sub("", text), ""

@@ -19,7 +19,7 @@ from typing import Any
 from matcher.address import parse_address
 from matcher.dates import age_range, grade_range, parse_birthdate
 from matcher.kana import normalize_kana
-from matcher.keys import loose_kana, stable_hash
+from matcher.keys import loose_kana, str_hash
 from matcher.mail import normalize_email
 from matcher.names import Name, normalize_name
 from matcher.numerals import kanji_to_int
@@ -77,9 +77,10 @@ def place_of(address: str, postal: str) -> Place:
         numbers = ([str(chome)] if chome else []) + lot
         if a.block and numbers:
             # Without the prefecture: lists often drop it, and city + town + lot is unique.
-            out.block = stable_hash(a.city, base, *numbers)
+            lot = "\x1f".join((a.city, base, *numbers))  # stable_hash of the parts
+            out.block = str_hash(lot)
             if room:
-                out.unit = stable_hash(a.city, base, *numbers, room)
+                out.unit = str_hash(lot + "\x1f" + room)
     return out
 
 

@@ -21,6 +21,9 @@ _COUNTRY = re.compile(r"^(?:\+|00|010)?\s*81[\s\-.()]*\(?0?\)?")
 _INTL_PREFIX = re.compile(r"^(?:00|010)[\s\-]*81|^81-")
 _NOISE = re.compile(r"[\s\-‐.()\[\]/〜~]+")
 _LEAD_LABEL = re.compile(r"^(?:tel|fax|phone|電話|携帯|ＴＥＬ|TEL)[:：.]?\s*", re.IGNORECASE)
+# A plain national number, hyphenated or not (not 00 or 010: those may open an international
+# prefix).
+_PLAIN = re.compile(r"(?!00|010)0[0-9]{1,4}-[0-9]{1,4}-[0-9]{3,4}|(?!00|010)0[0-9]{9,10}")
 _EXT = re.compile(r"(?:内線|ext\.?|ex\.?)\s*[0-9]+$", re.IGNORECASE)
 
 
@@ -68,6 +71,10 @@ def normalize_phone(s: str) -> Phone:
     """Parse a phone number; never raises (not a number → ``Phone()``)."""
     if not isinstance(s, str):
         return Phone()
+    if _PLAIN.fullmatch(s):  # 075-632-9528: what the general steps below make of it, at once
+        t = s.replace("-", "")
+        kind, length = _kind(t)
+        return Phone(t, kind, False, length == len(t))
     t = width(s).strip()
     t = _LEAD_LABEL.sub("", t)
     t = _EXT.sub("", t).strip()

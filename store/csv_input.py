@@ -162,7 +162,9 @@ def record_ranges(path: Path, encoding: str, parts: int) -> list[ByteRange] | No
             if b'"' in block:
                 return None
             joined = carry + block
-            if joined.count(b"\r") != joined.count(b"\r\n") + joined.endswith(b"\r"):
+            if b"\r" in joined and (
+                joined.count(b"\r") != joined.count(b"\r\n") + joined.endswith(b"\r")
+            ):
                 return None
             if header_end < 0:
                 nl = block.find(b"\n")

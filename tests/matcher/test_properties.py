@@ -145,3 +145,44 @@ def test_address_width_blind(parts: tuple[str, str, str, int, int, int, str]) ->
     pref, city, town, c, b, g, tail = parts
     text = f"{pref}{city}{town}{c}丁目{b}-{g}{tail}"
     assert parse_address(text) == parse_address(_full_width(text))
+
+
+_LOT_PIECES = st.sampled_from(["1", "2", "19", "484", "007", "12345678901234", "番", "番地",
+                               "号", "-", "の", "ノ", "号室", "室", "#", " ", "A", "ハイツ"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_LOT_PIECES, min_size=1, max_size=7).map("".join))
+def test_plain_lot_fast_path_agrees_with_the_general_parse(text: str) -> None:
+    """The one-regex reading of common lots (484番地, 25番24号, 7-9, 1-2-3) gives what the
+    general number-by-number loop gives."""
+    import re
+
+    from matcher import address
+
+    fast = address._split_block(text, False)
+    plain = address._PLAIN_LOT
+    try:
+        address._PLAIN_LOT = re.compile(r"(?!)")  # never matches: the general loop only
+        assert fast == address._split_block(text, False)
+    finally:
+        address._PLAIN_LOT = plain
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(["0", "1", "3", "8", "9", "81", "010", "00", "-", "75", "120"]),
+                min_size=1, max_size=9).map("".join))
+def test_plain_phone_fast_path_agrees_with_the_general_parse(s: str) -> None:
+    """A plain national number (075-632-9528) read at once gives what the general steps
+    (labels, extensions, international prefixes, masks) give."""
+    import re
+
+    from matcher import phone
+
+    fast = phone.normalize_phone.__wrapped__(s)
+    plain = phone._PLAIN
+    try:
+        phone._PLAIN = re.compile(r"(?!)")
+        assert fast == phone.normalize_phone.__wrapped__(s)
+    finally:
+        phone._PLAIN = plain
