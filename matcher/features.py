@@ -77,10 +77,10 @@ def place_of(address: str, postal: str) -> Place:
         numbers = ([str(chome)] if chome else []) + lot
         if a.block and numbers:
             # Without the prefecture: lists often drop it, and city + town + lot is unique.
-            lot = "\x1f".join((a.city, base, *numbers))  # stable_hash of the parts
-            out.block = str_hash(lot)
+            key = "\x1f".join((a.city, base, *numbers))  # stable_hash of the parts
+            out.block = str_hash(key)
             if room:
-                out.unit = str_hash(lot + "\x1f" + room)
+                out.unit = str_hash(key + "\x1f" + room)
     return out
 
 
