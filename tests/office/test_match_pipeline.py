@@ -9,10 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from matcher import WatchlistIndex
 from office import match_pipeline
-from office.cli_match import run_match
+from office.cli_match import index_keys, run_match
+from store.keyring import MasterKey
 from synth.listing import generate_listing
 from synth.watchlist import generate_watchlist
 
@@ -25,7 +28,9 @@ def write(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 @pytest.fixture
-def files(tmp_path: Path) -> tuple[Path, Path]:
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    monkeypatch.setenv("LEAKWATCH_KEY", MasterKey.generate().to_text())
+    monkeypatch.setenv("LEAKWATCH_HOME", str(tmp_path / "home"))
     wl = list(generate_watchlist(3000, 31))
     listing, _ = generate_listing(wl, 400, 32)
     wl_path, listing_path = tmp_path / "w.csv", tmp_path / "l.csv"
@@ -43,7 +48,7 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
 
 def run(files: tuple[Path, Path], out: Path) -> tuple[list[str], str, int, dict[str, float]]:
     wl, listing = files
-    r = run_match(listing, out, watchlist=wl)
+    r = run_match(listing, out, watchlist=wl, save_index=out.with_suffix(".idx"))
     rejects = wl.with_name(wl.name + ".rejects.csv")
     return (sorted(out.read_text(encoding="utf-8").splitlines()),
             rejects.read_text(encoding="utf-8"), r.persons, r.seconds)  # fmt: skip
@@ -63,6 +68,18 @@ def test_workers_build_what_one_process_builds(
 
     assert persons == one_persons == 3200
     assert lines == one_lines and len(lines) > 100
+    # The very same index: columns, blocking tables, vocabularies and record ids.
+    key = index_keys()[0]
+    par, one = (WatchlistIndex.load(tmp_path / f"{n}.idx", key) for n in ("par", "one"))
+    for name, col in par.cols.items():
+        assert np.array_equal(col, one.cols[name]), name
+    for kind, table in par.tables.items():
+        assert np.array_equal(table.keys, one.tables[kind].keys), kind
+        assert np.array_equal(table.idx, one.tables[kind].idx), kind
+    assert {k: v.words for k, v in par.vocabs.items()} == \
+        {k: v.words for k, v in one.vocabs.items()}
+    assert [par.record_id(i) for i in range(par.size)] == \
+        [one.record_id(i) for i in range(one.size)]
     assert rejects == one_rejects
     reasons = [row[1] for row in csv.reader(rejects.splitlines()[1:])]
     assert len(reasons) == 3
