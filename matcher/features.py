@@ -10,13 +10,13 @@ from __future__ import annotations
 import operator
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from matcher.address import parse_address
+from matcher.address import Address, parse_address
 from matcher.dates import age_range, grade_range, parse_birthdate
 from matcher.kana import normalize_kana
 from matcher.keys import loose_kana, str_hash
@@ -51,7 +51,14 @@ class Place:
 
 @lru_cache(maxsize=262144)
 def place_of(address: str, postal: str) -> Place:
-    a = parse_address(address) if address else None
+    """Where a row's address and postal code put it (cached: a listing repeats them)."""
+    return place_from(address, postal, parse_address)
+
+
+def place_from(address: str, postal: str, parse: Callable[[str], Address]) -> Place:
+    """:func:`place_of` with the address parser given: the index build, which meets each
+    distinct address once, passes the uncached one."""
+    a = parse(address) if address else None
     p = normalize_postal(postal) or (a.postal_code if a else "")
     out = Place(postal=int(p) if p.isdigit() and len(p) == 7 else 0)
     if a is None or not a.city:
@@ -352,6 +359,7 @@ __all__ = [
     "name_columns",
     "person_features",
     "phone_digits",
+    "place_from",
     "place_of",
     "relationship_code",
 ]

@@ -17,8 +17,15 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from matcher.address import parse_address
 from matcher.dates import parse_birthdate
-from matcher.features import gender_code, name_columns, phone_digits, place_of, relationship_code
+from matcher.features import (
+    gender_code,
+    name_columns,
+    phone_digits,
+    place_from,
+    relationship_code,
+)
 from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
 from matcher.mail import normalize_email
 
@@ -32,6 +39,8 @@ PERSON_FIELDS = ("record_id", "household_id", "name", "name_kana", "gender", "bi
 # as many tuples as persons.
 PersonColumns = tuple[list[Any], ...]
 FIELDS = 24
+
+_parse_once = parse_address.__wrapped__  # the parser without its cache
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -104,7 +113,8 @@ def _relationship(pair: tuple[str, bool]) -> int:
 
 
 def _place_values(pair: tuple[str, str]) -> tuple[str, str, int, int, int]:
-    p = place_of(*pair)
+    # Each distinct address comes here once per chunk: the parser's cache would only churn.
+    p = place_from(*pair, _parse_once)
     return p.town, p.city, p.postal, p.block, p.unit
 
 

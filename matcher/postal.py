@@ -14,5 +14,7 @@ def normalize_postal(s: str) -> str:
     """Seven digits, or ``""`` when ``s`` is not a Japanese postal code. Never raises."""
     if not isinstance(s, str):
         return ""
+    if len(s) == 8 and s[3] == "-" and s.isascii() and (s[:3] + s[4:]).isdigit():
+        return s[:3] + s[4:]  # 102-0074, as most files write it
     m = _POSTAL.match(width(s).strip())
     return m.group(1) + m.group(2) if m else ""

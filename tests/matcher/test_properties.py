@@ -186,3 +186,14 @@ def test_plain_phone_fast_path_agrees_with_the_general_parse(s: str) -> None:
         assert fast == phone.normalize_phone.__wrapped__(s)
     finally:
         phone._PLAIN = plain
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["1", "0", "7", "-", "〒", " ", "a", "٣", "−", "12", "345"]),
+                min_size=1, max_size=9).map("".join))
+def test_postal_fast_path_agrees_with_the_pattern(s: str) -> None:
+    from matcher.postal import _POSTAL, normalize_postal
+    from matcher.text import width
+
+    m = _POSTAL.match(width(s).strip())
+    assert normalize_postal(s) == (m.group(1) + m.group(2) if m else "")
