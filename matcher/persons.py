@@ -2,8 +2,8 @@
 
 Values repeat across persons: a household's members share an address, a number and a
 household id, and names and birth dates repeat across households. So each column is
-normalised once per distinct value (a few C-level passes map the results back to persons),
-which costs a third of normalising person by person. The result is what
+normalised once per distinct value (a few C-level passes map the results back to persons):
+200,000 benchmark persons hold 71,000 addresses and phones and 128,000 names. The result is what
 :func:`matcher.features.person_features` gives each person, in the index's terms.
 """
 
