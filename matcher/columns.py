@@ -112,6 +112,9 @@ class KeyTable:
         return cls(keys[order], idx[order])
 
     def merge(self, other: KeyTable) -> KeyTable:
+        """Both tables' entries, sorted (``other`` is a built table: sorted, no zeros)."""
+        if not len(self.keys):  # a first build: nothing to merge, and no second sort
+            return other
         return KeyTable.build(
             np.concatenate([self.keys, other.keys]), np.concatenate([self.idx, other.idx])
         )
