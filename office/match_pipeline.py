@@ -6,8 +6,9 @@ the records and normalises the persons column by column; only the normalised col
 back. Meanwhile this process reads and normalises the listing, then files the workers'
 columns into the index in order, so the index is the one a single process would build.
 
-A file whose line breaks may sit inside a record (quoted fields) cannot be cut into ranges:
-:func:`parallel_ranges` says so and the caller reads it in one process.
+A quoted file is cut where the CSV parser says records end (one more parsing pass here);
+a file that cannot be cut safely (a lone carriage return, a record the parser refuses,
+UTF-16) gets no ranges from :func:`parallel_ranges`, and the caller reads it in one process.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -143,10 +144,11 @@ _SCAN = 8 << 20  # bytes per scanning step (the file is never read whole into me
 
 
 def record_ranges(path: Path, encoding: str, parts: int) -> list[ByteRange] | None:
-    """The records after the header line in about ``parts`` ranges of whole lines, for worker
-    processes to read side by side; None when a line break does not always end a record: the
-    file has a quote character (a quoted field may hold a line break) or a lone carriage
-    return, or its encoding's bytes can contain a newline byte (UTF-16)."""
+    """The records after the header in about ``parts`` ranges of whole records, for worker
+    processes to read side by side; None when that cannot be done safely: the encoding's
+    bytes can contain a newline byte (UTF-16), the file has a lone carriage return, or the
+    CSV parser itself refuses a record (a quoted file is cut where the parser says records
+    end, and a refused record could end anywhere)."""
     if encoding.replace("_", "-").lower().startswith("utf-16") or parts < 1:
         return None
     # CP932 and EUC-JP never use 0x0A, 0x0D or 0x22 inside a character, nor does UTF-8.
@@ -160,7 +162,9 @@ def record_ranges(path: Path, encoding: str, parts: int) -> list[ByteRange] | No
         carry = b""
         while block := fh.read(_SCAN):
             if b'"' in block:
-                return None
+                # A quoted field may hold a line break: only the CSV parser knows where
+                # records end.
+                return _quoted_ranges(path, encoding, parts)
             joined = carry + block
             if b"\r" in joined and (
                 joined.count(b"\r") != joined.count(b"\r\n") + joined.endswith(b"\r")
@@ -188,6 +192,68 @@ def record_ranges(path: Path, encoding: str, parts: int) -> list[ByteRange] | No
     return out or None
 
 
+def _quoted_ranges(path: Path, encoding: str, parts: int) -> list[ByteRange] | None:
+    """:func:`record_ranges` of a file with quotes: one pass of the CSV parser notes the
+    physical line each record ends on, a byte scan turns the cut lines into offsets."""
+    lines, lone_cr = _count_newlines(path)
+    if lone_cr:  # the parser ends a line there, the byte scan would not
+        return None
+    targets = [lines * i // parts for i in range(1, parts)]
+    cut_lines: list[int] = []  # a record ends on this physical line (its newline included)
+    with open(path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+        reader = csv.reader(text)
+        try:
+            next(reader)
+            header_lines = reader.line_num
+            for _ in reader:
+                if targets and reader.line_num >= targets[0]:
+                    cut_lines.append(reader.line_num)
+                    targets = [t for t in targets if t > reader.line_num]
+        except (csv.Error, StopIteration):
+            return None
+    # A cut is a byte offset just after the n-th newline; the last record may lack one.
+    cuts = sorted({n for n in cut_lines if header_lines < n <= lines})
+    if header_lines > lines:
+        return None  # no record after the header
+    offsets = _newline_offsets(path, [header_lines, *cuts])
+    bounds = [(offsets[0], header_lines), *zip(offsets[1:], cuts, strict=True),
+              (path.stat().st_size, lines)]  # fmt: skip
+    out = [ByteRange(a, b, n_a + 1) for (a, n_a), (b, _) in pairwise(bounds) if b > a]
+    return out or None
+
+
+def _count_newlines(path: Path) -> tuple[int, bool]:
+    """(newline bytes in the file, whether it has a carriage return not followed by one)."""
+    lines, lone_cr, carry = 0, False, b""
+    with open(path, "rb") as fh:
+        while block := fh.read(_SCAN):
+            lines += block.count(b"\n")
+            joined = carry + block
+            if b"\r" in joined and (joined.count(b"\r") != joined.count(b"\r\n")
+                                     + joined.endswith(b"\r")):  # fmt: skip
+                lone_cr = True
+            carry = block[-1:]
+    return lines, lone_cr
+
+
+def _newline_offsets(path: Path, counts: list[int]) -> list[int]:
+    """For each n of the ascending ``counts``, the byte offset just after the n-th newline."""
+    import numpy as np  # here: only quoted files need it, and store imports no numpy otherwise
+
+    out: list[int] = []
+    seen, pos = 0, 0
+    wanted = list(counts)
+    with open(path, "rb") as fh:
+        while wanted and (block := fh.read(_SCAN)):
+            at = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            while wanted and wanted[0] <= seen + len(at):
+                out.append(pos + int(at[wanted.pop(0) - seen - 1]) + 1)
+            seen += len(at)
+            pos += len(block)
+    return out
+
+
 def range_records(path: Path, encoding: str, rng: ByteRange
                   ) -> Iterator[CsvRecord | tuple[int, str]]:
     """:meth:`CsvFile.records` of one :class:`ByteRange` (see :func:`record_ranges`)."""
@@ -203,13 +269,14 @@ def range_text(path: Path, encoding: str, rng: ByteRange) -> str:
 
 
 def text_records(text: str, line: int) -> Iterator[CsvRecord | tuple[int, str]]:
-    """:meth:`CsvFile.records` of whole lines of CSV ``text`` without quotes, the first
-    being physical line ``line``."""
-    try:
-        # One C-level pass; each line is one record (no quotes, no lone CR), a blank one [].
-        rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error:
-        rows = None  # a NUL byte or an oversized field: record by record, to say which
+    """:meth:`CsvFile.records` of whole records of CSV ``text``, the first starting on
+    physical line ``line``."""
+    rows: list[list[str]] | None = None
+    # A NUL byte or an oversized field stops the fast pass: record by record, to say which.
+    with suppress(csv.Error):
+        if '"' not in text:
+            # One C-level pass; each line is one record (no quotes, no lone CR), a blank [].
+            rows = list(csv.reader(io.StringIO(text, newline="")))
     if rows is not None:
         for n, fields in enumerate(rows, line):
             if fields:

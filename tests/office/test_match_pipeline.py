@@ -88,17 +88,24 @@ def test_workers_build_what_one_process_builds(
     assert any("not utf-8" in r for r in reasons)
 
 
-def test_a_quoted_watchlist_is_read_in_one_process(
+def test_a_quoted_watchlist_is_cut_where_records_end_and_a_lone_cr_one_read_whole(
     files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(match_pipeline, "RANGE_BYTES", 20_000)
     wl, _ = files
-    with wl.open("a", encoding="utf-8", newline="") as fh:
+    with wl.open("a", encoding="utf-8", newline="") as fh:  # a quoted name holding a line break
         fh.write('P-q,"山田\n太郎",,,,,,,,,,,\n')
-    lines, _, persons, seconds = run(files, tmp_path / "q.csv")
-    assert "normalise listing" not in seconds
+    lines, rejects, persons, seconds = run(files, tmp_path / "q.csv")
+    assert "normalise listing" in seconds  # cut into ranges all the same
+    ranges = match_pipeline.parallel_ranges
+    monkeypatch.setattr(match_pipeline, "parallel_ranges", lambda *_: None)
+    assert run(files, tmp_path / "q1.csv")[:3] == (lines, rejects, persons)
     assert persons == 3201 and lines
+    monkeypatch.setattr(match_pipeline, "parallel_ranges", ranges)
+    with wl.open("a", encoding="utf-8", newline="") as fh:  # a lone carriage return
+        fh.write("P-cr,山田\r太郎,,,,,,,,,,,\n")
+    assert "normalise listing" not in run(files, tmp_path / "cr.csv")[3]
 
 
 def test_the_console_script_ends_quickly_with_everything_written(

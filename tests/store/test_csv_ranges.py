@@ -61,9 +61,40 @@ def test_undecodable_bytes_stay_escaped_in_their_record(tmp_path: Path) -> None:
     assert (52, ["P77", "\udcff\udcfe", "x"]) in got
 
 
+def quoted(n: int) -> str:
+    """Every field quoted, some holding commas, doubled quotes and line breaks."""
+    out = []
+    for i in range(n):
+        name = f'山田\n太郎{i}' if i % 7 == 0 else f'山田 "太郎" {i}' if i % 5 == 0 else f"花子{i}"
+        out.append(f'"P{i}","{name.replace(chr(34), chr(34) * 2)}","東京都, 千代田区{i}"\n')
+    return "".join(out)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
 @pytest.mark.parametrize("content", [
-    HEADER + body(20) + 'P1,"山田\n太郎",x\n' + body(20),  # a quoted field may hold a line break
+    '"record_id","name","address"\n' + quoted(400),
+    HEADER + body(100) + 'P1,"山田\n\n太郎",x\n' + body(100) + 'P2,ab"c,d\n' + body(50),
+    '"record_id","na\nme","address"\n' + quoted(300) + '"P-last","no newline","x"',
+])  # fmt: skip
+def test_quoted_files_are_cut_where_records_end(tmp_path: Path, content: str,
+                                               newline: str) -> None:
+    path = tmp_path / "w.csv"
+    path.write_text(content.replace("\n", newline), encoding="cp932" if "na\nme" in content
+                    else "utf-8", newline="")  # fmt: skip
+    with CsvFile(path) as f:
+        detected = f.encoding
+    whole = one_reading(path)
+    assert any("\n" in field for _, fields in whole for field in fields)  # multi-line records
+    for parts in (2, 5, 13):
+        ranges = record_ranges(path, detected, parts)
+        assert ranges is not None and len(ranges) > 1
+        assert by_ranges(path, ranges, detected) == whole
+
+
+@pytest.mark.parametrize("content", [
     HEADER + body(20) + "P1,山田\r太郎,x\n" + body(20),  # a lone carriage return
+    HEADER + body(20) + 'P1,"山田\r太郎",x\n' + body(20),  # one in a quoted field too
+    HEADER + body(20) + 'P1,"' + "x" * 70_000 + '",y\n' + body(20),  # the parser refuses it
     HEADER,  # no records
     "record_id,name",  # not even a line break
 ])  # fmt: skip
