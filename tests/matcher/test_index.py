@@ -134,3 +134,16 @@ def test_an_index_saved_by_another_version_asks_to_be_rebuilt(index: WatchlistIn
     # Normalisation changes between versions; an old index would silently miss rows.
     with pytest.raises(IndexFormatError, match="build it again"):
         WatchlistIndex.from_bytes(old_version(index))
+
+
+def test_building_in_worker_processes_builds_the_same_index() -> None:
+    people = HOUSEHOLD + list(generate_watchlist(1500, 12))
+    one = WatchlistIndex.build(people)
+    two = WatchlistIndex.build(people, workers=2)
+    for name, col in one.cols.items():
+        assert np.array_equal(col, two.cols[name]), name
+    for kind, table in one.tables.items():
+        assert np.array_equal(table.keys, two.tables[kind].keys), kind
+        assert np.array_equal(table.idx, two.tables[kind].idx), kind
+    assert {k: v.words for k, v in one.vocabs.items()} == \
+        {k: v.words for k, v in two.vocabs.items()}
