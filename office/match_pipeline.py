@@ -60,15 +60,15 @@ class ParallelBuild:
         """The index, once every range is in; ``progress(ranges done, ranges)``."""
         index = WatchlistIndex()
 
-        def columns() -> Iterator[PersonChunk]:
-            for done, (cols, rejects, _) in enumerate(self.chunks, 1):
+        def chunks() -> Iterator[PersonChunk]:
+            for done, (chunk, rejects, _) in enumerate(self.chunks, 1):
                 self.rejects.extend(rejects)
                 if progress is not None:
                     progress(done, self.ranges)
-                yield cols
+                yield chunk
 
         try:
-            index.add_chunks(columns())
+            index.add_chunks(chunks())
         finally:
             self.close()
         self.rejects.sort(key=lambda r: r[0])
@@ -85,7 +85,7 @@ _FILE: WatchlistFile | None = None  # inherited by the forked workers
 
 def parallel_ranges(file: WatchlistFile, workers: int) -> list[ByteRange] | None:
     """Ranges to build from in parallel, or None (one process: a small file, one core, no
-    fork, or a file that cannot be cut at line breaks)."""
+    fork, or a file that cannot be cut safely; see :func:`store.csv_input.record_ranges`)."""
     size = file.path.stat().st_size
     if workers <= 1 or size < 2 * RANGE_BYTES or "fork" not in mp.get_all_start_methods():
         return None
@@ -119,7 +119,8 @@ def start(file: WatchlistFile, ranges: list[ByteRange], workers: int) -> Paralle
 
 
 def _read_range(rng: ByteRange) -> tuple[PersonChunk, list[Reject], int]:
-    """In a worker: one range's good records as normalised columns, and its rejects."""
+    """In a worker: one range's good records normalised (a chunk for the index), its
+    rejects, and how many records were good."""
     file = _FILE
     assert file is not None, "forked without the watchlist file"
     good: list[list[str]] = []
