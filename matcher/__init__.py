@@ -7,7 +7,9 @@ The public normalisation API is re-exported here; the work is done in one module
 
 Matching (also re-exported): ``WatchlistIndex`` (``index``: compact columns, blocking keys,
 encrypted save/load via ``sealing``), ``Matcher`` / ``score_listing`` (``match``), over
-``features`` (a row's comparable values), ``keys`` (loose readings, hashes, blocking keys),
+``features`` (a row's comparable values: ``listing_features``), ``persons`` (watchlist
+persons column by column: ``watchlist_chunk`` makes a ``PersonChunk`` in any process for
+``WatchlistIndex.add_chunks``), ``keys`` (loose readings, hashes, blocking keys),
 ``columns`` (vocabularies, packed strings, key tables), ``batch`` (listing rows as arrays,
 candidate pairs), ``compare`` (comparison levels, term frequencies), ``model``
 (Fellegi–Sunter, EM, household correction), ``asof`` (a listing's date), ``calibrate``
