@@ -16,7 +16,7 @@ candidate pairs), ``compare`` (comparison levels, term frequencies), ``model``
 (Platt scaling, reliability) and ``explain`` (``Explanation``).
 """
 
-from matcher.address import Address, parse_address
+from matcher.address import Address, load_tables, parse_address
 from matcher.dates import DateRange, parse_birthdate
 from matcher.explain import Explanation, FieldEvidence
 from matcher.features import listing_features
@@ -54,6 +54,7 @@ __all__ = [
     "WatchlistIndex",
     "fold_variants",
     "listing_features",
+    "load_tables",
     "normalize_email",
     "normalize_kana",
     "normalize_name",

@@ -227,6 +227,12 @@ def parse_address(s: str) -> Address:
         return Address(rest=s[:_MAX_LEN])
 
 
+def load_tables() -> None:
+    """Load the gazetteer and the lookup-key tables now: before forking workers, so that
+    they share one copy instead of each loading its own."""
+    parse_address("東京都千代田区九段南一丁目2番3号")
+
+
 def _parse(s: str) -> Address:
     g = gazetteer()
     text = _prepare(s)

@@ -82,10 +82,10 @@ def _person_chunks(rows: Iterable[Mapping[str, str]], workers: int) -> Iterator[
         return
     import multiprocessing as mp
 
-    from matcher.address import parse_address
+    from matcher.address import load_tables
 
     global _SHARED
-    parse_address("東京都千代田区九段南一丁目2番3号")  # load the gazetteer once, before the fork
+    load_tables()
     fork = "fork" in mp.get_all_start_methods()
     if fork and isinstance(rows, Sequence):
         _SHARED = rows

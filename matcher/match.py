@@ -401,9 +401,9 @@ def _normalise(
     total = len(rows)
     feats: list[Features] = []
     if workers > 1 and total >= _PARALLEL_MIN and "fork" in mp.get_all_start_methods():
-        from matcher.address import parse_address
+        from matcher.address import load_tables
 
-        parse_address("東京都千代田区九段南一丁目2番3号")  # the gazetteer, before the fork
+        load_tables()
         _ROWS = rows
         try:
             with mp.get_context("fork").Pool(workers) as pool:

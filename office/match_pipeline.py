@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matcher import PERSON_FIELDS, PersonChunk, WatchlistIndex, watchlist_chunk
+from matcher import PERSON_FIELDS, PersonChunk, WatchlistIndex, load_tables, watchlist_chunk
 from store.csv_input import (
     ByteRange,
     CsvRecord,
@@ -96,9 +96,7 @@ def parallel_ranges(file: WatchlistFile, workers: int) -> list[ByteRange] | None
 def start(file: WatchlistFile, ranges: list[ByteRange], workers: int) -> ParallelBuild:
     """Fork ``workers`` processes and start reading ``ranges``; returns at once."""
     global _FILE
-    from matcher import parse_address
-
-    parse_address("東京都千代田区九段南一丁目2番3号")  # the gazetteer, loaded once before the fork
+    load_tables()
     _FILE = file  # the pool forks its workers here, and they keep it
     # Frozen, what the workers inherit is never scanned by their cyclic GC, whose visits
     # would also copy every page they touch.

@@ -7,6 +7,7 @@ rejected with its line number while the rest of the file loads.
 
 from __future__ import annotations
 
+import _csv  # the reader's type (csv.reader returns a _csv.Reader)
 import codecs
 import csv
 import io
@@ -104,19 +105,7 @@ class CsvFile:
 
     def records(self) -> Iterator[CsvRecord | tuple[int, str]]:
         """Yield records, or (line, reason) for a record the CSV parser itself rejects."""
-        reader = self._reader
-        while True:
-            start = reader.line_num + 1
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield (start, f"malformed CSV: {exc}")
-                continue
-            if not fields:  # blank line
-                continue
-            yield CsvRecord(start, fields)
+        return _records(self._reader, 0)
 
     def close(self) -> None:
         self._raw.close()
@@ -165,10 +154,7 @@ def record_ranges(path: Path, encoding: str, parts: int) -> list[ByteRange] | No
                 # A quoted field may hold a line break: only the CSV parser knows where
                 # records end.
                 return _quoted_ranges(path, encoding, parts)
-            joined = carry + block
-            if b"\r" in joined and (
-                joined.count(b"\r") != joined.count(b"\r\n") + joined.endswith(b"\r")
-            ):
+            if _lone_cr(carry + block):
                 return None
             if header_end < 0:
                 nl = block.find(b"\n")
@@ -223,16 +209,21 @@ def _quoted_ranges(path: Path, encoding: str, parts: int) -> list[ByteRange] | N
     return out or None
 
 
+def _lone_cr(data: bytes) -> bool:
+    """A carriage return not followed by a newline in ``data`` (one ending the data may be
+    followed by one in the next block: that is for the next call, which starts with it)."""
+    return b"\r" in data and (
+        data.count(b"\r") != data.count(b"\r\n") + data.endswith(b"\r")
+    )
+
+
 def _count_newlines(path: Path) -> tuple[int, bool]:
     """(newline bytes in the file, whether it has a carriage return not followed by one)."""
     lines, lone_cr, carry = 0, False, b""
     with open(path, "rb") as fh:
         while block := fh.read(_SCAN):
             lines += block.count(b"\n")
-            joined = carry + block
-            if b"\r" in joined and (joined.count(b"\r") != joined.count(b"\r\n")
-                                     + joined.endswith(b"\r")):  # fmt: skip
-                lone_cr = True
+            lone_cr = lone_cr or _lone_cr(carry + block)
             carry = block[-1:]
     return lines, lone_cr
 
@@ -282,10 +273,15 @@ def text_records(text: str, line: int) -> Iterator[CsvRecord | tuple[int, str]]:
             if fields:
                 yield CsvRecord(n, fields)
         return
-    reader = csv.reader(io.StringIO(text, newline=""))
-    first = line - 1
+    yield from _records(csv.reader(io.StringIO(text, newline="")), line - 1)
+
+
+def _records(reader: _csv.Reader, lines_before: int
+             ) -> Iterator[CsvRecord | tuple[int, str]]:
+    """``reader``'s records (blank lines skipped), or (line, reason) for one the CSV parser
+    rejects; ``lines_before``: physical lines of the file before the reader's text."""
     while True:
-        start = first + reader.line_num + 1
+        start = lines_before + reader.line_num + 1
         try:
             fields = next(reader)
         except StopIteration:

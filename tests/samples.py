@@ -1,5 +1,5 @@
-"""Small hand-made synthetic watchlist rows (no real person), a CSV writer, and an index as
-an older version would have saved it, for tests."""
+"""Small hand-made synthetic watchlist rows (no real person), a CSV writer, an index as an
+older version would have saved it, and a check that two indexes are the same, for tests."""
 
 from __future__ import annotations
 
@@ -120,3 +120,14 @@ def old_version(index: WatchlistIndex) -> bytes:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return buf.getvalue()
+
+
+def assert_same_index(a: WatchlistIndex, b: WatchlistIndex) -> None:
+    """The very same index: columns, blocking tables, vocabularies and record ids."""
+    for name, col in a.cols.items():
+        assert np.array_equal(col, b.cols[name]), name
+    for kind, table in a.tables.items():
+        assert np.array_equal(table.keys, b.tables[kind].keys), kind
+        assert np.array_equal(table.idx, b.tables[kind].idx), kind
+    assert {k: v.words for k, v in a.vocabs.items()} == {k: v.words for k, v in b.vocabs.items()}
+    assert [a.record_id(i) for i in range(a.size)] == [b.record_id(i) for i in range(b.size)]

@@ -11,7 +11,7 @@ import pytest
 from matcher import IndexFormatError, IndexKeyError, Matcher, WatchlistIndex
 from synth.watchlist import generate_watchlist
 from tests.matcher.conftest import HOUSEHOLD, row
-from tests.samples import old_version
+from tests.samples import assert_same_index, old_version
 
 
 def test_columns_are_arrays_not_objects(index: WatchlistIndex) -> None:
@@ -120,13 +120,7 @@ def test_adding_in_chunks_or_at_once_builds_the_same_index() -> None:
     parts = WatchlistIndex()
     for i in range(0, len(people), 50):
         parts.add(people[i:i + 50])
-    for name, col in whole.cols.items():
-        assert np.array_equal(col, parts.cols[name]), name
-    for kind, table in whole.tables.items():
-        assert np.array_equal(table.keys, parts.tables[kind].keys), kind
-        assert np.array_equal(table.idx, parts.tables[kind].idx), kind
-    assert {k: v.words for k, v in whole.vocabs.items()} == \
-        {k: v.words for k, v in parts.vocabs.items()}
+    assert_same_index(whole, parts)
     assert [whole.record_id(i) for i in range(whole.size)] == [r["record_id"] for r in people]
 
 
@@ -140,10 +134,4 @@ def test_building_in_worker_processes_builds_the_same_index() -> None:
     people = HOUSEHOLD + list(generate_watchlist(1500, 12))
     one = WatchlistIndex.build(people)
     two = WatchlistIndex.build(people, workers=2)
-    for name, col in one.cols.items():
-        assert np.array_equal(col, two.cols[name]), name
-    for kind, table in one.tables.items():
-        assert np.array_equal(table.keys, two.tables[kind].keys), kind
-        assert np.array_equal(table.idx, two.tables[kind].idx), kind
-    assert {k: v.words for k, v in one.vocabs.items()} == \
-        {k: v.words for k, v in two.vocabs.items()}
+    assert_same_index(one, two)

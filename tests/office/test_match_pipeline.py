@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from matcher import WatchlistIndex
@@ -18,13 +17,7 @@ from office.cli_match import index_keys, run_match
 from store.keyring import MasterKey
 from synth.listing import generate_listing
 from synth.watchlist import generate_watchlist
-
-
-def write(path: Path, rows: list[dict[str, str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+from tests.samples import assert_same_index, write_csv
 
 
 @pytest.fixture
@@ -34,7 +27,7 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     wl = list(generate_watchlist(3000, 31))
     listing, _ = generate_listing(wl, 400, 32)
     wl_path, listing_path = tmp_path / "w.csv", tmp_path / "l.csv"
-    write(wl_path, wl)
+    write_csv(wl_path, wl, columns=list(wl[0]))
     with wl_path.open("ab") as fh:  # bad records among the good: each rejected, none lost
         fh.write(b"P-short,only two\n")
         fh.write(b",no id," + b"," * (len(wl[0]) - 3) + b"\n")
@@ -42,7 +35,7 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     with wl_path.open("a", encoding="utf-8", newline="") as fh:
         csv.DictWriter(fh, fieldnames=list(wl[0])).writerows(
             generate_watchlist(200, 33))
-    write(listing_path, listing)
+    write_csv(listing_path, listing, columns=list(listing[0]))
     return wl_path, listing_path
 
 
@@ -68,18 +61,8 @@ def test_workers_build_what_one_process_builds(
 
     assert persons == one_persons == 3200
     assert lines == one_lines and len(lines) > 100
-    # The very same index: columns, blocking tables, vocabularies and record ids.
     key = index_keys()[0]
-    par, one = (WatchlistIndex.load(tmp_path / f"{n}.idx", key) for n in ("par", "one"))
-    for name, col in par.cols.items():
-        assert np.array_equal(col, one.cols[name]), name
-    for kind, table in par.tables.items():
-        assert np.array_equal(table.keys, one.tables[kind].keys), kind
-        assert np.array_equal(table.idx, one.tables[kind].idx), kind
-    assert {k: v.words for k, v in par.vocabs.items()} == \
-        {k: v.words for k, v in one.vocabs.items()}
-    assert [par.record_id(i) for i in range(par.size)] == \
-        [one.record_id(i) for i in range(one.size)]
+    assert_same_index(*(WatchlistIndex.load(tmp_path / f"{n}.idx", key) for n in ("par", "one")))
     assert rejects == one_rejects
     reasons = [row[1] for row in csv.reader(rejects.splitlines()[1:])]
     assert len(reasons) == 3
