@@ -25,6 +25,7 @@ _HONORIFIC = re.compile(r"(?:様|さま|サマ|殿|さん|サン|君|くん|ち�
 _PUNCT = re.compile(r"[,、，・･.\s/]+")
 _KANA_ONLY = re.compile(r"^[\u3041-\u309f\u30a0-\u30ffー ]+$")
 _ORPHAN_MARK = re.compile(r"(?:^|(?<=\s))[\u0300-\u036f\u3099\u309a]+")
+_LEADING_MARKS = re.compile(r"[\u0300-\u036f\u3099\u309a]+")
 _LATIN = re.compile(r"[a-zāīūēōâîûêô]", re.IGNORECASE)
 
 
@@ -157,6 +158,11 @@ def normalize_name(s: str) -> Name:
             fam_w, giv_w = (w[:cut], w[cut:]) if giv_c else (w, "")
         else:
             fam_w, giv_w = tokens[0][:len(fam_c)], tokens[0][len(fam_c):]
+        # A cut before a combining mark would orphan it (format() puts a space there, and
+        # an orphan mark is dropped): the mark stays with the letter it sits on.
+        marks = _LEADING_MARKS.match(giv_w)
+        if marks:
+            fam_w, giv_w = fam_w + marks.group(), giv_w[marks.end():]
     if kana:
         return Name(normalize_kana(fam_w), normalize_kana(giv_w), fam_w, giv_w, "kana")
     return Name(fold_variants(fam_w), fold_variants(giv_w), fam_w, giv_w, "kanji")
