@@ -48,6 +48,7 @@ _SEIREKI = re.compile(
 _COMPACT = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})$")
 _COMPACT_YM = re.compile(r"^([0-9]{4})([0-9]{2})$")
 _ISO = r"([0-9]{4}-[0-9]{2}-[0-9]{2})"
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _RANGE = re.compile(rf"^{_ISO}\s*(?:\.\.|/|~|から)\s*{_ISO}$")
 _AGE = re.compile(r"^(?:満|age\s*)?([0-9]{1,3})\s*(?:歳|才|さい|yo|y/?o|years?(?:\s*old)?)?$",
                   re.IGNORECASE)
@@ -152,6 +153,8 @@ def parse_birthdate(s: str, as_of: date | None = None) -> DateRange:
 
 
 def _parse(s: str, as_of: date | None) -> DateRange:
+    if _ISO_DAY.fullmatch(s):  # 2008-04-05: what the general steps below make of it, at once
+        return _ymd(int(s[:4]), int(s[5:7]), int(s[8:]))
     t = width(s).strip()
     t = re.sub(r"\s*\(.*\)$", "", t)  # 2008/4/5(土)
     if not t:

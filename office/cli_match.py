@@ -221,8 +221,9 @@ def run_match(
         raise InputError("give --watchlist W.csv or --index IDX")
     else:
         with open_csv(watchlist, ("record_id", "name")) as f:
-            file = match_pipeline.WatchlistFile(watchlist, f.encoding, f.header,
-                                                RecordCheck(f.header, "record_id", f.encoding))
+            check = RecordCheck(f.header, "record_id", f.encoding)
+            file = match_pipeline.WatchlistFile(watchlist, f.encoding, f.header, check.key_at,
+                                                check)
         ranges = match_pipeline.parallel_ranges(file, workers)
         if ranges is not None:
             # Workers read and normalise the watchlist while this process does the listing.

@@ -25,6 +25,7 @@ from store.csv_input import (
     ByteRange,
     CsvRecord,
     has_undecodable,
+    plain_columns,
     range_text,
     record_ranges,
     text_records,
@@ -41,6 +42,7 @@ class WatchlistFile:
     path: Path
     encoding: str
     header: list[str]
+    key_at: int  # the record id's column (the last of that name); each record needs one
     # Why a record is bad, None if good; the flag: it is known to hold no undecodable bytes.
     check: Callable[[list[str], bool], str | None]
 
@@ -121,10 +123,17 @@ def _read_range(rng: ByteRange) -> tuple[PersonChunk, list[Reject], int]:
     rejects, and how many records were good."""
     file = _FILE
     assert file is not None, "forked without the watchlist file"
-    good: list[list[str]] = []
-    rejects: list[Reject] = []
+    # Columns by name (the last of a repeated name, as a row dict would keep).
+    at = {h: i for i, h in enumerate(file.header)}
     text = range_text(file.path, file.encoding, rng)
     decoded = not has_undecodable(text)  # one scan of the range, not one per record
+    plain = plain_columns(text, len(file.header)) if decoded else None
+    if plain is not None and all(map(str.strip, plain[file.key_at])):
+        # Every record good (right width, decodable, keyed): no record-by-record checks.
+        n = len(plain[0])
+        return watchlist_chunk({k: plain[at[k]] for k in PERSON_FIELDS if k in at}, n), [], n
+    good: list[list[str]] = []
+    rejects: list[Reject] = []
     for rec in text_records(text, rng.line):
         if not isinstance(rec, CsvRecord):
             rejects.append((rec[0], rec[1], []))
@@ -134,8 +143,6 @@ def _read_range(rng: ByteRange) -> tuple[PersonChunk, list[Reject], int]:
             rejects.append((rec.line, reason, rec.fields))
             continue
         good.append(rec.fields)
-    # Columns by name (the last of a repeated name, as a row dict would keep).
-    at = {h: i for i, h in enumerate(file.header)}
     by_column = list(zip(*good, strict=True)) if good else []
     columns = {k: list(by_column[at[k]]) for k in PERSON_FIELDS if k in at and by_column}
     return watchlist_chunk(columns, len(good)), rejects, len(good)

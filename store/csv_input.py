@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import pairwise, repeat
 from pathlib import Path
 from typing import BinaryIO
 
@@ -257,6 +257,29 @@ def range_text(path: Path, encoding: str, rng: ByteRange) -> str:
         fh.seek(rng.start)
         data = fh.read(rng.end - rng.start)
     return data.decode(encoding, errors="surrogateescape")
+
+
+def plain_columns(text: str, width: int) -> list[list[str]] | None:
+    """The columns of whole CSV records ``text`` when it is plain: no quote, no NUL, no lone
+    carriage return, no blank line, every record ``width`` fields and none over the field
+    limit. Then a record is a line and a field is what lies between commas, so two C-level
+    splits do what the CSV parser would, several times faster. None otherwise: the caller
+    parses record by record (:func:`text_records`), which says what is wrong and where."""
+    if '"' in text or "\x00" in text or width < 1:
+        return None
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline ending the last record
+    if not lines or max(map(len, lines)) > csv.field_size_limit():
+        return None
+    if set(map(str.count, lines, repeat(",", len(lines)))) != {width - 1}:
+        return None  # a blank line or a record of the wrong width
+    fields = ",".join(lines).split(",")
+    return [fields[i::width] for i in range(width)]
 
 
 def text_records(text: str, line: int) -> Iterator[CsvRecord | tuple[int, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import date
 
 from hypothesis import example, given, settings
@@ -97,6 +98,19 @@ def test_birthdate_idempotent(d: date, fmt: str) -> None:
     assert r.known
     again = parse_birthdate(r.format())
     assert (again.start, again.end) == (r.start, r.end)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 9999), st.integers(0, 99), st.integers(0, 99))
+def test_an_iso_day_reads_as_the_general_steps_read_it(y: int, m: int, d: int) -> None:
+    # 2008-04-05 has a fast path; 2008/04/05 takes the general one (invalid days included).
+    iso = parse_birthdate(f"{y:04d}-{m:02d}-{d:02d}")
+    assert iso == parse_birthdate(f"{y:04d}/{m:02d}/{d:02d}")
+    assert iso.known == (1 <= m <= 12 and y >= 1 and d >= 1 and d <= _days_in(y, m))
+
+
+def _days_in(y: int, m: int) -> int:
+    return calendar.monthrange(max(y, 1), m)[1] if 1 <= m <= 12 else 0
 
 
 @settings(max_examples=200, deadline=None)

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from store.csv_input import ByteRange, CsvFile, CsvRecord, range_records, record_ranges
+from store.csv_input import (
+    ByteRange,
+    CsvFile,
+    CsvRecord,
+    plain_columns,
+    range_records,
+    record_ranges,
+    text_records,
+)
 
 HEADER = "record_id,name,address\n"
 
@@ -108,3 +116,32 @@ def test_utf16_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "w.csv"
     path.write_text(HEADER + body(20), encoding="utf-16")
     assert record_ranges(path, "utf-16", 4) is None
+
+
+def parsed_columns(text: str) -> list[list[str]]:
+    records = [r.fields for r in text_records(text, 2) if isinstance(r, CsvRecord)]
+    return [list(c) for c in zip(*records, strict=True)]
+
+
+@pytest.mark.parametrize("text", [
+    body(50),
+    body(50).replace("\n", "\r\n"),
+    body(3).rstrip("\n"),  # the last record without its newline
+    "P1,  spaced  ,\tx\n P2,,\n",  # spaces and empty fields kept as they are
+])  # fmt: skip
+def test_plain_text_splits_into_the_columns_the_parser_reads(text: str) -> None:
+    assert plain_columns(text, 3) == parsed_columns(text)
+
+
+@pytest.mark.parametrize("text", [
+    body(5) + '"P9","quoted",x\n',
+    body(5) + "P9,a\rb,x\n",  # a lone carriage return ends a record for the parser
+    body(5) + "\n" + body(2),  # a blank line
+    body(5) + "P9,short\n",
+    body(5) + "P9,a,b,c\n",
+    body(5) + "P9,bad\x00name,x\n",
+    body(5) + "P9," + "x" * 70_000 + ",y\n",  # over the field limit
+    "",
+])  # fmt: skip
+def test_text_that_needs_the_parser_is_left_to_it(text: str) -> None:
+    assert plain_columns(text, 3) is None
