@@ -22,7 +22,7 @@ from matcher.columns import KeyTable, PackedStrings, Vocab
 from matcher.features import GUARDIAN, Features
 from matcher.gcpause import gc_paused
 from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
-from matcher.persons import PersonChunk, person_chunk, person_columns
+from matcher.persons import PERSON_FIELDS, PersonChunk, watchlist_chunk
 from matcher.sealing import open_blob, seal_blob
 
 # An index holds normalised values and keys: bump the version whenever normalisation or the
@@ -71,7 +71,7 @@ def _chunk_of_range(span: tuple[int, int]) -> PersonChunk:
 
 
 def _chunk_of_rows(rows: Sequence[Mapping[str, str]]) -> PersonChunk:
-    return person_chunk(person_columns(rows))
+    return watchlist_chunk({k: [r.get(k) or "" for r in rows] for k in PERSON_FIELDS}, len(rows))
 
 
 def _person_chunks(rows: Iterable[Mapping[str, str]], workers: int) -> Iterator[PersonChunk]:

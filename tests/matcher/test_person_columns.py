@@ -1,5 +1,5 @@
-"""The index's column-wise, memoised normalisation of watchlist persons gives exactly what
-normalising each person on its own (``person_features``) gives."""
+"""The index's column-wise, memoised normalisation of watchlist persons (``watchlist_chunk``)
+gives exactly what normalising each person on its own (``person_features``) gives."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from matcher import persons as persons_module
 from matcher.features import person_features
 from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
-from matcher.persons import person_columns
+from matcher.persons import PERSON_FIELDS, PersonChunk, watchlist_chunk
 from synth.watchlist import generate_watchlist
 from tests.matcher.conftest import HOUSEHOLD
 
@@ -47,34 +47,49 @@ def reference(row: dict[str, str]) -> tuple[Any, ...] | None:
             str_hash("email\x1f" + f.email) if f.email else 0)  # fmt: skip
 
 
-def rows_of(columns: tuple[list[Any], ...]) -> list[tuple[Any, ...]]:
+def chunk_of(rows: list[dict[str, str]]) -> PersonChunk:
+    return watchlist_chunk({k: [r.get(k) or "" for r in rows] for k in PERSON_FIELDS}, len(rows))
+
+
+def persons(chunk: PersonChunk) -> list[tuple[Any, ...]]:
+    """Each person of ``chunk`` with its word ids turned back into words, as ``reference``."""
+    def words(vocab: str) -> list[list[str]]:
+        w = chunk.words[vocab]
+        return [[w[i] for i in col] for col in chunk.ids[vocab].T.tolist()]
+
+    num = {k: v.tolist() for k, v in chunk.numbers.items()}
+    columns = [chunk.record_ids, num["rid_h"], num["hh"], *words("kanji"), *words("kana"),
+               *words("loose"), num["birth"], num["year"], num["gender"], num["rel"],
+               *words("town"), *words("city"), num["postal"], num["block"], num["unit"],
+               num["phone"], num["tail"], num["head"], num["email"]]  # fmt: skip
     return list(zip(*columns, strict=True))
 
 
 def test_columns_equal_per_person_normalisation() -> None:
     rows = HOUSEHOLD + ODD + list(generate_watchlist(2000, 41))
     expected = [t for t in map(reference, rows) if t is not None]
-    assert rows_of(person_columns(rows)) == expected
+    assert persons(chunk_of(rows)) == expected
     assert len(expected) == len(rows) - 1
 
 
 def test_columns_do_not_depend_on_what_was_seen_before() -> None:
     rows = HOUSEHOLD + ODD + list(generate_watchlist(500, 42))
-    first = rows_of(person_columns(rows))
-    again = rows_of(person_columns(list(reversed(rows))))[::-1]
+    first = persons(chunk_of(rows))
+    again = persons(chunk_of(list(reversed(rows))))[::-1]
     assert first == again
     persons_module._NAMES.clear()
-    assert rows_of(person_columns(rows)) == first
+    assert persons(chunk_of(rows)) == first
 
 
 def test_caches_stay_bounded(monkeypatch: Any) -> None:
     monkeypatch.setattr(persons_module, "_NAMES_MAX", 50)
     rows = list(generate_watchlist(400, 43))
-    got = rows_of(person_columns(rows))
+    got = persons(chunk_of(rows))
     assert got == [reference(r) for r in rows]
     assert len(persons_module._NAMES) <= 50
 
 
-def test_no_rows_give_empty_columns() -> None:
-    cols = person_columns([{"record_id": "  "}])
-    assert len(cols) == persons_module.FIELDS and not any(cols)
+def test_no_rows_give_an_empty_chunk() -> None:
+    chunk = chunk_of([{"record_id": "  "}])
+    assert len(chunk) == 0
+    assert all(len(a) == 0 for a in [*chunk.ids.values(), *chunk.numbers.values()])
