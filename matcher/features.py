@@ -23,7 +23,7 @@ from matcher.keys import loose_kana, str_hash
 from matcher.mail import normalize_email
 from matcher.names import Name, normalize_name
 from matcher.numerals import kanji_to_int
-from matcher.phone import normalize_phone
+from matcher.phone import national_digits
 from matcher.postal import normalize_postal
 from matcher.text import width
 from matcher.variants import fold_variants
@@ -294,6 +294,14 @@ def relationship_code(relationship: str, named: bool) -> int:
 def name_columns(name: str, kana: str) -> tuple[str, str, str, str, str, str, str, str]:
     """A watchlist person's eight name values (fam, giv, fam_w, giv_w, fam_k, giv_k, fam_l,
     giv_l), as :func:`person_features` gives them."""
+    # The common case (山田 太郎 / ヤマダ タロウ) straight from the parts, as _names makes it.
+    written = _fast_split(name) if name else None
+    if written is not None and not (written[0][2] and written[1][2]):
+        read = _fast_split(kana) if kana else None
+        if read is not None and read[0][2] and read[1][2]:
+            fam_k, giv_k = normalize_kana(read[0][0]), normalize_kana(read[1][0])
+            return (written[0][3], written[1][3], written[0][0], written[1][0], fam_k, giv_k,
+                    loose_kana(fam_k), loose_kana(giv_k))  # fmt: skip
     f = Features()
     _names(f, name, kana)
     return f.fam, f.giv, f.fam_w, f.giv_w, f.fam_k, f.giv_k, f.fam_l, f.giv_l
@@ -301,8 +309,8 @@ def name_columns(name: str, kana: str) -> tuple[str, str, str, str, str, str, st
 
 def phone_digits(s: str) -> str:
     """A phone column's national digits ("" unless 9 or more, masked ones as "?")."""
-    p = normalize_phone(s)
-    return p.digits if p.digits and len(p.digits) >= 9 else ""
+    digits = national_digits(s)
+    return digits if len(digits) >= 9 else ""
 
 
 def listing_features(row: Mapping[str, str]) -> Features:

@@ -71,17 +71,23 @@ class _Distinct(Generic[K]):
         self.inverse: I32 = np.fromiter(map(at.__getitem__, values), dtype=np.int32,
                                         count=len(values))  # fmt: skip
         self.results = [fn(v) for v in seen]
+        # Field by field, for the C-level passes below.
+        self.fields: list[tuple[Any, ...]] = list(zip(*self.results, strict=True))
 
     def numbers(self, i: int) -> I64:
         """Result field ``i`` (an int) of each person."""
-        return np.array([r[i] for r in self.results], dtype=np.int64)[self.inverse]
+        if not self.results:
+            return np.zeros(0, dtype=np.int64)
+        return np.array(self.fields[i], dtype=np.int64)[self.inverse]
 
     def word_ids(self, fields: tuple[int, ...]) -> tuple[list[str], I32]:
         """Result ``fields`` (strings) as one vocabulary: its words, first seen first (person
         by person, then field by field), and each person's word ids, (persons, fields)."""
+        if not self.results:
+            return [], np.zeros((0, len(fields)), dtype=np.int32)
         # Going through distinct values in the order first seen meets the words in the order
         # going through the persons would: a repeated value brings no new word.
-        flat = list(chain.from_iterable([r[i] for i in fields] for r in self.results))
+        flat = list(chain.from_iterable(zip(*(self.fields[i] for i in fields), strict=True)))
         words = list(dict.fromkeys(flat))
         local = {w: i for i, w in enumerate(words)}
         ids = np.fromiter(map(local.__getitem__, flat), dtype=np.int32, count=len(flat))

@@ -66,6 +66,13 @@ def _kind(d: str) -> tuple[Kind, int]:
     return "unknown", 0
 
 
+def national_digits(s: str) -> str:
+    """``normalize_phone(s).digits``; a plain number without building a :class:`Phone`."""
+    if isinstance(s, str) and _PLAIN.fullmatch(s):
+        return s.replace("-", "")
+    return normalize_phone(s).digits
+
+
 @lru_cache(maxsize=65536)
 def normalize_phone(s: str) -> Phone:
     """Parse a phone number; never raises (not a number → ``Phone()``)."""

@@ -18,6 +18,7 @@ from matcher import (
     parse_address,
     parse_birthdate,
 )
+from matcher.phone import national_digits
 
 AS_OF = date(2024, 6, 1)
 JAPANESE = st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs", "M"))
@@ -98,6 +99,12 @@ def test_birthdate_idempotent(d: date, fmt: str) -> None:
     assert r.known
     again = parse_birthdate(r.format())
     assert (again.start, again.end) == (r.start, r.end)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT | st.from_regex(r"0[0-9]{1,4}-[0-9]{1,4}-[0-9]{3,4}|0[0-9]{8,11}", fullmatch=True))
+def test_national_digits_are_the_parsed_numbers_digits(s: str) -> None:
+    assert national_digits(s) == normalize_phone(s).digits
 
 
 @settings(max_examples=300, deadline=None)
