@@ -1,10 +1,15 @@
-"""The watchlist CSV read and normalised in worker processes, range by range, for `match`.
+"""The watchlist CSV read and normalised range by range, in this process and forked
+helpers side by side, for `match`.
 
-Building the index is most of a `leakwatch match` run from CSV files. Here each worker
-reads its own byte range of the watchlist (:func:`store.csv_input.record_ranges`), checks
-the records and normalises the persons column by column; only the normalised columns travel
-back. Meanwhile this process reads and normalises the listing, then files the workers'
-columns into the index in order, so the index is the one a single process would build.
+Building the index is most of a `leakwatch match` run from CSV files. The file is cut into
+byte ranges of whole records (:func:`store.csv_input.record_ranges`). Helpers — one fewer
+than the cores — take ranges from the front: each reads its range, checks the records and
+normalises the persons column by column, and only the normalised columns travel back.
+Meanwhile this process reads and normalises the listing, then takes ranges from the back
+until the two ends meet. So exactly as many processes compute as there are cores: a third
+one on two cores would make every process a fifth slower (each one's caches flushed at
+every switch). The chunks are filed into the index in range order, so the index is the one
+a single process would build.
 
 A quoted file is cut where the CSV parser says records end (one more parsing pass here);
 a file that cannot be cut safely (a lone carriage return, a record the parser refuses,
@@ -15,10 +20,15 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
-import sys
-from collections.abc import Callable, Iterator
+import queue
+import traceback
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
+from typing import Any
 
 from matcher import PERSON_FIELDS, PersonChunk, WatchlistIndex, load_tables, watchlist_chunk
 from store.csv_input import (
@@ -32,12 +42,13 @@ from store.csv_input import (
 )
 
 Reject = tuple[int, str, list[str]]  # line, reason, raw fields
+Result = tuple[PersonChunk, list[Reject], int]
 RANGE_BYTES = 2 << 20  # about 12,000 persons a range: enough ranges to keep every core busy
 
 
 @dataclass
 class WatchlistFile:
-    """What the workers need to know of the watchlist (set before they are forked)."""
+    """What the helpers need to know of the watchlist (they inherit it when forked)."""
 
     path: Path
     encoding: str
@@ -47,42 +58,105 @@ class WatchlistFile:
     check: Callable[[list[str], bool], str | None]
 
 
+class Claims:
+    """Which ranges are still free: helpers claim from the front, this process from the
+    back, under one lock shared with the forked helpers."""
+
+    def __init__(self, n: int) -> None:
+        ctx = mp.get_context("fork")
+        self._front: Synchronized[int] = ctx.Value("i", 0)
+        self._back: Synchronized[int] = ctx.Value("i", n, lock=self._front.get_lock())
+
+    def front(self) -> int | None:
+        with self._front.get_lock():
+            i = self._front.value
+            if i >= self._back.value:
+                return None
+            self._front.value = i + 1
+            return i
+
+    def back(self) -> int | None:
+        with self._front.get_lock():
+            i = self._back.value - 1
+            if i < self._front.value:
+                return None
+            self._back.value = i
+            return i
+
+
 @dataclass
 class ParallelBuild:
-    """A running build: ``finish`` waits for the workers and gives the index; ``close``
-    stops them (safe to call again, and after ``finish``)."""
+    """A running build: ``finish`` computes ranges here too, waits for the helpers and gives
+    the index; ``close`` stops the helpers (safe to call again, and after ``finish``)."""
 
-    pool: mp.pool.Pool
-    chunks: Iterator[tuple[PersonChunk, list[Reject], int]]
-    ranges: int
-    switch_interval: float
+    file: WatchlistFile
+    ranges: list[ByteRange]
+    claims: Claims
+    results: Queue[Any]
+    helpers: Sequence[BaseProcess]
     rejects: list[Reject] = field(default_factory=list)
 
     def finish(self, progress: Callable[[int, int], None] | None = None) -> WatchlistIndex:
         """The index, once every range is in; ``progress(ranges done, ranges)``."""
         index = WatchlistIndex()
-
-        def chunks() -> Iterator[PersonChunk]:
-            for done, (chunk, rejects, _) in enumerate(self.chunks, 1):
-                self.rejects.extend(rejects)
-                if progress is not None:
-                    progress(done, self.ranges)
-                yield chunk
-
         try:
-            index.add_chunks(chunks())
+            index.add_chunks(self._chunks_in_order(progress))
         finally:
             self.close()
         self.rejects.sort(key=lambda r: r[0])
         return index
 
+    def _chunks_in_order(self, progress: Callable[[int, int], None] | None
+                         ) -> Iterator[PersonChunk]:
+        done: dict[int, Result] = {}
+        total = len(self.ranges)
+        for i in range(total):
+            while i not in done:
+                self._collect(done, wait=False)
+                if i in done:
+                    break
+                mine = self.claims.back()
+                if mine is not None:  # a range nobody has taken: read it here
+                    done[mine] = _read_range(self.file, self.ranges[mine])
+                else:  # every range is taken: the helpers have the rest
+                    self._collect(done, wait=True)
+            chunk, rejects, _ = done.pop(i)
+            self.rejects.extend(rejects)
+            if progress is not None:
+                progress(i + 1, total)
+            yield chunk
+
+    def _collect(self, done: dict[int, Result], wait: bool) -> None:
+        """Take the helpers' finished ranges (``wait``: at least one, unless a helper died)."""
+        while True:
+            try:
+                item = self.results.get(timeout=0.5) if wait else self.results.get_nowait()
+            except queue.Empty:
+                if not wait:
+                    return
+                # A helper still running, or done with its results already in the pipe,
+                # is fine; one killed, or all gone with ranges missing, is not.
+                ended = [h.exitcode for h in self.helpers if h.exitcode is not None]
+                if any(code != 0 for code in ended) or (
+                    len(ended) == len(self.helpers) and self.results.empty()
+                ):
+                    raise RuntimeError(
+                        f"a watchlist helper process ended early (exit codes {ended})"
+                    ) from None
+                continue
+            i, result = item
+            if isinstance(result, str):
+                raise RuntimeError(f"reading watchlist range {i} failed:\n{result}")
+            done[i] = result
+            wait = False
+
     def close(self) -> None:
-        self.pool.terminate()
-        self.pool.join()
-        sys.setswitchinterval(self.switch_interval)
-
-
-_FILE: WatchlistFile | None = None  # inherited by the forked workers
+        for h in self.helpers:
+            if h.is_alive():
+                h.terminate()
+            h.join()
+        self.results.close()
+        self.results.join_thread()
 
 
 def parallel_ranges(file: WatchlistFile, workers: int) -> list[ByteRange] | None:
@@ -96,33 +170,48 @@ def parallel_ranges(file: WatchlistFile, workers: int) -> list[ByteRange] | None
 
 
 def start(file: WatchlistFile, ranges: list[ByteRange], workers: int) -> ParallelBuild:
-    """Fork ``workers`` processes and start reading ``ranges``; returns at once."""
-    global _FILE
+    """Fork ``workers - 1`` helpers that start reading ``ranges`` from the front; returns at
+    once (this process is the last worker: see :meth:`ParallelBuild.finish`)."""
     load_tables()
-    _FILE = file  # the pool forks its workers here, and they keep it
-    # Frozen, what the workers inherit is never scanned by their cyclic GC, whose visits
+    ctx = mp.get_context("fork")
+    claims = Claims(len(ranges))
+    results: Queue[Any] = ctx.Queue()
+    helpers = [ctx.Process(target=_help, args=(file, ranges, claims, results), daemon=True)
+               for _ in range(max(workers - 1, 1))]  # fmt: skip
+    # Frozen, what the helpers inherit is never scanned by their cyclic GC, whose visits
     # would also copy every page they touch.
     gc.freeze()
     try:
-        # The workers make hundreds of thousands of small acyclic objects and live for one
-        # build: their cyclic GC would find nothing, so it is off.
-        pool = mp.get_context("fork").Pool(workers, initializer=gc.disable)
+        for h in helpers:
+            h.start()
+    except BaseException:
+        for h in helpers:
+            if h.is_alive():
+                h.terminate()
+        raise
     finally:
-        _FILE = None
         gc.unfreeze()
-    # A worker's result (megabytes) comes through a pipe of 64 KiB, read by a thread of this
-    # process that needs the GIL after each read; while this process normalises the listing
-    # it would wait the whole switch interval (5 ms) each time, and the worker with it.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, 0.0002))
-    return ParallelBuild(pool, pool.imap(_read_range, ranges), len(ranges), interval)
+    return ParallelBuild(file, ranges, claims, results, helpers)
 
 
-def _read_range(rng: ByteRange) -> tuple[PersonChunk, list[Reject], int]:
-    """In a worker: one range's good records normalised (a chunk for the index), its
-    rejects, and how many records were good."""
-    file = _FILE
-    assert file is not None, "forked without the watchlist file"
+def _help(file: WatchlistFile, ranges: list[ByteRange], claims: Claims,
+          results: Queue[Any]) -> None:
+    """A helper's life: claim ranges from the front and send back what each gives (or the
+    traceback of what went wrong) until none is left."""
+    # Hundreds of thousands of small acyclic objects in a process that lives for one build:
+    # the cyclic GC would find nothing.
+    gc.disable()
+    while (i := claims.front()) is not None:
+        try:
+            results.put((i, _read_range(file, ranges[i])))
+        except Exception:
+            results.put((i, traceback.format_exc()))
+            return
+
+
+def _read_range(file: WatchlistFile, rng: ByteRange) -> Result:
+    """One range's good records normalised (a chunk for the index), its rejects, and how
+    many records were good."""
     # Columns by name (the last of a repeated name, as a row dict would keep).
     at = {h: i for i, h in enumerate(file.header)}
     text = range_text(file.path, file.encoding, rng)

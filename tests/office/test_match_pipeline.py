@@ -7,6 +7,7 @@ import csv
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from matcher import WatchlistIndex
 from office import match_pipeline
 from office.cli_match import index_keys, run_match
+from store.csv_input import ByteRange
 from store.keyring import MasterKey
 from synth.listing import generate_listing
 from synth.watchlist import generate_watchlist
@@ -69,6 +71,28 @@ def test_workers_build_what_one_process_builds(
     assert any("expected" in r for r in reasons)
     assert any("record_id: empty" in r for r in reasons)
     assert any("not utf-8" in r for r in reasons)
+
+
+@pytest.mark.parametrize("failure", ["raises", "dies"])
+def test_a_failing_helper_stops_the_run_with_a_clear_error(
+    files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(match_pipeline, "RANGE_BYTES", 20_000)
+    parent, read = os.getpid(), match_pipeline._read_range
+
+    def failing(file: match_pipeline.WatchlistFile, rng: ByteRange) -> match_pipeline.Result:
+        if os.getpid() == parent:
+            time.sleep(0.05)  # so that the helper surely gets ranges of its own
+            return read(file, rng)
+        if failure == "dies":
+            os._exit(3)
+        raise ValueError("disk on fire")
+
+    monkeypatch.setattr(match_pipeline, "_read_range", failing)
+    message = "disk on fire" if failure == "raises" else r"ended early \(exit codes \[3\]\)"
+    with pytest.raises(RuntimeError, match=message):
+        run(files, tmp_path / "m.csv")
 
 
 def test_a_quoted_watchlist_is_cut_where_records_end_and_a_lone_cr_one_read_whole(
