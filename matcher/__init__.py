@@ -13,7 +13,8 @@ persons column by column: ``watchlist_chunk`` makes a ``PersonChunk`` in any pro
 ``columns`` (vocabularies, packed strings, key tables), ``batch`` (listing rows as arrays,
 candidate pairs), ``compare`` (comparison levels, term frequencies), ``model``
 (Fellegi–Sunter, EM, household correction), ``asof`` (a listing's date), ``calibrate``
-(Platt scaling, reliability) and ``explain`` (``Explanation``).
+(Platt scaling, reliability) and ``explain`` (``Explanation``). ``gc_paused`` keeps the
+cyclic GC off for a bulk step (a caller's too: reading a big file beside the index).
 """
 
 from matcher.address import Address, load_tables, parse_address
@@ -21,6 +22,7 @@ from matcher.dates import DateRange, parse_birthdate
 from matcher.explain import Explanation, FieldEvidence
 from matcher.features import listing_features
 from matcher.gazetteer import PREFECTURES
+from matcher.gcpause import gc_paused
 from matcher.index import IndexFormatError, WatchlistIndex
 from matcher.kana import normalize_kana
 from matcher.mail import normalize_email
@@ -53,6 +55,7 @@ __all__ = [
     "Thresholds",
     "WatchlistIndex",
     "fold_variants",
+    "gc_paused",
     "listing_features",
     "load_tables",
     "normalize_email",
