@@ -15,7 +15,13 @@ candidate pairs), ``compare`` (comparison levels, term frequencies), ``model``
 (Fellegi–Sunter, EM, household correction), ``asof`` (a listing's date), ``calibrate``
 (Platt scaling, reliability) and ``explain`` (``Explanation``). ``gc_paused`` keeps the
 cyclic GC off for a bulk step (a caller's too: reading a big file beside the index).
+``native`` puts a compiled build of the normalisation modules in their place when there is
+a current one (``python -m matcher.native build``): same code, same results, faster.
 """
+
+from matcher import native
+
+native.enable(__path__)  # compiled normalisers, when built from these very sources
 
 from matcher.address import Address, load_tables, parse_address
 from matcher.dates import DateRange, parse_birthdate

@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from matcher.cachedir import cache_home
 from matcher.gcpause import gc_paused
 from matcher.numerals import KANJI_NUM_RE, int_to_kanji, kanji_to_int
 from matcher.text import SparseTranslation, width
@@ -244,17 +245,16 @@ _KEY_CODE = ("gazetteer.py", "numerals.py", "text.py", "variants.py")
 
 def cache_path(data: bytes) -> Path | None:
     """Where the cache of the gazetteer ``data`` lives; None without a usable cache folder."""
-    here = Path(__file__).parent
+    # The package's files, not this module's folder: compiled, it lives elsewhere (native).
+    here = resources.files("matcher")
     h = hashlib.sha256(_CACHE_FORMAT.encode())
     h.update(f"{sys.version_info[:2]} {marshal.version}".encode())  # marshal's format varies
     h.update(data)
-    h.update((here / "data" / "variants.tsv").read_bytes())
+    h.update(here.joinpath("data", "variants.tsv").read_bytes())
     for name in _KEY_CODE:
-        h.update((here / name).read_bytes())
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not os.path.isabs(base):
-        return None
-    return Path(base) / "leakwatch" / f"gazetteer-{h.hexdigest()[:24]}.marshal"
+        h.update(here.joinpath(name).read_bytes())
+    home = cache_home()
+    return home / f"gazetteer-{h.hexdigest()[:24]}.marshal" if home is not None else None
 
 
 def to_plain(g: Gazetteer) -> tuple[Any, ...]:

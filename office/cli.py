@@ -24,11 +24,12 @@ if TYPE_CHECKING:
 # list is shown: `leakwatch match` then starts without SQLAlchemy, Alembic, Scrapy and the
 # synthetic-data generator (a second of start-up, as long as the index build's parallel part).
 _LAZY = {"crawl": "cli_crawl", "source": "cli_crawl", "rows": "cli_crawl",
-         "evidence": "cli_crawl", "match": "cli_match", "synth": "cli_synth",
-         "review": "cli_model", "model": "cli_model"}  # fmt: skip
+         "evidence": "cli_crawl", "match": "cli_match", "native": "cli_match",
+         "synth": "cli_synth", "review": "cli_model", "model": "cli_model"}  # fmt: skip
 # The order `--help` lists them in, as when every module was imported up front.
 _HELP_ORDER = ("crawl", "match", "init", "import-watchlist", "rotate-key", "config", "demo",
-               "audit", "synth", "source", "rows", "evidence", "review", "model")  # fmt: skip
+               "audit", "synth", "source", "rows", "evidence", "review", "model",
+               "native")  # fmt: skip
 
 
 def _register(module: str, sub: typer.Typer) -> None:

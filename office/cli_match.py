@@ -31,6 +31,7 @@ from matcher import (
     WatchlistIndex,
     gc_paused,
     listing_features,
+    native,
 )
 from office import match_pipeline
 from office.console import ExitPlan, console, err_console, fail
@@ -303,7 +304,7 @@ def _build_in_one_read(watchlist: Path, bar: Callable[[str], Callable[[int, int]
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `match` command to the `leakwatch` CLI."""
+    """Add the `match` and `native` commands to the `leakwatch` CLI."""
 
     @app.command("match")
     def match_cmd(
@@ -361,6 +362,28 @@ def register(app: typer.Typer) -> None:
         # Every file is closed and every worker joined: the console script may end the
         # process at once (office.cli.main), without half a second of interpreter teardown.
         ExitPlan.quick = True
+
+    native_app = typer.Typer(no_args_is_help=True, help=(
+        "Compiled normalisers (mypyc): the same code, about a tenth off `match` from CSV."))
+    app.add_typer(native_app, name="native")
+
+    @native_app.command("build")
+    def native_build() -> None:
+        """Compile the normalisation modules (needs mypy and a C compiler); used from then
+        on, until a source changes."""
+        try:
+            folder = native.build()
+        except native.NativeBuildError as exc:
+            raise fail(str(exc)) from None
+        console.print(f"compiled normalisers built in {folder}")
+
+    @native_app.command("status")
+    def native_status() -> None:
+        """Whether compiled normalisers are in use."""
+        folder = native.usable()
+        console.print(f"compiled normalisers in use: {folder}" if folder is not None else
+                      "pure-Python normalisers (no build for these sources: "
+                      "`leakwatch native build`)")  # fmt: skip
 
 
 def _summary(run: MatchRun, out: Path) -> None:
