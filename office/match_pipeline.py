@@ -172,7 +172,6 @@ def parallel_ranges(file: WatchlistFile, workers: int) -> list[ByteRange] | None
 def start(file: WatchlistFile, ranges: list[ByteRange], workers: int) -> ParallelBuild:
     """Fork ``workers - 1`` helpers that start reading ``ranges`` from the front; returns at
     once (this process is the last worker: see :meth:`ParallelBuild.finish`)."""
-    load_tables()
     ctx = mp.get_context("fork")
     claims = Claims(len(ranges))
     results: Queue[Any] = ctx.Queue()
@@ -191,6 +190,11 @@ def start(file: WatchlistFile, ranges: list[ByteRange], workers: int) -> Paralle
         raise
     finally:
         gc.unfreeze()
+    # The address tables are loaded here after the fork, not before it for the helpers to
+    # share: each helper loads its own when it meets its first address, while this process
+    # loads these. A third of a second with the other cores idle becomes a third of a second
+    # on every core at once (measured: a run 5% shorter, no more CPU in all).
+    load_tables()
     return ParallelBuild(file, ranges, claims, results, helpers)
 
 
