@@ -3,10 +3,10 @@ helpers side by side, for `match`.
 
 Building the index is most of a `leakwatch match` run from CSV files. The file is cut into
 byte ranges of whole records (:func:`store.csv_input.record_ranges`). Helpers — one fewer
-than the cores — take ranges from the front: each reads its range, checks the records and
+than the cores — take ranges in file order: each reads its range, checks the records and
 normalises the persons column by column, and only the normalised columns travel back.
-Meanwhile this process reads and normalises the listing, then takes ranges from the back
-until the two ends meet. So exactly as many processes compute as there are cores: a third
+Meanwhile this process reads and normalises the listing, then takes ranges too until none
+is left. So exactly as many processes compute as there are cores: a third
 one on two cores would make every process a fifth slower (each one's caches flushed at
 every switch). The chunks are filed into the index in range order, so the index is the one
 a single process would build.
@@ -59,28 +59,20 @@ class WatchlistFile:
 
 
 class Claims:
-    """Which ranges are still free: helpers claim from the front, this process from the
-    back, under one lock shared with the forked helpers."""
+    """The next range nobody has taken, under a lock shared with the forked helpers. Every
+    process takes them in file order, so chunks come back nearly in order and are filed
+    into the index as they come, not all at the end."""
 
     def __init__(self, n: int) -> None:
-        ctx = mp.get_context("fork")
-        self._front: Synchronized[int] = ctx.Value("i", 0)
-        self._back: Synchronized[int] = ctx.Value("i", n, lock=self._front.get_lock())
+        self._next: Synchronized[int] = mp.get_context("fork").Value("i", 0)
+        self._n = n
 
-    def front(self) -> int | None:
-        with self._front.get_lock():
-            i = self._front.value
-            if i >= self._back.value:
+    def take(self) -> int | None:
+        with self._next.get_lock():
+            i = self._next.value
+            if i >= self._n:
                 return None
-            self._front.value = i + 1
-            return i
-
-    def back(self) -> int | None:
-        with self._front.get_lock():
-            i = self._back.value - 1
-            if i < self._front.value:
-                return None
-            self._back.value = i
+            self._next.value = i + 1
             return i
 
 
@@ -115,7 +107,7 @@ class ParallelBuild:
                 self._collect(done, wait=False)
                 if i in done:
                     break
-                mine = self.claims.back()
+                mine = self.claims.take()
                 if mine is not None:  # a range nobody has taken: read it here
                     done[mine] = _read_range(self.file, self.ranges[mine])
                 else:  # every range is taken: the helpers have the rest
@@ -170,7 +162,7 @@ def parallel_ranges(file: WatchlistFile, workers: int) -> list[ByteRange] | None
 
 
 def start(file: WatchlistFile, ranges: list[ByteRange], workers: int) -> ParallelBuild:
-    """Fork ``workers - 1`` helpers that start reading ``ranges`` from the front; returns at
+    """Fork ``workers - 1`` helpers that start reading ``ranges``; returns at
     once (this process is the last worker: see :meth:`ParallelBuild.finish`)."""
     ctx = mp.get_context("fork")
     claims = Claims(len(ranges))
@@ -200,12 +192,12 @@ def start(file: WatchlistFile, ranges: list[ByteRange], workers: int) -> Paralle
 
 def _help(file: WatchlistFile, ranges: list[ByteRange], claims: Claims,
           results: Queue[Any]) -> None:
-    """A helper's life: claim ranges from the front and send back what each gives (or the
+    """A helper's life: take ranges and send back what each gives (or the
     traceback of what went wrong) until none is left."""
     # Hundreds of thousands of small acyclic objects in a process that lives for one build:
     # the cyclic GC would find nothing.
     gc.disable()
-    while (i := claims.front()) is not None:
+    while (i := claims.take()) is not None:
         try:
             results.put((i, _read_range(file, ranges[i])))
         except Exception:
