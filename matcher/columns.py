@@ -111,6 +111,18 @@ class KeyTable:
         order = np.argsort(keys, kind="stable")
         return cls(keys[order], idx[order])
 
+    @classmethod
+    def of_runs(cls, runs: Sequence[KeyTable]) -> KeyTable:
+        """The table ``build`` makes of several built tables' entries, when each table files
+        later persons than the one before (chunks of a build, in order): its entries are
+        sorted runs, which a stable sort merges several times faster than it sorts."""
+        if len(runs) == 1:
+            return runs[0]
+        keys = np.concatenate([r.keys for r in runs])
+        idx = np.concatenate([r.idx for r in runs])
+        order = np.argsort(keys, kind="stable")  # ties keep run order: persons in order
+        return cls(keys[order], idx[order])
+
     def merge(self, other: KeyTable) -> KeyTable:
         """Both tables' entries, sorted (``other`` is a built table: sorted, no zeros)."""
         if not len(self.keys):  # a first build: nothing to merge, and no second sort

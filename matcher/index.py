@@ -220,7 +220,9 @@ class WatchlistIndex:
     ) -> int:
         base = len(self.alive)
         col_parts: dict[str, list[npt.NDArray[Any]]] = {k: [] for k in COLUMNS}
-        key_parts: dict[str, list[npt.NDArray[np.int64]]] = {k: [] for k in KEY_KINDS}
+        # Each chunk's keys sorted as it comes (while the next chunks are still being read),
+        # all of them merged at the end.
+        key_runs: dict[str, list[KeyTable]] = {k: [] for k in KEY_KINDS}
         rid_parts: list[npt.NDArray[np.int64]] = []
         packed: list[PackedStrings] = []
         v = self.vocabs
@@ -254,8 +256,9 @@ class WatchlistIndex:
                 "kana_year": name_year_keys(fam_l, giv_l, year, False),
                 "kanji_year": name_year_keys(fam, giv, year, True), "email": num["email"],
             }  # fmt: skip
+            at = np.arange(base + n, base + n + len(chunk), dtype=np.int32)
             for kind in KEY_KINDS:
-                key_parts[kind].append(np.asarray(filed[kind], dtype=np.int64))
+                key_runs[kind].append(KeyTable.build(np.asarray(filed[kind], np.int64), at))
             rid_parts.append(num["rid_h"])
             # The table of record ids is the old one until the end: removing chunk by chunk
             # finds what removing all at once would.
@@ -277,10 +280,8 @@ class WatchlistIndex:
             KeyTable.build(self.cols["hh"][base:][is_g], positions[is_g])
         )
         for kind in KEY_KINDS:
-            # KeyTable.build drops the zeros (no key) and sorts stably: owners stay in order.
-            self.tables[kind] = self.tables[kind].merge(
-                KeyTable.build(np.concatenate(key_parts[kind]), positions)
-            )
+            # Zeros (no key) dropped, sorted stably: owners stay in order (KeyTable.build).
+            self.tables[kind] = self.tables[kind].merge(KeyTable.of_runs(key_runs[kind]))
         self._stats = None
         if progress is not None:
             progress(n)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from matcher import IndexFormatError, IndexKeyError, Matcher, WatchlistIndex
+from matcher.columns import KeyTable
 from synth.watchlist import generate_watchlist
 from tests.matcher.conftest import HOUSEHOLD, row
 from tests.samples import assert_same_index, old_version
@@ -135,3 +137,15 @@ def test_building_in_worker_processes_builds_the_same_index() -> None:
     one = WatchlistIndex.build(people)
     two = WatchlistIndex.build(people, workers=2)
     assert_same_index(one, two)
+
+
+def test_a_table_of_sorted_runs_is_the_table_of_all_entries() -> None:
+    rng = np.random.default_rng(7)
+    keys = rng.integers(0, 40, 5000).astype(np.int64)  # many ties, and zeros (no key)
+    idx = np.arange(5000, dtype=np.int32)
+    cuts = [0, 1, 700, 701, 2500, 5000]  # runs of one person, and of none
+    runs = [KeyTable.build(keys[a:b], idx[a:b]) for a, b in itertools.pairwise(cuts)]
+    whole = KeyTable.build(keys, idx)
+    merged = KeyTable.of_runs(runs)
+    assert np.array_equal(merged.keys, whole.keys) and np.array_equal(merged.idx, whole.idx)
+    assert 0 not in merged.keys
