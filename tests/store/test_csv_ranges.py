@@ -8,11 +8,14 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from store.csv_input import (
     ByteRange,
     CsvFile,
     CsvRecord,
+    _lone_cr,
     plain_columns,
     range_records,
     record_ranges,
@@ -145,3 +148,21 @@ def test_plain_text_splits_into_the_columns_the_parser_reads(text: str) -> None:
 ])  # fmt: skip
 def test_text_that_needs_the_parser_is_left_to_it(text: str) -> None:
     assert plain_columns(text, 3) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=60).map(lambda b: bytes(b"a\r\n"[x % 3] for x in b)),
+       st.lists(st.integers(0, 60), max_size=4))  # fmt: skip
+def test_a_lone_carriage_return_is_found_across_block_boundaries(
+    data: bytes, cuts: list[int]
+) -> None:
+    # What the whole text says: a CR not followed by a newline (one ending the file aside).
+    lone = data.count(b"\r") != data.count(b"\r\n") + data.endswith(b"\r")
+    found, carry, start = False, b"", 0
+    for end in [*sorted(c for c in cuts if c < len(data)), len(data)]:
+        block = data[start:end]
+        if block:
+            found = found or _lone_cr(carry + block[:1], block)
+            carry = block[-1:]
+        start = max(start, end)
+    assert found == lone
