@@ -17,6 +17,7 @@ modules run, and they give the same results (the test suite runs both ways in CI
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import shutil
 import stat
@@ -81,8 +82,16 @@ def enable(package_path: MutableSequence[str]) -> bool:
         folder = None
     if folder is None:
         return False
-    package_path.insert(0, str(folder / "matcher"))
     sys.path.append(str(folder))  # the support library the compiled modules share
+    try:
+        # Load it now: a build that cannot load here (a damaged file, a cache folder
+        # mounted noexec) must leave the pure modules, not break every import after.
+        for lib in folder.glob("*__mypyc*.so"):
+            importlib.import_module(lib.name.split(".")[0])
+    except ImportError:
+        sys.path.remove(str(folder))
+        return False
+    package_path.insert(0, str(folder / "matcher"))
     return True
 
 

@@ -97,3 +97,21 @@ def test_switched_off_or_never_built_means_the_pure_modules(
     assert native.usable() is None
     path: list[str] = []
     assert native.enable(path) is False and path == []
+
+
+def test_a_build_that_cannot_load_leaves_the_pure_modules(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(built))
+    monkeypatch.delenv("LEAKWATCH_NATIVE", raising=False)
+    folder = native.usable()
+    assert folder is not None
+    (lib,) = folder.glob("*__mypyc*.so")
+    saved = lib.read_bytes()
+    lib.write_bytes(b"not a shared library")
+    try:
+        got = probe(built, [{"name": "山田 太郎", "address": "東京都千代田区九段南1-2-3"}])
+        assert got["compiled"] is False
+        assert got["addresses"] == ["東京都千代田区九段南一丁目 2-3"]
+    finally:
+        lib.write_bytes(saved)
