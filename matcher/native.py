@@ -31,8 +31,8 @@ from pathlib import Path
 
 from matcher.cachedir import cache_home
 
-# The modules of the normalisation hot path, in import order (no compiled module may import
-# a pure one that imports it back).
+# The normalisation hot path. The matching modules stay pure: they pass numpy integers where
+# an int is annotated, which compiled code checks and refuses.
 MODULES = ("text", "numerals", "variants", "kana", "keys", "mail", "postal", "phone", "dates",
            "names", "gazetteer", "address", "features", "persons")  # fmt: skip
 _STAMP = "built-from"
