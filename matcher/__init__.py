@@ -16,7 +16,7 @@ candidate pairs), ``compare`` (comparison levels, term frequencies), ``model``
 (Platt scaling, reliability) and ``explain`` (``Explanation``). ``gc_paused`` keeps the
 cyclic GC off for a bulk step (a caller's too: reading a big file beside the index).
 ``native`` puts a compiled build of the normalisation modules in their place when there is
-a current one (``python -m matcher.native build``): same code, same results, faster.
+a current one (``leakwatch native build``): same code, same results, faster.
 """
 
 from matcher import native

@@ -228,8 +228,8 @@ def parse_address(s: str) -> Address:
 
 
 def load_tables() -> None:
-    """Load the gazetteer and the lookup-key tables now: before forking workers, so that
-    they share one copy instead of each loading its own."""
+    """Load the gazetteer and the lookup-key tables now, not at the first address: before
+    forking workers that should share one copy, or in each process at once."""
     parse_address("東京都千代田区九段南一丁目2番3号")
 
 

@@ -35,7 +35,7 @@ from matcher import (
 )
 from office import match_pipeline
 from office.console import ExitPlan, console, err_console, fail
-from store.csv_input import CsvFile, InputError, has_undecodable
+from store.csv_input import CsvFile, InputError, RecordCheck
 from store.keyring import KeyError_
 from store.private_files import private_csv
 
@@ -48,29 +48,6 @@ class CsvRows:
     rejects: list[tuple[int, str, list[str]]]  # line, reason, raw fields
     header: list[str]
     encoding: str
-
-
-class RecordCheck:
-    """Why a CSV record of a file with ``header`` is bad (None if it is good): the wrong
-    number of fields, bytes not valid in the file's encoding, or an empty ``key`` column."""
-
-    def __init__(self, header: list[str], key: str, encoding: str) -> None:
-        self.header, self.key, self.encoding = header, key, encoding
-        self.width = len(header)
-        # The last column of that name, as a row built by dict(zip(header, fields)) keeps.
-        self.key_at = max((i for i, h in enumerate(header) if h == key), default=-1)
-
-    def __call__(self, fields: list[str], decoded: bool = False) -> str | None:
-        """``decoded``: the caller knows the record has no undecodable bytes."""
-        if len(fields) != self.width:
-            return f"expected {self.width} fields, found {len(fields)}"
-        # One scan of the whole record; the column is looked for only in a bad one.
-        if not decoded and has_undecodable("".join(fields)):
-            bad = [h for h, v in zip(self.header, fields, strict=True) if has_undecodable(v)]
-            return f"column {bad[0]}: bytes that are not {self.encoding}"
-        if self.key_at < 0 or not fields[self.key_at].strip():
-            return f"column {self.key}: empty"
-        return None
 
 
 def open_csv(path: Path, required: tuple[str, ...]) -> CsvFile:
@@ -227,9 +204,9 @@ def run_match(
         raise InputError("give --watchlist W.csv or --index IDX")
     else:
         with open_csv(watchlist, ("record_id", "name")) as f:
-            check = RecordCheck(f.header, "record_id", f.encoding)
-            file = match_pipeline.WatchlistFile(watchlist, f.encoding, f.header, check.key_at,
-                                                check)
+            file = match_pipeline.WatchlistFile(
+                watchlist, RecordCheck(f.header, "record_id", f.encoding)
+            )
         ranges = match_pipeline.parallel_ranges(file, workers)
         if ranges is not None:
             # Workers read and normalise the watchlist while this process does the listing.
@@ -263,8 +240,8 @@ def run_match(
             assert watchlist is not None
             w_rejects = len(building.rejects)
             if building.rejects:
-                write_rejects(watchlist.with_name(watchlist.name + ".rejects.csv"), file.header,
-                              building.rejects)
+                write_rejects(watchlist.with_name(watchlist.name + ".rejects.csv"),
+                              file.check.header, building.rejects)
             times["read + build index"] += time.perf_counter() - t
         assert index is not None
         if save_index is not None:

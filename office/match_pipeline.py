@@ -34,6 +34,7 @@ from matcher import PERSON_FIELDS, PersonChunk, WatchlistIndex, load_tables, wat
 from store.csv_input import (
     ByteRange,
     CsvRecord,
+    RecordCheck,
     has_undecodable,
     plain_columns,
     range_text,
@@ -48,14 +49,11 @@ RANGE_BYTES = 2 << 20  # about 12,000 persons a range: enough ranges to keep eve
 
 @dataclass
 class WatchlistFile:
-    """What the helpers need to know of the watchlist (they inherit it when forked)."""
+    """What the helpers need to know of the watchlist (they inherit it when forked): where
+    it is, and its header, encoding and record id column, as ``check`` holds them."""
 
     path: Path
-    encoding: str
-    header: list[str]
-    key_at: int  # the record id's column (the last of that name); each record needs one
-    # Why a record is bad, None if good; the flag: it is known to hold no undecodable bytes.
-    check: Callable[[list[str], bool], str | None]
+    check: RecordCheck
 
 
 class Claims:
@@ -158,7 +156,7 @@ def parallel_ranges(file: WatchlistFile, workers: int) -> list[ByteRange] | None
     if workers <= 1 or size < 2 * RANGE_BYTES or "fork" not in mp.get_all_start_methods():
         return None
     parts = max(workers * 2, size // RANGE_BYTES)
-    return record_ranges(file.path, file.encoding, parts)
+    return record_ranges(file.path, file.check.encoding, parts)
 
 
 def start(file: WatchlistFile, ranges: list[ByteRange], workers: int) -> ParallelBuild:
@@ -208,12 +206,13 @@ def _help(file: WatchlistFile, ranges: list[ByteRange], claims: Claims,
 def _read_range(file: WatchlistFile, rng: ByteRange) -> Result:
     """One range's good records normalised (a chunk for the index), its rejects, and how
     many records were good."""
+    check = file.check
     # Columns by name (the last of a repeated name, as a row dict would keep).
-    at = {h: i for i, h in enumerate(file.header)}
-    text = range_text(file.path, file.encoding, rng)
+    at = {h: i for i, h in enumerate(check.header)}
+    text = range_text(file.path, check.encoding, rng)
     decoded = not has_undecodable(text)  # one scan of the range, not one per record
-    plain = plain_columns(text, len(file.header)) if decoded else None
-    if plain is not None and all(map(str.strip, plain[file.key_at])):
+    plain = plain_columns(text, check.width) if decoded else None
+    if plain is not None and all(map(str.strip, plain[check.key_at])):
         # Every record good (right width, decodable, keyed): no record-by-record checks.
         n = len(plain[0])
         return watchlist_chunk({k: plain[at[k]] for k in PERSON_FIELDS if k in at}, n), [], n
@@ -223,7 +222,7 @@ def _read_range(file: WatchlistFile, rng: ByteRange) -> Result:
         if not isinstance(rec, CsvRecord):
             rejects.append((rec[0], rec[1], []))
             continue
-        reason = file.check(rec.fields, decoded)
+        reason = check(rec.fields, decoded)
         if reason is not None:
             rejects.append((rec.line, reason, rec.fields))
             continue

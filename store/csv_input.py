@@ -121,6 +121,29 @@ class CsvFile:
         self.close()
 
 
+class RecordCheck:
+    """Why a CSV record of a file with ``header`` is bad (None if it is good): the wrong
+    number of fields, bytes not valid in the file's encoding, or an empty ``key`` column."""
+
+    def __init__(self, header: list[str], key: str, encoding: str) -> None:
+        self.header, self.key, self.encoding = header, key, encoding
+        self.width = len(header)
+        # The last column of that name, as a row built by dict(zip(header, fields)) keeps.
+        self.key_at = max((i for i, h in enumerate(header) if h == key), default=-1)
+
+    def __call__(self, fields: list[str], decoded: bool = False) -> str | None:
+        """``decoded``: the caller knows the record has no undecodable bytes."""
+        if len(fields) != self.width:
+            return f"expected {self.width} fields, found {len(fields)}"
+        # One scan of the whole record; the column is looked for only in a bad one.
+        if not decoded and has_undecodable("".join(fields)):
+            bad = [h for h, v in zip(self.header, fields, strict=True) if has_undecodable(v)]
+            return f"column {bad[0]}: bytes that are not {self.encoding}"
+        if self.key_at < 0 or not fields[self.key_at].strip():
+            return f"column {self.key}: empty"
+        return None
+
+
 # --- reading one file in parallel -----------------------------------------------------------
 
 
@@ -249,14 +272,12 @@ def _count_newlines(path: Path) -> tuple[int, bool]:
 
 def _newline_offsets(path: Path, counts: list[int]) -> list[int]:
     """For each n of the ascending ``counts``, the byte offset just after the n-th newline."""
-    import numpy as np  # here: store imports no numpy otherwise
-
     out: list[int] = []
     seen, pos = 0, 0
     wanted = list(counts)
     with open(path, "rb") as fh:
         while wanted and (block := fh.read(_SCAN)):
-            at = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+            at = _newlines(block)
             while wanted and wanted[0] <= seen + len(at):
                 out.append(pos + int(at[wanted.pop(0) - seen - 1]) + 1)
             seen += len(at)
