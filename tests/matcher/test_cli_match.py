@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from office.cli import app
-from store.keyring import MasterKey
 from synth.listing import generate_listing
 from synth.watchlist import generate_watchlist
 
@@ -22,9 +21,8 @@ def write(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 @pytest.fixture
-def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    monkeypatch.setenv("LEAKWATCH_KEY", MasterKey.generate().to_text())
-    monkeypatch.setenv("LEAKWATCH_HOME", str(tmp_path / "home"))
+def files(tmp_path: Path, env: dict[str, str]) -> dict[str, Path]:
+    """Synthetic watchlist and listing files, and a LeakWatch environment (``env``)."""
     wl = list(generate_watchlist(1500, 21))
     rows, truth = generate_listing(wl, 300, 22)
     paths = {k: tmp_path / f"{k}.csv" for k in ("watchlist", "listing", "truth")}

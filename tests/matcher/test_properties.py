@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import calendar
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from types import ModuleType
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from matcher import (
+    address,
     normalize_email,
     normalize_kana,
     normalize_name,
@@ -17,6 +22,7 @@ from matcher import (
     normalize_text,
     parse_address,
     parse_birthdate,
+    phone,
 )
 from matcher.phone import national_digits
 
@@ -169,6 +175,17 @@ def test_address_width_blind(parts: tuple[str, str, str, int, int, int, str]) ->
     assert parse_address(text) == parse_address(_full_width(text))
 
 
+@contextmanager
+def general_steps_only(module: ModuleType, fast_path: str) -> Iterator[None]:
+    """``module``'s regex ``fast_path`` matching nothing meanwhile: the general steps only."""
+    saved = getattr(module, fast_path)
+    setattr(module, fast_path, re.compile(r"(?!)"))
+    try:
+        yield
+    finally:
+        setattr(module, fast_path, saved)
+
+
 _LOT_PIECES = st.sampled_from(["1", "2", "19", "484", "007", "12345678901234", "番", "番地",
                                "号", "-", "の", "ノ", "号室", "室", "#", " ", "A", "ハイツ"])
 
@@ -178,17 +195,9 @@ _LOT_PIECES = st.sampled_from(["1", "2", "19", "484", "007", "12345678901234", "
 def test_plain_lot_fast_path_agrees_with_the_general_parse(text: str) -> None:
     """The one-regex reading of common lots (484番地, 25番24号, 7-9, 1-2-3) gives what the
     general number-by-number loop gives."""
-    import re
-
-    from matcher import address
-
     fast = address._split_block(text, False)
-    plain = address._PLAIN_LOT
-    try:
-        address._PLAIN_LOT = re.compile(r"(?!)")  # never matches: the general loop only
+    with general_steps_only(address, "_PLAIN_LOT"):
         assert fast == address._split_block(text, False)
-    finally:
-        address._PLAIN_LOT = plain
 
 
 @settings(max_examples=600, deadline=None)
@@ -197,17 +206,9 @@ def test_plain_lot_fast_path_agrees_with_the_general_parse(text: str) -> None:
 def test_plain_phone_fast_path_agrees_with_the_general_parse(s: str) -> None:
     """A plain national number (075-632-9528) read at once gives what the general steps
     (labels, extensions, international prefixes, masks) give."""
-    import re
-
-    from matcher import phone
-
     fast = phone.normalize_phone.__wrapped__(s)
-    plain = phone._PLAIN
-    try:
-        phone._PLAIN = re.compile(r"(?!)")
+    with general_steps_only(phone, "_PLAIN"):
         assert fast == phone.normalize_phone.__wrapped__(s)
-    finally:
-        phone._PLAIN = plain
 
 
 @settings(max_examples=400, deadline=None)

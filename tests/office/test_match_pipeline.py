@@ -16,16 +16,14 @@ from matcher import WatchlistIndex
 from office import match_pipeline
 from office.cli_match import index_keys, run_match
 from store.csv_input import ByteRange
-from store.keyring import MasterKey
 from synth.listing import generate_listing
 from synth.watchlist import generate_watchlist
 from tests.samples import assert_same_index, write_csv
 
 
 @pytest.fixture
-def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    monkeypatch.setenv("LEAKWATCH_KEY", MasterKey.generate().to_text())
-    monkeypatch.setenv("LEAKWATCH_HOME", str(tmp_path / "home"))
+def files(tmp_path: Path, env: dict[str, str]) -> tuple[Path, Path]:
+    """Synthetic watchlist and listing files, and a LeakWatch environment (``env``)."""
     wl = list(generate_watchlist(3000, 31))
     listing, _ = generate_listing(wl, 400, 32)
     wl_path, listing_path = tmp_path / "w.csv", tmp_path / "l.csv"
