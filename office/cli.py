@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -283,15 +280,9 @@ def demo() -> None:
 
 def main() -> None:
     """The console script: problems the user can fix end in one clear line, not a traceback."""
+    ExitPlan.console_script = True
     try:
         app()
-    except SystemExit as exc:
-        if exc.code in (0, None) and ExitPlan.quick:
-            logging.shutdown()
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(0)
-        raise
     except Exception as exc:
         # Imported here: only a failing command pays for the database layer's import.
         from store.db import SchemaError
