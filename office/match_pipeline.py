@@ -44,7 +44,9 @@ from store.csv_input import (
 
 Reject = tuple[int, str, list[str]]  # line, reason, raw fields
 Result = tuple[PersonChunk, list[Reject], int]
-RANGE_BYTES = 2 << 20  # about 12,000 persons a range: enough ranges to keep every core busy
+RANGE_BYTES = 2 << 20  # a range's most: about 12,000 persons
+# Ranges are joined from pieces this many times finer (see :func:`guided`).
+PIECES = 8
 
 
 @dataclass
@@ -155,8 +157,23 @@ def parallel_ranges(file: WatchlistFile, workers: int) -> list[ByteRange] | None
     size = file.path.stat().st_size
     if workers <= 1 or size < 2 * RANGE_BYTES or "fork" not in mp.get_all_start_methods():
         return None
-    parts = max(workers * 2, size // RANGE_BYTES)
-    return record_ranges(file.path, file.check.encoding, parts)
+    parts = max(workers * 2, size * PIECES // RANGE_BYTES)
+    pieces = record_ranges(file.path, file.check.encoding, parts)
+    return None if pieces is None else guided(pieces, workers)
+
+
+def guided(pieces: list[ByteRange], workers: int) -> list[ByteRange]:
+    """Adjacent ``pieces`` joined into ranges of at most :data:`PIECES` pieces, smaller
+    towards the end of the file (guided self-scheduling): the processes run out of work
+    nearly together, not one idle while another reads a last full range (half a range of
+    idle core on average, a tenth of a second)."""
+    out: list[ByteRange] = []
+    i = 0
+    while i < len(pieces):
+        take = max(1, min(PIECES, (len(pieces) - i) // (2 * workers)))
+        out.append(ByteRange(pieces[i].start, pieces[i + take - 1].end, pieces[i].line))
+        i += take
+    return out
 
 
 def start(file: WatchlistFile, ranges: list[ByteRange], workers: int) -> ParallelBuild:

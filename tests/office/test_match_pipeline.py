@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,22 @@ def test_workers_build_what_one_process_builds(
     assert any("expected" in r for r in reasons)
     assert any("record_id: empty" in r for r in reasons)
     assert any("not utf-8" in r for r in reasons)
+
+
+@pytest.mark.parametrize(("n", "workers"), [(1, 2), (7, 2), (120, 2), (120, 4), (33, 8)])
+def test_ranges_cover_the_file_in_order_and_shrink_towards_its_end(n: int, workers: int) -> None:
+    pieces = [ByteRange(10 * i, 10 * (i + 1), 3 * i + 2) for i in range(n)]
+    ranges = match_pipeline.guided(pieces, workers)
+    assert ranges[0].start == 0 and ranges[-1].end == 10 * n and ranges[0].line == 2
+    for a, b in pairwise(ranges):
+        assert a.end == b.start and b.line == 3 * (b.start // 10) + 2
+    sizes = [(r.end - r.start) // 10 for r in ranges]
+    assert max(sizes) <= match_pipeline.PIECES
+    assert sizes[-1] == 1  # the last range is a single piece
+    tail = sizes[len(sizes) // 2:]
+    assert tail == sorted(tail, reverse=True)
+    if n >= 100:  # a big file: full ranges first, few ranges in all
+        assert sizes[0] == match_pipeline.PIECES and len(ranges) < n / 3
 
 
 @pytest.mark.parametrize("failure", ["raises", "dies"])
