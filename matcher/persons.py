@@ -40,11 +40,26 @@ I64 = npt.NDArray[np.int64]
 _parse_once = parse_address.__wrapped__  # the parser without its cache
 
 K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
-# Names also repeat across chunks (a common name is common everywhere); bounded so that a
-# huge watchlist cannot grow it without end.
-_NAMES: dict[tuple[str, str], tuple[str, ...]] = {}
-_NAMES_MAX = 1 << 18
+
+class _Memo(Generic[K, V]):
+    """``fn`` remembered across chunks, for values that repeat all over a watchlist, not
+    only within a chunk (a common name, a birth date); bounded (``most``) so that a huge,
+    varied watchlist cannot grow it without end."""
+
+    def __init__(self, fn: Callable[[K], V], most: int) -> None:
+        self.fn = fn
+        self.most = most
+        self.seen: dict[K, V] = {}
+
+    def __call__(self, value: K) -> V:
+        got = self.seen.get(value)
+        if got is None:
+            if len(self.seen) >= self.most:
+                self.seen.clear()
+            got = self.seen[value] = self.fn(value)
+        return got
 
 
 @dataclass
@@ -138,21 +153,22 @@ def watchlist_chunk(columns: Mapping[str, Sequence[str]], n: int) -> PersonChunk
     return PersonChunk(rids, words, ids, numbers)
 
 
-def _name_values(pair: tuple[str, str]) -> tuple[str, ...]:
-    got = _NAMES.get(pair)
-    if got is None:
-        if len(_NAMES) >= _NAMES_MAX:
-            _NAMES.clear()
-        got = _NAMES[pair] = name_columns(*pair)
-    return got
+def _name_columns(pair: tuple[str, str]) -> tuple[str, ...]:
+    return name_columns(*pair)
 
 
-def _birth_values(raw: str) -> tuple[int, int]:
+def _birth_columns(raw: str) -> tuple[int, int]:
     b = parse_birthdate(raw)
     # Only an exact date is filed: a year or a month is compared, not blocked on.
     if b.start is None or b.start != b.end:
         return 0, 0
     return b.start.toordinal(), b.start.year
+
+
+# 200,000 benchmark persons in 24 chunks: 188,000 names and 127,000 birth dates distinct
+# within their chunk, 128,000 and 15,000 in the whole file.
+_name_values = _Memo(_name_columns, 1 << 18)
+_birth_values = _Memo(_birth_columns, 1 << 16)
 
 
 def _relationship_codes(relationship: str) -> tuple[int, int]:

@@ -77,16 +77,19 @@ def test_columns_do_not_depend_on_what_was_seen_before() -> None:
     first = persons(chunk_of(rows))
     again = persons(chunk_of(list(reversed(rows))))[::-1]
     assert first == again
-    persons_module._NAMES.clear()
+    persons_module._name_values.seen.clear()
+    persons_module._birth_values.seen.clear()
     assert persons(chunk_of(rows)) == first
 
 
 def test_caches_stay_bounded(monkeypatch: Any) -> None:
-    monkeypatch.setattr(persons_module, "_NAMES_MAX", 50)
+    monkeypatch.setattr(persons_module._name_values, "most", 50)
+    monkeypatch.setattr(persons_module._birth_values, "most", 50)
     rows = list(generate_watchlist(400, 43))
     got = persons(chunk_of(rows))
     assert got == [reference(r) for r in rows]
-    assert len(persons_module._NAMES) <= 50
+    assert len(persons_module._name_values.seen) <= 50
+    assert len(persons_module._birth_values.seen) <= 50
 
 
 def test_no_rows_give_an_empty_chunk() -> None:
