@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from matcher.address import _parse  # noqa: E402
-from matcher.features import place_from  # noqa: E402
+from matcher.address import parse_address  # noqa: E402
+from matcher.features import place_of  # noqa: E402
 from synth.listing import generate_listing  # noqa: E402
 from synth.watchlist import generate_watchlist  # noqa: E402
 
@@ -54,8 +54,10 @@ def corpus(seeds: list[int], persons: int) -> list[tuple[str, str]]:
 
 def parse_all(items: list[tuple[str, str]]) -> tuple[dict[tuple[str, str], object], float]:
     gc.disable()
+    # The functions without their caches: each pair is parsed here, twice.
+    parse, place = parse_address.__wrapped__, place_of.__wrapped__
     t = time.perf_counter()
-    out = {(a, p): (_parse(a), place_from(a, p, _parse)) for a, p in items}
+    out = {(a, p): (parse(a), place(a, p)) for a, p in items}
     return out, time.perf_counter() - t
 
 

@@ -212,6 +212,11 @@ def _split_block(text: str, have_chome: bool) -> tuple[str, str, str, str]:
     return rest, "-".join(parts), tail.strip(), room
 
 
+# An address's parts in Address's field order: pref, city, town, chome, block, building,
+# room, postal_code, rest.
+AddressParts = tuple[str, str, str, int | None, str, str, str, str, str]
+
+
 @lru_cache(maxsize=65536)
 def parse_address(s: str) -> Address:
     """Parse a free-text Japanese address; never raises (unknown parts come back empty).
@@ -219,12 +224,23 @@ def parse_address(s: str) -> Address:
     >>> parse_address("東京都小平市上水本町４丁目７－９").town
     '上水本町四丁目'
     """
+    return Address(*address_parts(s))
+
+
+def address_parts(s: str) -> AddressParts:
+    """:func:`parse_address` as a plain tuple, uncached: for callers that only read the
+    parts of each address once (the index build, :func:`matcher.features.place_of`). A
+    frozen dataclass is built field by field through ``object.__setattr__``, a tenth of
+    a parse."""
     if not isinstance(s, str):
-        return Address()
+        return _NOTHING
     try:
         return _parse(s)
     except Exception:
-        return Address(rest=s[:_MAX_LEN])
+        return ("", "", "", None, "", "", "", "", s[:_MAX_LEN])
+
+
+_NOTHING: AddressParts = ("", "", "", None, "", "", "", "", "")
 
 
 def load_tables() -> None:
@@ -233,7 +249,7 @@ def load_tables() -> None:
     parse_address("東京都千代田区九段南一丁目2番3号")
 
 
-def _parse(s: str) -> Address:
+def _parse(s: str) -> AddressParts:
     g = gazetteer()
     text = _prepare(s)
     postal = ""
@@ -289,8 +305,7 @@ def _parse(s: str) -> Address:
         city_obj, pos = candidates[0]
     if city_obj is None:
         rest, block, building, room = _split_block(text[pos:], False)
-        return Address(pref=pref, block=block, building=building, room=room,
-                       postal_code=postal, rest=rest)
+        return pref, "", "", None, block, building, room, postal, rest
 
     town = ""
     chome: int | None = None
@@ -314,8 +329,7 @@ def _parse(s: str) -> Address:
     rest, block, building, room = _split_block(text[pos:], chome is not None)
     if prefix:
         rest = (prefix + " " + rest).strip()
-    return Address(pref=city_obj.pref, city=city_obj.name, town=town, chome=chome, block=block,
-                   building=building, room=room, postal_code=postal, rest=rest)
+    return city_obj.pref, city_obj.name, town, chome, block, building, room, postal, rest
 
 
 def _cities_by_town(g: Gazetteer, key: str) -> list[tuple[City, int]]:

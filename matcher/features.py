@@ -10,13 +10,13 @@ from __future__ import annotations
 import operator
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from matcher.address import Address, parse_address
+from matcher.address import address_parts
 from matcher.dates import age_range, grade_range, parse_birthdate
 from matcher.kana import normalize_kana
 from matcher.keys import loose_kana, str_hash
@@ -52,39 +52,38 @@ class Place:
 @lru_cache(maxsize=262144)
 def place_of(address: str, postal: str) -> Place:
     """Where a row's address and postal code put it (cached: a listing repeats them)."""
-    return place_from(address, postal, parse_address)
+    return place_from(address, postal)
 
 
-def place_from(address: str, postal: str, parse: Callable[[str], Address]) -> Place:
-    """:func:`place_of` with the address parser given: the index build, which meets each
-    distinct address once, passes the uncached one."""
-    a = parse(address) if address else None
-    p = normalize_postal(postal) or (a.postal_code if a else "")
+def place_from(address: str, postal: str) -> Place:
+    """:func:`place_of` uncached: the index build meets each distinct address once."""
+    parts = address_parts(address) if address else None
+    p = normalize_postal(postal) or (parts[7] if parts else "")
     out = Place(postal=int(p) if p.isdigit() and len(p) == 7 else 0)
-    if a is None or not a.city:
+    if parts is None or not parts[1]:
         return out
-    out.city = a.pref + a.city if a.pref else a.city
-    if a.town:
-        out.town = out.city + "|" + a.town
+    a_pref, a_city, a_town, chome, block, building, a_room, _, _ = parts
+    out.city = a_pref + a_city if a_pref else a_city
+    if a_town:
+        out.town = out.city + "|" + a_town
         # The lot: the town without its 丁目 and every number from 丁目 on, so that
         # 武庫山七丁目5番14号 and 武庫山7-5-14 file together; the room is separate.
-        chome = a.chome
-        base = a.town
-        suffix = _CHOME_SUFFIX.search(a.town)
+        base = a_town
+        suffix = _CHOME_SUFFIX.search(a_town)
         if suffix:  # 四丁目, or Sakai's 一丁: the number files with the lot, the name without it
-            base = a.town[:suffix.start()]
+            base = a_town[:suffix.start()]
             chome = chome or kanji_to_int(suffix.group(1))
-        lot = _DIGITS.findall(a.block)
-        room = a.room or _trailing_room(a.building)
+        lot = _DIGITS.findall(block)
+        room = a_room or _trailing_room(building)
         if not room and len(lot) == 2 and len(lot[1]) >= 3:
             # 古道町4-301: lists join the room to a one-number lot (古道町4番地 コーポ若葉 301).
             # Read that way on both sides, a 3-digit 枝番 (美和521-411) files as a room of the
             # lot 521: the same lot still meets, only two 枝番 look like one building's rooms.
             room = lot.pop()
         numbers = ([str(chome)] if chome else []) + lot
-        if a.block and numbers:
+        if block and numbers:
             # Without the prefecture: lists often drop it, and city + town + lot is unique.
-            key = "\x1f".join((a.city, base, *numbers))  # stable_hash of the parts
+            key = "\x1f".join((a_city, base, *numbers))  # stable_hash of the parts
             out.block = str_hash(key)
             if room:
                 out.unit = str_hash(key + "\x1f" + room)

@@ -18,7 +18,6 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from matcher.address import parse_address
 from matcher.dates import parse_birthdate
 from matcher.features import (
     gender_code,
@@ -36,8 +35,6 @@ PERSON_FIELDS = ("record_id", "household_id", "name", "name_kana", "gender", "bi
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
-
-_parse_once = parse_address.__wrapped__  # the parser without its cache
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -180,8 +177,8 @@ def _gender(raw: str) -> tuple[int]:
 
 
 def _place_values(pair: tuple[str, str]) -> tuple[str, str, int, int, int]:
-    # Each distinct address comes here once per chunk: the parser's cache would only churn.
-    p = place_from(*pair, _parse_once)
+    # Each distinct address comes here once per chunk: a cache would only churn.
+    p = place_from(*pair)
     return p.town, p.city, p.postal, p.block, p.unit
 
 
