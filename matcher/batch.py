@@ -7,14 +7,17 @@ index's key tables, all rows at once, and returns the distinct (row, person) pai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import repeat
+from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from matcher.features import Features
+from matcher.features import Features, Place
 from matcher.index import KEY_KINDS, WatchlistIndex, name_year_keys
 from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
 
@@ -35,28 +38,41 @@ class ListingBatch:
 
 
 def make_batch(index: WatchlistIndex, feats: Sequence[Features]) -> ListingBatch:
-    names = (
-        "fam", "giv", "fam_w", "giv_w", "fam_l", "giv_l", "order_known", "birth_lo",
-        "birth_hi", "birth_day", "gender", "town", "city", "postal", "block", "unit", "phone",
-        "masked", "email", "g_giv", "g_giv_l", "g_giv_l2", "unspaced",
-    )  # fmt: skip
-    kanji, loose = index.vocabs["kanji"].get, index.vocabs["loose"].get
-    town, city = index.vocabs["town"].get, index.vocabs["city"].get
-    records: list[tuple[int, ...]] = []
-    for f in feats:
-        p = f.place
-        assert p is not None
-        gl, _, gl2 = f.guardian_giv_l.partition("|")
-        records.append((
-            kanji(f.fam), kanji(f.giv), kanji(f.fam_w), kanji(f.giv_w), loose(f.fam_l),
-            loose(f.giv_l), int(f.order_known), f.birth_lo, f.birth_hi,
-            int(f.birth_precision == "day"), f.gender, town(p.town), city(p.city), p.postal,
-            p.block, p.unit, phone_int(f.phone), int("?" in f.phone),
-            str_hash("email\x1f" + f.email) if f.email else 0, kanji(f.guardian_giv),
-            loose(gl), loose(gl2), int(f.unspaced),
-        ))  # fmt: skip
-    table = np.array(records, dtype=np.int64).reshape(len(records), len(names))
-    cols = {k: np.ascontiguousarray(table[:, j]) for j, k in enumerate(names)}
+    """The rows' values as columns, words as ids in the index's vocabularies (-1: a word
+    the watchlist never had), column by column through C-level passes."""
+    n = len(feats)
+
+    def of(name: str) -> list[Any]:
+        return list(map(attrgetter(name), feats))
+
+    def ids(vocab: str, words: list[str]) -> I64:
+        return index.vocabs[vocab].ids_of(words)
+
+    def ints(values: Iterable[int]) -> I64:
+        return np.fromiter(values, dtype=np.int64, count=n)
+
+    places: list[Place] = of("place")
+    phones: list[str] = of("phone")
+    guardian = [g.partition("|") for g in of("guardian_giv_l")]
+    cols = {
+        "fam": ids("kanji", of("fam")), "giv": ids("kanji", of("giv")),
+        "fam_w": ids("kanji", of("fam_w")), "giv_w": ids("kanji", of("giv_w")),
+        "fam_l": ids("loose", of("fam_l")), "giv_l": ids("loose", of("giv_l")),
+        "order_known": ints(of("order_known")), "birth_lo": ints(of("birth_lo")),
+        "birth_hi": ints(of("birth_hi")),
+        "birth_day": ints(map("day".__eq__, of("birth_precision"))),
+        "gender": ints(of("gender")),
+        "town": ids("town", [p.town for p in places]),
+        "city": ids("city", [p.city for p in places]),
+        "postal": ints(p.postal for p in places), "block": ints(p.block for p in places),
+        "unit": ints(p.unit for p in places), "phone": ints(map(phone_int, phones)),
+        "masked": ints(map(str.__contains__, phones, repeat("?"))),
+        "email": ints(str_hash("email\x1f" + e) if e else 0 for e in of("email")),
+        "g_giv": ids("kanji", of("guardian_giv")),
+        "g_giv_l": ids("loose", [g[0] for g in guardian]),
+        "g_giv_l2": ids("loose", [g[2] for g in guardian]),
+        "unspaced": ints(of("unspaced")),
+    }  # fmt: skip
     return ListingBatch(list(feats), cols)
 
 

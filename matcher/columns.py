@@ -8,7 +8,7 @@ unique strings (record ids) are packed into one byte buffer with offsets.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from itertools import islice
+from itertools import islice, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,13 @@ class Vocab:
         if not word:
             return 0
         return self.ids.get(word, -1)
+
+    def ids_of(self, words: Sequence[str]) -> npt.NDArray[np.int64]:
+        """:meth:`get` of each word, in one C-level pass."""
+        if self.ids.get("") != 0:  # never so (see __init__), but ids_of must equal get
+            return np.array([self.get(w) for w in words], dtype=np.int64)
+        return np.fromiter(map(self.ids.get, words, repeat(-1)), dtype=np.int64,
+                           count=len(words))  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.words)
