@@ -131,7 +131,7 @@ def _match_town(city: City, key: str, pos: int) -> tuple[TownEntry, int] | None:
             e = towns.get(key[start:start + n])
             if e is not None:
                 if best is None or start + n > best[1] or (
-                    start + n == best[1] and e.chome and not best[0].chome
+                    start + n == best[1] and e[1] and not best[0][1]  # 丁目 or not
                 ):
                     best = (e, start + n)
                 break
@@ -311,21 +311,21 @@ def _parse(s: str) -> AddressParts:
     chome: int | None = None
     prefix = ""
     if town_hit is not None:
-        entry, tstart, pos = town_hit
-        if entry.name.endswith("丁") and text.startswith("目", pos):
+        (name, chome_valid, plain, base), tstart, pos = town_hit
+        if name.endswith("丁") and text.startswith("目", pos):
             pos += 1  # 北田出井町一丁目 for the registered 北田出井町一丁 (Sakai writes 丁)
         prefix = text[end:tstart] if (end := _city_end(candidates, city_obj)) < tstart else ""
-        town = entry.name if entry.plain else ""
-        if entry.chome:
+        town = name if plain else ""
+        if chome_valid:
             cm = _CHOME.match(text, pos + 1 if text.startswith(" ", pos) else pos)
             if cm:
                 n = int(cm.group(1))
-                if cm.group(2) or n in entry.chome:
+                if cm.group(2) or n in chome_valid:
                     chome = n
-                    town = (entry.base or entry.name) + int_to_kanji(n) + "丁目"
+                    town = (base or name) + int_to_kanji(n) + "丁目"
                     pos = cm.end()
             if not town:
-                town = entry.base or entry.name
+                town = base or name
     rest, block, building, room = _split_block(text[pos:], chome is not None)
     if prefix:
         rest = (prefix + " " + rest).strip()
