@@ -186,6 +186,22 @@ def general_steps_only(module: ModuleType, fast_path: str) -> Iterator[None]:
         setattr(module, fast_path, saved)
 
 
+_SPACED = st.lists(st.text(st.sampled_from("aZ09ア゠ーヿ山ﾒ-é\u3000\t "), min_size=1, max_size=4),
+                   min_size=1, max_size=6).map(" ".join)  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(_SPACED)
+@example("メゾン 101")
+@example("コーポ A 2")
+@example("Sunny Heights 3F")
+@example("ア  1")
+def test_dropping_spaces_gap_by_gap_agrees_with_the_pattern(text: str) -> None:
+    """Spaces decided gap by gap give what the _SPACES pattern gives, whatever the text
+    (the fast way is taken for single spaces between characters, the pattern otherwise)."""
+    assert address._drop_spaces(text) == address._SPACES.sub("", text)
+
+
 _LOT_PIECES = st.sampled_from(["1", "2", "19", "484", "007", "12345678901234", "番", "番地",
                                "号", "-", "の", "ノ", "号室", "室", "#", " ", "A", "ハイツ"])
 
