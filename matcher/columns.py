@@ -125,10 +125,9 @@ class KeyTable:
         sorted runs, which a stable sort merges several times faster than it sorts."""
         if len(runs) == 1:
             return runs[0]
-        keys = np.concatenate([r.keys for r in runs])
-        idx = np.concatenate([r.idx for r in runs])
-        order = np.argsort(keys, kind="stable")  # ties keep run order: persons in order
-        return cls(keys[order], idx[order])
+        # build's stable sort keeps ties in run order: persons in order.
+        return cls.build(np.concatenate([r.keys for r in runs]),
+                         np.concatenate([r.idx for r in runs]))  # fmt: skip
 
     def merge(self, other: KeyTable) -> KeyTable:
         """Both tables' entries, sorted (``other`` is a built table: sorted, no zeros)."""
