@@ -3,29 +3,42 @@
 from __future__ import annotations
 
 import importlib
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
+from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
-from office.console import ExitPlan, byte_progress, cli_actor, console, fail
+from office.console import (
+    ExitPlan,
+    byte_progress,
+    cli_actor,
+    console,
+    err_console,
+    exit_for,
+    fail,
+)
 
 if TYPE_CHECKING:
     from typer._click import Command, Context  # typer vendors click: its types live there
 
     from store.runtime import Store
     from store.settings import Settings
+    from store.watchlist_import import ImportResult
 
 # Commands registered by other modules, imported only when one of them runs or the command
 # list is shown: `leakwatch match` then starts without SQLAlchemy, Alembic, Scrapy and the
 # synthetic-data generator (a second of start-up, as long as the index build's parallel part).
+INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 _LAZY = {"crawl": "cli_crawl", "source": "cli_crawl", "rows": "cli_crawl",
          "evidence": "cli_crawl", "match": "cli_match", "native": "cli_match",
          "synth": "cli_synth", "review": "cli_model", "model": "cli_model"}  # fmt: skip
 # The order `--help` lists them in, as when every module was imported up front.
-_HELP_ORDER = ("crawl", "match", "init", "import-watchlist", "rotate-key", "config", "demo",
-               "audit", "synth", "source", "rows", "evidence", "review", "model",
+_HELP_ORDER = ("crawl", "match", "init", "import-watchlist", "codes", "rotate-key", "config",
+               "demo", "audit", "synth", "source", "rows", "evidence", "review", "model",
                "native")  # fmt: skip
 
 
@@ -53,6 +66,19 @@ class _LazyGroup(TyperGroup):
             self._load(module)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: Context) -> object:
+        """Every command's errors end the same way: one line, a non-zero exit (see
+        ``office.console.exit_for``); Ctrl-C and SIGTERM end with status 130."""
+        try:
+            return super().invoke(ctx)
+        except (ClickException, typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            raise typer.Exit(INTERRUPTED) from None
+        except Exception as exc:
+            raise exit_for(exc) from None
+
     def list_commands(self, ctx: Context) -> list[str]:
         for module in dict.fromkeys(_LAZY.values()):
             self._load(module)
@@ -71,34 +97,31 @@ app.add_typer(audit_app, name="audit")
 
 
 def _open_store() -> Store:
+    """The configured store; warns about its files that others may read."""
     from store.runtime import Store
     from store.settings import load_settings
 
-    return Store.open(load_settings())
+    store = Store.open(load_settings())
+    for line in store.mode_warnings():
+        err_console.print(f"[yellow]warning:[/] {escape(line)}")
+    return store
 
 
 @app.command()
 def init() -> None:
-    """Create the data folder and key file (mode 0600) if missing, and migrate the database.
+    """Create the data folder (0700), key file (0600) and schema if missing; check them.
 
-    Safe to run again: an existing key is never replaced, the schema is only upgraded.
+    Safe to run again: an existing key is never replaced and must be the store's; a store
+    that holds sealed data and has no key at hand is refused (restore the key instead).
     """
-    from store.db import upgrade
-    from store.keyring import KeyRing, MasterKey, write_key_file
     from store.settings import load_settings
+    from store.setup import initialise
 
-    settings = load_settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    if settings.leakwatch_key:
-        KeyRing.from_text(settings.leakwatch_key)  # fail early on a malformed key
-        console.print("key: from LEAKWATCH_KEY")
-    elif settings.key_file.exists():
-        console.print(f"key: {settings.key_file} (kept)")
-    else:
-        write_key_file(settings.key_file, KeyRing((MasterKey.generate(),)))
-        console.print(f"key: created {settings.key_file} (mode 0600) — back it up safely")
-    upgrade(settings.db_url)
-    console.print(f"database: {_safe_url(settings)} at the latest schema")
+    report = initialise(load_settings())
+    console.print(report.key)
+    console.print(f"database: {report.database}")
+    for line in report.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(line)}")
 
 
 def _safe_url(settings: Settings) -> str:
@@ -125,24 +148,23 @@ def import_watchlist_cmd(
         Path | None,
         typer.Option(
             "--codes-out",
-            help="Write each NEW household's registration code and login key here (mode 0600) "
-            "for the mail merge. Keys are shown only once: without this option they are lost.",
+            help="Then write every undelivered login key here, as `leakwatch codes export "
+            "--out` does (a new file, mode 0600, for the letters' mail merge).",
         ),
     ] = None,
     seed: Annotated[
         bool, typer.Option("--seed", help="Mark every row of this file as a seed (decoy) record.")
     ] = False,
 ) -> None:
-    """Import (or re-import) the leaked-customer watchlist. Re-import updates by record_id."""
-    from rich.table import Table
+    """Import (or re-import) the leaked-customer watchlist. Re-import updates by record_id.
 
-    from store.csv_input import InputError
-    from store.keyring import KeyError_
-    from store.watchlist_import import import_watchlist
+    Ctrl-C or a crash loses nothing committed: run the same command again to resume.
+    """
+    from store.watchlist_import import ImportInterrupted, import_watchlist
 
     store = _open_store()
     try:
-        size = path.stat().st_size if path.exists() else 0
+        size = path.stat().st_size if path.is_file() else 0
         with byte_progress(f"import {path.name}", size) as (bar, task):
             result = import_watchlist(
                 store.sessions,
@@ -156,31 +178,39 @@ def import_watchlist_cmd(
                 batch_size=store.settings.import_batch_size,
                 progress=lambda done, rows: bar.update(task, completed=done, rows=rows),
             )
-    except (InputError, KeyError_) as exc:
-        raise fail(str(exc)) from None
+    except ImportInterrupted as stop:
+        done = stop.result
+        err_console.print(
+            f"interrupted: {done.inserted + done.updated + done.unchanged:,} rows of "
+            f"{path.name} are committed; run the same command again to resume"
+        )
+        raise typer.Exit(INTERRUPTED) from None
     finally:
         store.close()
-    table = Table(title=f"{path.name} ({result.encoding})", show_header=False)
-    for label, value in (
-        ("rows read", result.rows),
-        ("inserted", result.inserted),
-        ("updated", result.updated),
-        ("unchanged", result.unchanged),
-        ("rejected", result.rejected),
-        ("households created", result.households_created),
-    ):
-        table.add_row(label, f"{value:,}")
+    _import_summary(result)
+
+
+def _import_summary(result: ImportResult) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{escape(result.path.name)} ({result.encoding})", show_header=False)
+    for label, value in result.counts().items():
+        table.add_row(label.replace("_", " "), f"{value:,}")
     table.add_row("time", f"{result.seconds:.1f} s ({result.rows_per_second:,.0f} rows/s)")
     console.print(table)
     for line, reason in result.first_rejects[:5]:
-        console.print(f"  [yellow]line {line}[/]: {reason}")
+        console.print(f"  [yellow]line {line}[/]: {escape(reason)}")
     if result.reject_path:
-        console.print(f"rejected rows: {result.reject_path}")
+        console.print(f"rejected rows: {escape(str(result.reject_path))}")
     if result.codes_path:
-        console.print(f"registration codes and login keys: {result.codes_path} (mode 0600)")
-    elif result.households_created:
         console.print(
-            "[yellow]note:[/] login keys of new households were not saved (use --codes-out)"
+            f"{result.codes_delivered:,} registration codes and login keys written to "
+            f"{escape(str(result.codes_path))} (mode 0600): print the letters from it"
+        )
+    if result.undelivered:
+        console.print(
+            f"[yellow]note:[/] {result.undelivered:,} households' login keys are not delivered "
+            "yet: `leakwatch codes export --out FILE` writes them for the letters"
         )
 
 
@@ -206,38 +236,87 @@ def rotate_key_cmd(
     new_key_file: Annotated[
         Path | None,
         typer.Option(
-            help="With LEAKWATCH_KEY set: write the new key to this file (mode 0600); "
-            "set LEAKWATCH_KEY to its content afterwards."
+            help="With LEAKWATCH_KEY set: write the new key to this file (mode 0600; a new "
+            "file, or the one an interrupted rotation wrote); set LEAKWATCH_KEY to its "
+            "content afterwards."
         ),
     ] = None,
 ) -> None:
     """Re-encrypt all personal data and re-derive blind indexes under a new key.
 
-    Interrupted? Run it again: it resumes. The old key is dropped only when nothing uses it.
+    Interrupted? Run it again: it finishes the same rotation. The old key is dropped only
+    when nothing uses it. Saved match indexes (--save-index) must be saved again after it.
     """
-    from store.keyring import KeyError_, KeyRing, MasterKey, write_key_file
     from store.rotation import RotationError, rotate_key
 
     store = _open_store()
+    if store.settings.leakwatch_key and new_key_file is None:
+        store.close()
+        raise fail("LEAKWATCH_KEY is set: pass --new-key-file FILE to receive the new key")
     try:
-        new_key = None
-        if store.settings.leakwatch_key:
-            if new_key_file is None:
-                raise fail("LEAKWATCH_KEY is set: pass --new-key-file to receive the new key")
-            new_key = MasterKey.generate()
-            write_key_file(new_key_file, KeyRing((new_key,)))
-        result = rotate_key(store, new_key, actor=cli_actor())
-    except (RotationError, KeyError_) as exc:
+        result = rotate_key(store, actor=cli_actor(), key_out=new_key_file)
+    except RotationError as exc:
         raise fail(str(exc)) from None
     finally:
         store.close()
     total = sum(result.resealed.values())
     console.print(
-        f"rotated to key {result.new_key_id}: {total:,} values re-sealed "
+        f"{'finished the rotation' if result.resumed else 'rotated'} to key "
+        f"{result.new_key_id}: {total:,} values re-sealed "
         f"({', '.join(f'{k} {v:,}' for k, v in result.resealed.items())})"
     )
+    where = new_key_file or store.settings.key_file
     if new_key_file:
-        console.print(f"now set LEAKWATCH_KEY to the content of {new_key_file}")
+        console.print(f"now set LEAKWATCH_KEY to the content of {escape(str(new_key_file))}")
+    console.print(
+        f"[bold]back up the new key now[/] ({escape(str(where))}): the old one opens nothing "
+        "any more. Match indexes saved with --save-index must be saved again."
+    )
+
+
+codes_app = typer.Typer(
+    help="Registration codes and login keys for the customers' letters.", no_args_is_help=True
+)
+app.add_typer(codes_app, name="codes")
+
+
+@codes_app.command("export")
+def codes_export_cmd(
+    out: Annotated[
+        Path, typer.Option(help="A new file (never overwritten; mode 0600) for the mail merge.")
+    ],
+) -> None:
+    """Write every undelivered login key (with its household and registration code) to OUT,
+    durably, and only then forget the keys (their hashes stay for sign-in)."""
+    from store.codes_delivery import export_codes
+    from store.private_files import check_output
+    from store.writer_lock import writer_lock
+
+    check_output(out, must_be_new=True)
+    store = _open_store()
+    try:
+        with writer_lock(store.engine):
+            done = export_codes(store.sessions, store.vault, out, actor=cli_actor())
+    finally:
+        store.close()
+    if done.path is None:
+        console.print("no undelivered login keys: nothing written")
+    else:
+        console.print(f"{done.delivered:,} login keys written to {escape(str(out))} (mode 0600)")
+
+
+@codes_app.command("status")
+def codes_status_cmd() -> None:
+    """How many households' login keys wait for a codes export."""
+    from store.codes_delivery import undelivered
+
+    store = _open_store()
+    try:
+        with store.sessions() as session:
+            pending = undelivered(session)
+    finally:
+        store.close()
+    console.print(f"{pending:,} login keys not delivered yet")
 
 
 @app.command("config")
@@ -279,15 +358,8 @@ def demo() -> None:
 
 
 def main() -> None:
-    """The console script: problems the user can fix end in one clear line, not a traceback."""
+    """The console script: every error ends in one clear line, never a traceback."""
     ExitPlan.console_script = True
-    try:
-        app()
-    except Exception as exc:
-        # Imported here: only a failing command pays for the database layer's import.
-        from store.db import SchemaError
-        from store.keyring import KeyError_
-
-        if isinstance(exc, (SchemaError, KeyError_)):
-            raise SystemExit(fail(str(exc)).exit_code) from None
-        raise
+    # SIGTERM (a service manager, `kill`) stops work the way Ctrl-C does: recorded, resumable.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    app()

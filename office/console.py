@@ -6,11 +6,16 @@ import getpass
 import logging
 import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -62,8 +67,67 @@ def cli_actor() -> str:
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a clean error (no traceback) and return the exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
+
+
+# Exit status for an error nobody expected (sysexits' EX_SOFTWARE).
+UNEXPECTED = 70
+
+
+def expected_error_types() -> tuple[type[Exception], ...]:
+    """Errors whose message is the whole story for the user: shown as one line."""
+    from store.csv_input import InputError
+    from store.db import SchemaError
+    from store.keyring import KeyError_
+    from store.private_files import OutputError
+    from store.writer_lock import WriterBusy
+
+    return (InputError, SchemaError, KeyError_, OutputError, WriterBusy)
+
+
+def exit_for(exc: Exception) -> typer.Exit:
+    """One line on the console for any error; for an unexpected one, the traceback goes to a
+    private log file whose path the line gives."""
+    if isinstance(exc, expected_error_types()):
+        return fail(str(exc))
+    log = write_error_log(exc)
+    return fail(
+        f"unexpected {type(exc).__name__} (a bug, or something this machine did not allow); "
+        f"the details are in {log}",
+        code=UNEXPECTED,
+    )
+
+
+def write_error_log(exc: BaseException) -> Path:
+    """Append the traceback to LEAKWATCH_HOME/logs/errors.log (0600; a temporary folder if
+    that cannot be written). Database errors carry no SQL parameters (hide_parameters)."""
+    text = "".join(traceback.format_exception(exc))
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    entry = f"--- {stamp} leakwatch {' '.join(sys.argv[1:2])} (pid {os.getpid()})\n{text}"
+    for folder in _log_folders():
+        path = folder / "errors.log"
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8", errors="replace") as handle:
+                handle.write(entry)
+            return path
+        except OSError:
+            continue
+    return Path("(no writable log folder)")
+
+
+def _log_folders() -> list[Path]:
+    folders = []
+    try:
+        from store.settings import load_settings
+
+        folders.append(load_settings().home / "logs")
+    except Exception:  # noqa: S110 - broken settings must not hide the original error
+        pass
+    folders.append(Path(tempfile.gettempdir()) / f"leakwatch-{os.getuid()}")
+    return folders
 
 
 class RowsPerSecond(ProgressColumn):

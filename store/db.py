@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +19,29 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def make_engine(url: str, echo: bool = False, single_use: bool = False) -> Engine:
     """An engine with our SQLite pragmas: foreign keys enforced, WAL for concurrent readers.
 
-    `single_use` closes connections on release (migrations, one-shot CLI steps).
+    `single_use` closes connections on release (migrations, one-shot CLI steps). SQL
+    parameters never appear in error messages or logs (they hold codes and sealed data).
+    A new SQLite file is created 0600 in a 0700 folder: it holds registration codes.
     """
     extra: dict[str, Any] = {"poolclass": NullPool} if single_use else {}
     if url.startswith("sqlite"):
         db_path = url.split("///", 1)[-1]
         if db_path and db_path != ":memory:":
-            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30}, **extra)
+            _create_private(Path(db_path))
+        engine = create_engine(
+            url, echo=echo, hide_parameters=True, connect_args={"timeout": 30}, **extra
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, **extra)
+    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, **extra)
+
+
+def _create_private(path: Path) -> None:
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    # SQLite takes an empty file as an empty database.
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -1,7 +1,9 @@
 """Key rotation: re-seal every sealed column and re-derive every keyed value under a new key.
 
-Safe to interrupt: the ring holding both keys is saved before any row changes, rows already
-under the new key are skipped on a re-run, and the old key is dropped only when no row uses it.
+Safe to interrupt: the new key is recorded as the store's and the ring holding both keys is
+saved before any row changes; a re-run finishes the same rotation (rows already under the
+new key are skipped), and the old key is dropped only when no row uses it. Runs under the
+writer lock, as one audited run.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
 
-from store import audit
-from store.keyring import KeyRing, MasterKey, write_key_file
-from store.models import Household, ListingRow, WatchlistPerson
+from store.key_check import forget_keys_except, record_key
+from store.keyring import KeyError_, KeyRing, MasterKey, read_key_file, write_key_file
+from store.models import Household, ListingRow, RunKind, WatchlistPerson
 from store.runtime import Store
 from store.sealed import (
     LISTING_ROW_PII,
@@ -26,6 +29,8 @@ from store.sealed import (
     refingerprint,
 )
 from store.vault import Vault
+from store.work_runs import recover_stale, tracked_run
+from store.writer_lock import writer_lock
 
 BATCH = 1000
 
@@ -39,6 +44,7 @@ class RotationResult:
     old_key_ids: list[str]
     new_key_id: str
     resealed: dict[str, int] = field(default_factory=dict)
+    resumed: bool = False
 
 
 def rotate_key(
@@ -46,51 +52,79 @@ def rotate_key(
     new_key: MasterKey | None = None,
     *,
     actor: str,
+    key_out: Path | None = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> RotationResult:
-    """Rotate to `new_key` (or a fresh one). Key-file mode updates the file itself.
+    """Rotate to `new_key` (or a fresh one), or finish an interrupted rotation.
 
-    With LEAKWATCH_KEY set, the caller must pass the new key and later set
-    LEAKWATCH_KEY to it: the process cannot change its own environment for the next one.
+    The key file (or, with LEAKWATCH_KEY set, `key_out`: the process cannot change its own
+    environment for the next one) holds both keys while data is mixed, then the new one.
+    Nothing is written before the store has accepted the current key and recorded the new
+    one, so a rotation that cannot start leaves every key file as it was.
     """
     old_ring = store.key_ring()
-    env_mode = bool(store.settings.leakwatch_key)
-    if new_key is None:
-        if env_mode:
-            raise RotationError("LEAKWATCH_KEY is set: give the new key explicitly")
-        new_key = MasterKey.generate()
-    if old_ring.by_id(new_key.key_id) is not None and new_key != old_ring.current:
-        raise RotationError("the new key is already an old key in the ring")
-    # Resuming an interrupted rotation: the new key is already current.
-    older = tuple(k for k in old_ring.keys if k.key_id != new_key.key_id)
-    mixed = KeyRing((new_key, *older))
-    if not env_mode:
-        write_key_file(store.settings.key_file, mixed)
-    store.use_key_ring(mixed)
-    vault = store.vault
-
-    result = RotationResult(
-        old_key_ids=[k.key_id.hex() for k in older], new_key_id=new_key.key_id.hex()
-    )
-    for sealed in SEALED_COLUMNS:
-        result.resealed[sealed.context] = _reseal(store, vault, sealed, progress)
-
-    leftovers = _count_not_under(store, vault)
-    if leftovers:
-        raise RotationError(f"{leftovers} values still under old keys; run rotate-key again")
-    if not env_mode:
-        write_key_file(store.settings.key_file, KeyRing((new_key,)))
-    store.use_key_ring(KeyRing((new_key,)))
-    with store.sessions.begin() as session:
-        audit.record(
-            session,
-            actor,
-            "key.rotate",
-            object_type="key",
-            object_id=result.new_key_id,
-            details={"old_key_ids": result.old_key_ids, "resealed": result.resealed},
-        )
+    _ = store.vault  # refuses a key that is not the store's, before anything changes
+    ring_file = _ring_file(store, key_out, old_ring)
+    with writer_lock(store.engine):
+        recover_stale(store.sessions, actor)
+        target, resumed = _target_key(old_ring, new_key)
+        older = tuple(k for k in old_ring.keys if k.key_id != target.key_id)
+        with tracked_run(store.sessions, RunKind.ROTATION, actor, target.key_id.hex()) as run:
+            with store.sessions.begin() as session:
+                record_key(session, target)  # before any file holds it
+            write_key_file(ring_file, KeyRing((target, *older)))
+            store.use_key_ring(KeyRing((target, *older)))
+            result = RotationResult([k.key_id.hex() for k in older], target.key_id.hex(),
+                                    resumed=resumed)  # fmt: skip
+            for sealed in SEALED_COLUMNS:
+                result.resealed[sealed.context] = _reseal(store, store.vault, sealed, progress)
+                run.counts = {"resealed": dict(result.resealed), "resumed": resumed}
+            leftovers = _count_not_under(store, store.vault)
+            if leftovers:
+                raise RotationError(
+                    f"{leftovers} values still under old keys; run rotate-key again"
+                )
+            write_key_file(ring_file, KeyRing((target,)))
+            store.use_key_ring(KeyRing((target,)))
+            with store.sessions.begin() as session:
+                forget_keys_except(session, target)
+            run.counts["old_key_ids"] = result.old_key_ids
     return result
+
+
+def _ring_file(store: Store, key_out: Path | None, ring: KeyRing) -> Path:
+    """Where the ring goes: the key file, or `key_out` with LEAKWATCH_KEY set (new, or the
+    same ring when an interrupted rotation is resumed)."""
+    if not store.settings.leakwatch_key:
+        return store.settings.key_file
+    if key_out is None:
+        raise RotationError("LEAKWATCH_KEY is set: give a new key file to receive the new key")
+    if key_out.exists():
+        try:
+            same = read_key_file(key_out).keys == ring.keys
+        except KeyError_:
+            same = False
+        if not same:
+            raise RotationError(
+                f"{key_out} exists and is not the ring in LEAKWATCH_KEY: it is never "
+                "overwritten; give a new file name"
+            )
+    return key_out
+
+
+def _target_key(ring: KeyRing, new_key: MasterKey | None) -> tuple[MasterKey, bool]:
+    """The key to rotate to, and whether an interrupted rotation is being finished (a ring
+    of several keys: its first is the one that rotation was going to)."""
+    if len(ring.keys) > 1:
+        if new_key is not None and new_key.key_id != ring.current.key_id:
+            raise RotationError(
+                f"a rotation to key {ring.current.key_id.hex()} is unfinished: run "
+                "rotate-key again without a new key to finish it first"
+            )
+        return ring.current, True
+    if new_key is not None and new_key.key_id == ring.current.key_id:
+        raise RotationError("the new key is the key in use")
+    return new_key or MasterKey.generate(), False
 
 
 def _reseal(
@@ -107,7 +141,7 @@ def _reseal(
     last_id = 0
     while True:
         with store.sessions.begin() as session:
-            query = select(model.id, blob_col).where(model.id > last_id)
+            query = select(model.id, blob_col).where(model.id > last_id, blob_col.is_not(None))
             if is_listing_row:
                 query = select(model.id, blob_col, ListingRow.row_ref).where(model.id > last_id)
             if is_person:
@@ -125,7 +159,8 @@ def _reseal(
                 if Vault.key_id_of(blob) == vault.current_key_id:
                     continue  # already rotated by an earlier, interrupted run
                 plaintext = vault.open(blob, sealed.context)
-                payload = json.loads(plaintext)
+                # Only JSON payloads have keyed values to re-derive (a login key is not JSON).
+                payload = json.loads(plaintext) if sealed.reindex or is_listing_row else {}
                 values: dict[str, Any] = {"id": row[0]}
                 # Re-seal the very same bytes, so digests and payloads stay byte-identical.
                 values[sealed.column] = vault.seal(plaintext, sealed.context)
@@ -151,6 +186,8 @@ def _count_not_under(store: Store, vault: Vault) -> int:
         for sealed in SEALED_COLUMNS:
             column: Any = getattr(sealed.model, sealed.column)
             total += session.execute(
-                select(func.count()).where(func.substr(column, 1, 5) != prefix)
+                select(func.count()).where(
+                    column.is_not(None), func.substr(column, 1, 5) != prefix
+                )
             ).scalar_one()
     return total

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import check_schema, make_engine, make_sessionmaker
+from store.key_check import verify_ring
 from store.keyring import KeyRing, load_key_ring
+from store.private_files import mode_warnings
 from store.settings import Settings, load_settings
 from store.vault import Vault
 
@@ -36,11 +39,26 @@ class Store:
         return load_key_ring(self.settings.leakwatch_key, self.settings.key_file)
 
     @property
+    def key_source(self) -> str:
+        """Where the key comes from, for messages."""
+        return "LEAKWATCH_KEY" if self.settings.leakwatch_key else str(self.settings.key_file)
+
+    @property
     def vault(self) -> Vault:
-        """Loaded on first use, so commands that touch no personal data need no key."""
+        """Loaded on first use, so commands that touch no personal data need no key; the
+        key is checked against the store's before anything is sealed or opened."""
         if self._vault is None:
-            self._vault = Vault(self.key_ring())
+            ring = self.key_ring()
+            verify_ring(self.sessions, ring, self.key_source)
+            self._vault = Vault(ring)
         return self._vault
+
+    def mode_warnings(self) -> list[str]:
+        """Files of this store that others may read (the folder, the SQLite database)."""
+        paths = [self.settings.home]
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            paths.append(Path(self.engine.url.database))
+        return mode_warnings(paths)
 
     def use_key_ring(self, ring: KeyRing) -> None:
         self._vault = Vault(ring)

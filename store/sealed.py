@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from store.lookup_keys import email_key, phone_key, postal_key
-from store.models import Base, CustomerReport, ListingRow, WatchlistPerson
+from store.models import Base, CustomerReport, Household, ListingRow, WatchlistPerson
 from store.vault import Vault
 
 PERSON_PII = "watchlist_person.pii"
 LISTING_ROW_PII = "listing_row.pii"
 REPORT_FACTS = "customer_report.facts"
+LOGIN_KEY = "household.login_key"  # until a codes export has delivered it
 
 
 def person_indexes(vault: Vault, pii: dict[str, str]) -> dict[str, bytes | None]:
@@ -84,4 +85,5 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn(WatchlistPerson, "pii", PERSON_PII, person_indexes),
     SealedColumn(ListingRow, "pii", LISTING_ROW_PII, listing_row_indexes),
     SealedColumn(CustomerReport, "facts", REPORT_FACTS, None),
+    SealedColumn(Household, "login_key_sealed", LOGIN_KEY, None),
 )

@@ -8,31 +8,32 @@ Reading, validating and sealing run in a worker process for large files (watchli
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from store import audit
 from store.codes import hash_login_key, new_login_key, new_registration_code
+from store.codes_delivery import export_codes, undelivered
 from store.csv_input import InputError
-from store.models import Household, WatchlistPerson, utcnow
-from store.private_files import CsvWriter, private_csv
+from store.models import Household, RunKind, WatchlistPerson, utcnow
+from store.private_files import OutputError, check_output, file_sha256
+from store.sealed import LOGIN_KEY
 from store.vault import Vault
 from store.watchlist_reader import (
-    Chunk,
     SealedPerson,
     chunks_from_worker,
     open_checked,
     read_chunks,
 )
+from store.work_runs import Run, recover_stale, tracked_run
+from store.writer_lock import writer_lock
 
 Progress = Callable[[int, int], None]  # (bytes read, rows read)
 PERSON: Table = WatchlistPerson.__table__  # type: ignore[assignment]
@@ -53,12 +54,30 @@ class ImportResult:
     households_created: int = 0
     seconds: float = 0.0
     reject_path: Path | None = None
-    codes_path: Path | None = None
+    codes_path: Path | None = None  # the codes export this import ended with, if any
+    codes_delivered: int = 0
+    undelivered: int = 0  # login keys still waiting for a codes export
+    run_id: int = 0
     first_rejects: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.rows, "inserted": self.inserted, "updated": self.updated,
+            "unchanged": self.unchanged, "rejected": self.rejected,
+            "households_created": self.households_created,
+        }  # fmt: skip
+
+
+class ImportInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during an import: what was committed stays, and is in ``result``."""
+
+    def __init__(self, result: ImportResult) -> None:
+        super().__init__("import interrupted")
+        self.result = result
 
 
 def import_watchlist(
@@ -75,8 +94,12 @@ def import_watchlist(
     progress: Progress | None = None,
     worker: bool | None = None,
 ) -> ImportResult:
-    """Import `path`; raises InputError only when the file as a whole cannot be read.
+    """Import `path` under the writer lock, as one audited run; then, with `codes_out`,
+    export every undelivered login key there.
 
+    Raises InputError when the file as a whole cannot be read, OutputError when an output
+    cannot be written (both before any work), WriterBusy when another writer runs, and
+    ImportInterrupted on Ctrl-C (committed chunks stay; running it again resumes).
     `worker`: read and seal in a separate process (default: for files over 2 MB).
     """
     started = time.perf_counter()
@@ -84,53 +107,51 @@ def import_watchlist(
         result = ImportResult(path=path, encoding=source.encoding)
         size = source.size
     reject_path = reject_path or path.with_name(path.name + ".rejects.csv")
+    _check_outputs(path, reject_path, codes_out)
     use_worker = size >= WORKER_MIN_BYTES if worker is None else worker
     reader = chunks_from_worker if use_worker else read_chunks
-    chunks: Iterator[Chunk] = reader(path, result.encoding, vault.ring, reject_path, batch_size)
-    with private_csv(codes_out, ["household_id", "registration_code", "login_key"]) as codes:
-        for chunk in chunks:
-            _write_chunk(sessions, vault, chunk.persons, seed, result, codes)
-            result.rows, result.rejected = chunk.rows_read, chunk.rejected
-            result.first_rejects = chunk.first_rejects
-            if progress:
-                progress(chunk.bytes_read, chunk.rows_read)
-    if result.rejected == 0:
+    with writer_lock(_engine(sessions)):
+        recover_stale(sessions, actor)
+        try:
+            with tracked_run(sessions, RunKind.IMPORT, actor, path.name) as run:
+                result.run_id = run.id
+                chunks = reader(path, result.encoding, vault.ring, reject_path, batch_size)
+                for chunk in chunks:
+                    result.rows, result.rejected = chunk.rows_read, chunk.rejected
+                    result.first_rejects = chunk.first_rejects
+                    _write_chunk(sessions, vault, chunk.persons, seed, result, run)
+                    if progress:
+                        progress(chunk.bytes_read, chunk.rows_read)
+                run.counts = result.counts() | {
+                    "sha256": file_sha256(path), "encoding": result.encoding, "seed": seed,
+                }  # fmt: skip
+        except KeyboardInterrupt:
+            result.seconds = time.perf_counter() - started
+            raise ImportInterrupted(result) from None
+        if codes_out is not None:
+            export = export_codes(sessions, vault, codes_out, actor=actor)
+            result.codes_path, result.codes_delivered = export.path, export.delivered
+    result.reject_path = reject_path if result.rejected else None
+    if not result.rejected:
         reject_path.unlink(missing_ok=True)
-    else:
-        result.reject_path = reject_path
-    if codes_out and not result.households_created:
-        codes_out.unlink(missing_ok=True)
-    result.codes_path = codes_out if codes_out and result.households_created else None
+    with sessions() as session:
+        result.undelivered = undelivered(session)
     result.seconds = time.perf_counter() - started
-    with sessions.begin() as session:
-        audit.record(
-            session,
-            actor,
-            "watchlist.import",
-            object_type="file",
-            object_id=path.name,
-            details={
-                "sha256": _file_sha256(path),
-                "encoding": result.encoding,
-                "rows": result.rows,
-                "inserted": result.inserted,
-                "updated": result.updated,
-                "unchanged": result.unchanged,
-                "rejected": result.rejected,
-                "households_created": result.households_created,
-                "seed": seed,
-                "codes_written": result.codes_path is not None,
-            },
-        )
     return result
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _engine(sessions: sessionmaker[Session]) -> Engine:
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, Engine)
+    return engine
+
+
+def _check_outputs(path: Path, reject_path: Path, codes_out: Path | None) -> None:
+    check_output(reject_path, [path])
+    if codes_out is not None:
+        check_output(codes_out, [path, reject_path], must_be_new=True)
+        if codes_out.resolve() == reject_path.resolve():
+            raise OutputError(f"{codes_out}: is also the reject file; give another name")
 
 
 def _write_chunk(
@@ -139,16 +160,14 @@ def _write_chunk(
     persons: list[SealedPerson],
     seed: bool,
     result: ImportResult,
-    codes: CsvWriter | None,
+    run: Run,
 ) -> None:
-    # A record repeated within the chunk: the later row wins, as it would across chunks.
-    latest = {p.record_ref: p for p in persons}
-    if not latest:
-        return
+    # The reader rejects a repeated record_id; this only guards the unique constraint.
+    latest = {p.record_ref: p for p in reversed(persons)}
     now = utcnow()
     with sessions.begin() as session:
         household_ids = _ensure_households(
-            session, {p.household_ref for p in latest.values()}, result, codes
+            session, vault, {p.household_ref for p in latest.values()}, result
         )
         existing = {
             ref: (pid, digest, was_seed)
@@ -191,11 +210,15 @@ def _write_chunk(
             session.execute(update(PERSON).where(PERSON.c.id == bindparam("person_id")), updates)
         result.inserted += len(inserts)
         result.updated += len(updates)
+        run.counts = result.counts()
+        run.save_counts(session)  # committed with the rows they count
 
 
 def _ensure_households(
-    session: Session, refs: set[str], result: ImportResult, codes: CsvWriter | None
+    session: Session, vault: Vault, refs: set[str], result: ImportResult
 ) -> dict[str, int]:
+    """Household ids by reference; new households get a registration code and a login key,
+    the key sealed as undelivered (in this transaction) until a codes export writes it."""
     def lookup(wanted: list[str]) -> dict[str, int]:
         query = select(Household.household_ref, Household.id).where(
             Household.household_ref.in_(wanted)
@@ -217,15 +240,14 @@ def _ensure_households(
                 "registration_code": code,
                 "login_key_salt": salt,
                 "login_key_hash": hash_login_key(key, salt),
+                "login_key_sealed": vault.seal(key.encode("ascii"), LOGIN_KEY),
                 "created_at": now,
             }
         )
-        if codes is not None:
-            codes.writerow([ref, code, key])
     session.execute(insert(HOUSEHOLD), values)
     result.households_created += len(new)
     found.update(lookup(new))
     return found
 
 
-__all__ = ["ImportResult", "InputError", "import_watchlist"]
+__all__ = ["ImportInterrupted", "ImportResult", "InputError", "import_watchlist"]

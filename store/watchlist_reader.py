@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import multiprocessing
 import queue
+import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from store.csv_input import CsvFile, InputError, has_undecodable
 from store.keyring import KeyRing
-from store.private_files import private_csv
+from store.private_files import CsvWriter, private_csv
 from store.sealed import PERSON_PII, person_digest, person_indexes
+from store.seen_keys import SeenKeys
 from store.vault import Vault
 from store.watchlist_rows import REQUIRED, CleanRow, validate
 
@@ -86,49 +88,83 @@ def open_checked(path: Path, encoding: str | None) -> CsvFile:
 def read_chunks(
     path: Path, encoding: str, ring: KeyRing, reject_path: Path, batch_size: int
 ) -> Iterator[Chunk]:
-    """Validate and seal every row; bad rows go to `reject_path` with line and reason."""
+    """Validate and seal every row; bad rows go to `reject_path` with line and reason.
+
+    A record_id seen earlier in the file is rejected: the first occurrence is the one kept.
+    """
     vault = Vault(ring)
     with (
         open_checked(path, encoding) as source,
         private_csv(reject_path, ["line", "reason", *source.header]) as rejects,
     ):
         assert rejects is not None
+        tally = _Rejects(rejects)
+        seen = SeenKeys()
         header, width = source.header, len(source.header)
-        rows_read = rejected = 0
-        first_rejects: list[tuple[int, str]] = []
-        persons: list[SealedPerson] = []
-
-        def reject(line: int, reason: str, fields: list[str]) -> None:
-            nonlocal rejected
-            rejected += 1
-            rejects.writerow([line, reason, *fields])
-            if len(first_rejects) < MAX_FIRST_REJECTS:
-                first_rejects.append((line, reason))
-
+        rows_read = 0
+        pending: list[tuple[int, list[str], CleanRow]] = []
         for record in source.records():
             rows_read += 1
             if isinstance(record, tuple):
-                reject(record[0], record[1], [])
+                tally.add(record[0], record[1], [])
                 continue
-            fields = record.fields
-            if len(fields) != width:
-                reject(record.line, f"expected {width} columns, got {len(fields)}", fields)
-                continue
-            if has_undecodable(*fields):
-                reject(record.line, f"bytes that are not valid {source.encoding}", fields)
-                continue
-            clean = validate(dict(zip(header, fields, strict=True)))
+            reason = _problem(record.fields, width, source.encoding)
+            clean = validate(dict(zip(header, record.fields, strict=True))) if not reason else ""
             if isinstance(clean, str):
-                reject(record.line, clean, fields)
+                tally.add(record.line, reason or clean, record.fields)
                 continue
+            pending.append((record.line, record.fields, clean))
+            if len(pending) >= batch_size:
+                persons = _seal_new(vault, pending, seen, tally)
+                yield Chunk(persons, rows_read, source.bytes_read, tally.count, tally.first())
+                pending = []
+        persons = _seal_new(vault, pending, seen, tally)
+        yield Chunk(persons, rows_read, source.size, tally.count, tally.first())
+
+
+def _problem(fields: list[str], width: int, encoding: str) -> str | None:
+    if len(fields) != width:
+        return f"expected {width} columns, got {len(fields)}"
+    if has_undecodable(*fields):
+        return f"bytes that are not valid {encoding} (shown as \ufffd)"
+    return None
+
+
+def _seal_new(
+    vault: Vault, rows: list[tuple[int, list[str], CleanRow]], seen: SeenKeys, tally: _Rejects
+) -> list[SealedPerson]:
+    repeated = seen.add([clean.record_id for _, _, clean in rows])
+    persons = []
+    for (line, fields, clean), again in zip(rows, repeated, strict=True):
+        if again:
+            tally.add(line, "record_id: repeats an earlier row of this file (that one is "
+                      "imported)", fields)  # fmt: skip
+        else:
             persons.append(seal_person(vault, clean))
-            if len(persons) >= batch_size:
-                yield Chunk(persons, rows_read, source.bytes_read, rejected, list(first_rejects))
-                persons = []
-        yield Chunk(persons, rows_read, source.size, rejected, list(first_rejects))
+    return persons
+
+
+class _Rejects:
+    """The reject file, with a count and the first few (line, reason) for the summary."""
+
+    def __init__(self, writer: CsvWriter) -> None:
+        self._writer = writer
+        self.count = 0
+        self._first: list[tuple[int, str]] = []
+
+    def add(self, line: int, reason: str, fields: list[str]) -> None:
+        self.count += 1
+        self._writer.writerow([line, reason, *fields])
+        if len(self._first) < MAX_FIRST_REJECTS:
+            self._first.append((line, reason))
+
+    def first(self) -> list[tuple[int, str]]:
+        return list(self._first)
 
 
 def _worker(out: multiprocessing.Queue[Chunk | str | None], args: tuple[object, ...]) -> None:
+    # Ctrl-C reaches the whole process group: the parent decides, and ends this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         for chunk in read_chunks(*args):  # type: ignore[arg-type]
             out.put(chunk)

@@ -44,6 +44,12 @@ _GENDER = {
     "女性": "F",
     "2": "F",
 }
+# NUL and the other control characters have no place in a person's data (a tab or line
+# break may stand in a quoted address or free-text column, never in a name).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"[\t\n\r]")
+_SINGLE_LINE = ("name", "name_kana", "gender", "birthdate", "relationship", "postal_code",
+                "phone", "fax", "due_date", "email")  # fmt: skip
 _REF = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -83,6 +89,8 @@ def validate(row: dict[str, str]) -> CleanRow | str:
         value = row.get(column, "").strip()
         if len(value) > MAX_CELL:
             return f"{column}: longer than {MAX_CELL} characters"
+        if _CONTROL.search(value) or (column in _SINGLE_LINE and _LINE_BREAK.search(value)):
+            return f"{column}: holds a control character (NUL, tab, line break …)"
         pii[column] = value
     for column in ("birthdate", "due_date"):
         if pii[column] and (reason := _check_date(pii[column], column)):

@@ -65,6 +65,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "leakwatch.db"
         shutil.copyfile(template, path)
+        path.chmod(0o600)  # as `leakwatch init` makes it (copyfile follows the umask)
         yield f"sqlite:///{path}"
 
 

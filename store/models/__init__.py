@@ -22,6 +22,7 @@ from store.models.crawling import (
     ListingStatus,
     Source,
 )
+from store.models.operations import RunKind, RunStatus, StoreKey, WorkRun
 from store.models.people import Household, Role, User, WatchlistPerson
 from store.models.reports import (
     ContactKind,
@@ -61,9 +62,13 @@ __all__ = [
     "ReportStatus",
     "ReviewState",
     "Role",
+    "RunKind",
+    "RunStatus",
     "Source",
+    "StoreKey",
     "UTCDateTime",
     "User",
     "WatchlistPerson",
+    "WorkRun",
     "utcnow",
 ]

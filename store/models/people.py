@@ -15,13 +15,26 @@ class Household(Base):
     """A registrant's family. The registration code and login key sign customer reports."""
 
     __tablename__ = "household"
+    __table_args__ = (
+        # The codes export looks for undelivered keys: few, once the letters are out.
+        Index(
+            "ix_household_undelivered",
+            "id",
+            sqlite_where=text("login_key_sealed IS NOT NULL"),
+            postgresql_where=text("login_key_sealed IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_ref: Mapped[str] = mapped_column(String(64), unique=True, comment="household_id")
     registration_code: Mapped[str] = mapped_column(String(16), unique=True)
-    # sha256(salt || login key): the key itself is only ever in the mail-merge file.
+    # sha256(salt || login key): what a sign-in is checked against.
     login_key_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
     login_key_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The login key itself, sealed, until a codes export has written it durably for the
+    # letters; then only the hash above remains. NULL: delivered (or imported before this).
+    login_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     persons: Mapped[list[WatchlistPerson]] = relationship(back_populates="household")

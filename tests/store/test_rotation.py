@@ -21,6 +21,7 @@ from store.models import (
 from store.runtime import Store
 from store.sealed import (
     LISTING_ROW_PII,
+    LOGIN_KEY,
     PERSON_PII,
     REPORT_FACTS,
     SEALED_COLUMNS,
@@ -88,7 +89,7 @@ def test_registry_covers_every_sealed_column() -> None:
         (t.name, c.name)
         for t in Base.metadata.sorted_tables
         for c in t.columns
-        if c.name in ("pii", "facts")
+        if c.name in ("pii", "facts") or c.name.endswith("_sealed")
     }
     assert binary_pii == sealed
 
@@ -98,8 +99,11 @@ def test_rotation_keeps_every_value_with_env_key(store: Store, tmp_path: Path) -
     old_vault = store.vault
     before = _snapshot(store, old_vault)
     new_key = MasterKey.generate()
-    result = rotation.rotate_key(store, new_key, actor="t")
-    assert sum(result.resealed.values()) == 7
+    key_out = tmp_path / "new.key"
+    result = rotation.rotate_key(store, new_key, actor="t", key_out=key_out)
+    assert read_key_file(key_out).keys == (new_key,)
+    # 5 persons, 1 listing row, 1 report, 2 households' undelivered login keys
+    assert result.resealed == {PERSON_PII: 5, LISTING_ROW_PII: 1, REPORT_FACTS: 1, LOGIN_KEY: 2}
     new_vault = Vault(KeyRing((new_key,)))
     assert _snapshot(store, new_vault) == before
     assert _phone_hits(store, new_vault, WatchlistPerson) == 3
@@ -139,9 +143,10 @@ def test_rotation_with_key_file_survives_interruption(
     assert _snapshot(file_store, Vault(mid_ring)) == before
 
     resumed = Store.open(Settings())
-    rotation.rotate_key(resumed, actor="t")
+    again = rotation.rotate_key(resumed, actor="t")
     final = read_key_file(key_file)
-    assert len(final.keys) == 1 and final.current.key_id not in {k.key_id for k in mid_ring.keys}
+    # The same rotation is finished: no third key, the one it was going to.
+    assert again.resumed and final.keys == (mid_ring.current,)
     assert _snapshot(resumed, Vault(final)) == before
     file_store.close()
     resumed.close()

@@ -142,11 +142,19 @@ def test_reimport_updates_and_never_duplicates(store: Store, tmp_path: Path) -> 
     assert _decrypted(store)["P0005"]["address"] == "東京都港区芝公園四丁目2番8号"
 
 
-def test_duplicate_record_in_one_file_keeps_the_last(store: Store, tmp_path: Path) -> None:
-    rows = [ROWS[0], ROWS[0] | {"email": "new@example.jp"}]
-    result = _import(store, write_csv(tmp_path / "w.csv", rows))
-    assert result.inserted == 1 and _count(store, WatchlistPerson) == 1
-    assert _decrypted(store)["P0001"]["email"] == "new@example.jp"
+@pytest.mark.parametrize("worker", [False, True], ids=["in-process", "worker-process"])
+def test_a_repeated_record_id_is_rejected_and_the_first_kept(
+    store: Store, tmp_path: Path, worker: bool
+) -> None:
+    rows = [ROWS[0], ROWS[1], ROWS[0] | {"email": "new@example.jp"}]
+    result = _import(store, write_csv(tmp_path / "w.csv", rows), worker=worker)
+    assert (result.inserted, result.rejected) == (2, 1) and _count(store, WatchlistPerson) == 2
+    assert _decrypted(store)["P0001"]["email"] == ROWS[0]["email"]
+    assert result.first_rejects == [(4, result.first_rejects[0][1])]
+    assert "record_id: repeats an earlier row" in result.first_rejects[0][1]
+    with open(tmp_path / "w.csv.rejects.csv", encoding="utf-8") as handle:
+        (rejected,) = csv.DictReader(handle)
+    assert rejected["line"] == "4" and rejected["email"] == "new@example.jp"
 
 
 def test_unknown_columns_are_kept(store: Store, tmp_path: Path) -> None:
@@ -200,11 +208,14 @@ def test_seed_flag_is_sticky(store: Store, tmp_path: Path) -> None:
 
 
 def test_import_is_audited_without_personal_data(store: Store, tmp_path: Path) -> None:
-    _import(store, write_csv(tmp_path / "w.csv", ROWS))
+    result = _import(store, write_csv(tmp_path / "w.csv", ROWS))
     with store.sessions() as s:
-        event = s.scalars(select(AuditEvent)).one()
-    assert event.action == "watchlist.import" and event.details["inserted"] == 5
-    assert "髙橋" not in str(event.details) and len(event.details["sha256"]) == 64
+        events = s.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert [e.action for e in events] == ["watchlist.import.started", "watchlist.import.finished"]
+    assert {e.object_id for e in events} == {str(result.run_id)}
+    done = events[-1].details
+    assert done["inserted"] == 5 and done["households_created"] == 2
+    assert "髙橋" not in str(done) and len(done["sha256"]) == 64
 
 
 def test_blind_indexes_find_exact_values(store: Store, tmp_path: Path) -> None:
