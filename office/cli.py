@@ -332,6 +332,7 @@ def config_cmd() -> None:
         "leakwatch_home": str(settings.home),
         "database_url": _safe_url(settings),
         "leakwatch_key_file": str(settings.key_file),
+        "xdg_cache_home": str(settings.cache_folder.parent),
     }
     table = Table("environment variable", "meaning")
     table.add_column("value", overflow="fold")
@@ -362,4 +363,10 @@ def main() -> None:
     ExitPlan.console_script = True
     # SIGTERM (a service manager, `kill`) stops work the way Ctrl-C does: recorded, resumable.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # between the command's end and the exit
+        raise SystemExit(INTERRUPTED) from None
+    finally:
+        # The command is over: a late Ctrl-C must not turn finished work into a crash at exit.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

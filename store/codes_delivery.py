@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from store.interrupts import Interrupts
 from store.models import Household, RunKind, utcnow
 from store.private_files import file_sha256, private_text
 from store.sealed import LOGIN_KEY
@@ -41,25 +42,33 @@ def undelivered(session: Session) -> int:
 
 
 def export_codes(
-    sessions: sessionmaker[Session], vault: Vault, out: Path, *, actor: str
+    sessions: sessionmaker[Session],
+    vault: Vault,
+    out: Path,
+    *,
+    actor: str,
+    interrupts: Interrupts | None = None,
 ) -> CodesExport:
     """Write every undelivered key to ``out`` (which must not exist), then mark them
     delivered. The caller holds the writer lock (no household appears meanwhile)."""
+    interrupts = interrupts or Interrupts()
     with tracked_run(sessions, RunKind.CODES_EXPORT, actor, out.name) as run:
         with sessions() as session:
             pending = undelivered(session)
         if not pending:
             run.counts = {"delivered": 0}
             return CodesExport(None, 0, run.id)
-        first_id, last_id, written = _write_codes(sessions, vault, out)
+        first_id, last_id, written = _write_codes(sessions, vault, out, interrupts)
         digest = file_sha256(out)
         # The file is on disk under its name: only now may the keys go.
-        _mark_delivered(sessions, first_id - 1, last_id)
+        _mark_delivered(sessions, first_id - 1, last_id, interrupts)
         run.counts = {"delivered": written, "file_sha256": digest}
         return CodesExport(out, written, run.id)
 
 
-def _write_codes(sessions: sessionmaker[Session], vault: Vault, out: Path) -> tuple[int, int, int]:
+def _write_codes(
+    sessions: sessionmaker[Session], vault: Vault, out: Path, interrupts: Interrupts
+) -> tuple[int, int, int]:
     """(first and last household id written, how many)."""
     query = (
         select(Household.id, Household.household_ref, Household.registration_code,
@@ -74,17 +83,21 @@ def _write_codes(sessions: sessionmaker[Session], vault: Vault, out: Path) -> tu
         writer.writerow(CODES_HEADER)
         for hid, ref, code, sealed in session.execute(query):
             assert sealed is not None
+            interrupts.check()  # the file is not named yet: stopping leaves no file
             writer.writerow([ref, code, vault.open(sealed, LOGIN_KEY).decode("ascii")])
             first_id = first_id or hid
             last_id, written = hid, written + 1
     return first_id, last_id, written
 
 
-def _mark_delivered(sessions: sessionmaker[Session], low: int, last_id: int) -> None:
+def _mark_delivered(
+    sessions: sessionmaker[Session], low: int, last_id: int, interrupts: Interrupts
+) -> None:
     """Forget the keys of ids in (low, last_id] in batches (a crash midway only leaves
     some undelivered)."""
     now = utcnow()
     while low < last_id:
+        interrupts.check()  # keys not yet marked stay undelivered: the next export has them
         high = min(low + MARK_BATCH, last_id)
         with sessions.begin() as session:
             session.execute(

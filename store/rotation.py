@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from store.interrupts import Interrupts, deferred_interrupts
 from store.key_check import forget_keys_except, record_key
 from store.keyring import KeyError_, KeyRing, MasterKey, read_key_file, write_key_file
 from store.models import Household, ListingRow, RunKind, WatchlistPerson
@@ -65,7 +66,7 @@ def rotate_key(
     old_ring = store.key_ring()
     _ = store.vault  # refuses a key that is not the store's, before anything changes
     ring_file = _ring_file(store, key_out, old_ring)
-    with writer_lock(store.engine):
+    with writer_lock(store.engine), deferred_interrupts() as interrupts:
         recover_stale(store.sessions, actor)
         target, resumed = _target_key(old_ring, new_key)
         older = tuple(k for k in old_ring.keys if k.key_id != target.key_id)
@@ -77,7 +78,9 @@ def rotate_key(
             result = RotationResult([k.key_id.hex() for k in older], target.key_id.hex(),
                                     resumed=resumed)  # fmt: skip
             for sealed in SEALED_COLUMNS:
-                result.resealed[sealed.context] = _reseal(store, store.vault, sealed, progress)
+                result.resealed[sealed.context] = _reseal(
+                    store, store.vault, sealed, progress, interrupts
+                )
                 run.counts = {"resealed": dict(result.resealed), "resumed": resumed}
             leftovers = _count_not_under(store, store.vault)
             if leftovers:
@@ -132,6 +135,7 @@ def _reseal(
     vault: Vault,
     sealed: SealedColumn,
     progress: Callable[[str, int], None] | None,
+    interrupts: Interrupts,
 ) -> int:
     model: Any = sealed.model
     blob_col = getattr(model, sealed.column)
@@ -140,6 +144,7 @@ def _reseal(
     done = 0
     last_id = 0
     while True:
+        interrupts.check()
         with store.sessions.begin() as session:
             query = select(model.id, blob_col).where(model.id > last_id, blob_col.is_not(None))
             if is_listing_row:

@@ -4,8 +4,9 @@ Each id becomes a 64-bit keyed hash (Python's own string hash: SipHash under a k
 per process, so nobody can craft ids that collide); the hashes live in a few sorted numpy
 arrays whose sizes at least double from one to the next (a log-structured set: each chunk
 is checked by binary search, and arrays are merged as they fill up). 8 bytes an id: 280 MB
-at 35 million, where a Python set of strings would take several gigabytes. Two different ids collide with probability about
-n²/2⁶⁵ (3·10⁻⁵ for a whole 35-million file); such an id would be rejected, with its line.
+at 35 million, where a Python set of strings would take several gigabytes. Two different
+ids collide with probability about n²/2⁶⁵ (3·10⁻⁵ for a whole 35-million file); such an id
+would be rejected, with its line.
 """
 
 from __future__ import annotations

@@ -43,7 +43,21 @@ class Settings(BaseSettings):
     import_batch_size: int = Field(
         default=2000, ge=1, le=100_000, description="Rows per database transaction on import."
     )
-    sql_echo: bool = Field(default=False, description="Log SQL statements (never in production).")
+    sql_echo: bool = Field(
+        default=False,
+        description="Log SQL statements (never in production; parameters stay hidden).",
+    )
+    # Read by the matcher itself (it imports nothing from here); listed so `config` shows
+    # every setting.
+    leakwatch_native: bool = Field(
+        default=True,
+        description="0: never use the compiled normalisers (`leakwatch native build`).",
+    )
+    xdg_cache_home: Path | None = Field(
+        default=None,
+        description="Cache folder for the matcher's derived files (gazetteer tables, compiled "
+        "normalisers) under leakwatch/; default ~/.cache.",
+    )
     crawler_user_agent: str = Field(
         default="LeakWatchBot/0.1 (+leaked-data takedown monitoring; contact: the data owner)",
         description="User-Agent of every crawl request: identifies us to the sites we watch.",
@@ -75,6 +89,12 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return (self.leakwatch_key_file or self.home / "leakwatch.key").expanduser()
+
+    @property
+    def cache_folder(self) -> Path:
+        """Where the matcher's derived files go (as matcher.cachedir finds it)."""
+        base = self.xdg_cache_home or Path("~/.cache").expanduser()
+        return base / "leakwatch"
 
     @property
     def evidence_dir(self) -> Path:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.codes import hash_login_key, new_login_key, new_registration_code
 from store.codes_delivery import export_codes, undelivered
 from store.csv_input import InputError
+from store.interrupts import deferred_interrupts
 from store.models import Household, RunKind, WatchlistPerson, utcnow
 from store.private_files import OutputError, check_output, file_sha256
 from store.sealed import LOGIN_KEY
@@ -110,13 +111,14 @@ def import_watchlist(
     _check_outputs(path, reject_path, codes_out)
     use_worker = size >= WORKER_MIN_BYTES if worker is None else worker
     reader = chunks_from_worker if use_worker else read_chunks
-    with writer_lock(_engine(sessions)):
+    with writer_lock(_engine(sessions)), deferred_interrupts() as interrupts:
         recover_stale(sessions, actor)
         try:
             with tracked_run(sessions, RunKind.IMPORT, actor, path.name) as run:
                 result.run_id = run.id
                 chunks = reader(path, result.encoding, vault.ring, reject_path, batch_size)
                 for chunk in chunks:
+                    interrupts.check()
                     result.rows, result.rejected = chunk.rows_read, chunk.rejected
                     result.first_rejects = chunk.first_rejects
                     _write_chunk(sessions, vault, chunk.persons, seed, result, run)
@@ -129,7 +131,7 @@ def import_watchlist(
             result.seconds = time.perf_counter() - started
             raise ImportInterrupted(result) from None
         if codes_out is not None:
-            export = export_codes(sessions, vault, codes_out, actor=actor)
+            export = export_codes(sessions, vault, codes_out, actor=actor, interrupts=interrupts)
             result.codes_path, result.codes_delivered = export.path, export.delivered
     result.reject_path = reject_path if result.rejected else None
     if not result.rejected:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import queue
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 from store.csv_input import CsvFile, InputError, has_undecodable
@@ -162,15 +165,49 @@ class _Rejects:
         return list(self._first)
 
 
-def _worker(out: multiprocessing.Queue[Chunk | str | None], args: tuple[object, ...]) -> None:
-    # Ctrl-C reaches the whole process group: the parent decides, and ends this process.
+class _Link:
+    """The reader's side of the hand-over: a bounded queue, and a stop flag the parent sets
+    when it has read all it wants (or was interrupted). Without it, a reader whose parent
+    was killed would wait for ever on a full queue, or at exit on a pipe nobody reads."""
+
+    def __init__(self, out: multiprocessing.Queue[Chunk | str | None],
+                 stop: EventType, parent: int) -> None:  # fmt: skip
+        self.out, self.stop, self.parent = out, stop, parent
+
+    def abandoned(self) -> bool:
+        return self.stop.is_set() or os.getppid() != self.parent
+
+    def put(self, item: Chunk | str | None) -> bool:
+        """Hand ``item`` over; False once nobody will read it."""
+        while True:
+            try:
+                self.out.put(item, timeout=POLL_S)
+                return True
+            except queue.Full:
+                if self.abandoned():
+                    self.out.cancel_join_thread()  # exit now, whatever the pipe holds
+                    return False
+
+    def wait_until_read(self) -> None:
+        """Stay until the parent has read everything (it sets stop), so the data buffered
+        for the pipe is not lost at exit; leave at once if it is gone."""
+        while not self.stop.wait(POLL_S):
+            if os.getppid() != self.parent:
+                self.out.cancel_join_thread()
+                return
+
+
+def _worker(link: _Link, args: tuple[object, ...]) -> None:
+    # Ctrl-C reaches the whole process group: the parent decides, and tells this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         for chunk in read_chunks(*args):  # type: ignore[arg-type]
-            out.put(chunk)
-        out.put(None)
+            if not link.put(chunk):
+                return  # the reject file's temporary copy is removed on the way out
+        link.put(None)
     except Exception as exc:  # reported to the parent, which raises it cleanly
-        out.put(f"{type(exc).__name__}: {exc}")
+        link.put(f"{type(exc).__name__}: {exc}")
+    link.wait_until_read()
 
 
 def chunks_from_worker(
@@ -178,35 +215,40 @@ def chunks_from_worker(
 ) -> Iterator[Chunk]:
     """`read_chunks` in a separate process, a few chunks ahead of the consumer (bounded)."""
     ctx = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads
-    out: multiprocessing.Queue[Chunk | str | None] = ctx.Queue(maxsize=4)
+    link = _Link(ctx.Queue(maxsize=4), ctx.Event(), os.getpid())
     proc = ctx.Process(
-        target=_worker, args=(out, (path, encoding, ring, reject_path, batch_size)), daemon=True
+        target=_worker, args=(link, (path, encoding, ring, reject_path, batch_size)), daemon=True
     )
     proc.start()
     try:
-        waited = 0.0
-        while True:
-            try:
-                item = out.get(timeout=POLL_S)
-            except queue.Empty:
-                waited += POLL_S
-                if not proc.is_alive():
-                    raise InputError(
-                        f"{path}: the reader process died (exit code {proc.exitcode})"
-                    ) from None
-                if waited > WORKER_TIMEOUT_S:
-                    raise InputError(f"{path}: the reader process stopped answering") from None
-                continue
-            waited = 0.0
-            if item is None:
-                return
-            if isinstance(item, str):
-                raise InputError(f"{path}: {item}")
-            yield item
+        yield from _received(link, proc, path)
     finally:
-        proc.join(timeout=5)
+        link.stop.set()
+        proc.join(timeout=10)
         if proc.is_alive():
             proc.terminate()
+
+
+def _received(link: _Link, proc: BaseProcess, path: Path) -> Iterator[Chunk]:
+    waited = 0.0
+    while True:
+        try:
+            item = link.out.get(timeout=POLL_S)
+        except queue.Empty:
+            waited += POLL_S
+            if not proc.is_alive():
+                raise InputError(
+                    f"{path}: the reader process died (exit code {proc.exitcode})"
+                ) from None
+            if waited > WORKER_TIMEOUT_S:
+                raise InputError(f"{path}: the reader process stopped answering") from None
+            continue
+        waited = 0.0
+        if item is None:
+            return
+        if isinstance(item, str):
+            raise InputError(f"{path}: {item}")
+        yield item
 
 
 ChunkSource = Callable[[Path, str, KeyRing, Path, int], Iterator[Chunk]]
