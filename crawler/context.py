@@ -6,6 +6,11 @@ It opens lazily on first use and is finished by :class:`CrawlFinisher` when the 
 rows flushed, listings tracked, the crawl row completed, the audit event written, new rows
 handed to the matcher, and a summary (counts only, never personal data) written for the
 launcher.
+
+A crawl ends in one of three outcomes, each with its audit event: ``finished`` (the crawl row
+``done``; incomplete ones say why), ``failed`` (nothing of the site could be fetched, or the
+crawl could not start: the reason goes to ``Crawl.error`` and the summary's ``error``) and
+``interrupted`` (stopped by a signal: rows found so far are kept, removals not checked).
 """
 
 from __future__ import annotations
@@ -44,6 +49,11 @@ class SourceInfo:
     robots_override_reason: str | None
     business_id: int | None
 
+    def home(self) -> str:
+        """The netloc of the first start URL: pages there have listing keys without it, so
+        a source that moves (a new port, a new host) keeps its listings."""
+        return netloc_of(self.start_urls[0]) if self.start_urls else ""
+
     def local_hosts(self) -> set[tuple[str, int]]:
         """(host, port) pairs a local source may reach on a private or loopback address."""
         out = set()
@@ -54,9 +64,23 @@ class SourceInfo:
         return out
 
 
+def netloc_of(url: str) -> str:
+    """Host and port of ``url`` as compared for listing keys (default port left out)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return host
+    if port is None or port == {"http": 80, "https": 443}.get(parts.scheme):
+        return f"[{host}]" if ":" in host else host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 @dataclass
 class Counters:
     pages: int = 0
+    site_pages: int = 0  # pages other than robots.txt: the site itself was reached
     bytes: int = 0
     captures: int = 0
     truncated: list[dict[str, str]] = field(default_factory=list)
@@ -64,6 +88,9 @@ class Counters:
     file_errors: list[dict[str, str]] = field(default_factory=list)
     records: int = 0
     gone_urls: list[str] = field(default_factory=list)
+    # start URLs that got no response, and why (DNS, refusal, robots.txt, timeout ...)
+    not_fetched: list[dict[str, str]] = field(default_factory=list)
+    over_page_limit: int = 0
 
 
 class CrawlContext:
@@ -80,6 +107,7 @@ class CrawlContext:
         self.started = time.monotonic()
         self.started_at: datetime = utcnow()
         self.opened = False
+        self.start_error: str | None = None
         self.finished = False
         self.store: Store | None = None
         self.session: Session | None = None
@@ -101,8 +129,19 @@ class CrawlContext:
 
     def ensure_open(self) -> CrawlContext:
         if self.opened:
+            if self.start_error is not None:
+                # every later caller (the spider's start) fails too: nothing is requested
+                raise RuntimeError(self.start_error)
             return self
         self.opened = True
+        try:
+            return self._open()
+        except Exception as exc:
+            # the first line only: a database error's next lines quote its SQL
+            self.start_error = (str(exc).splitlines() or [type(exc).__name__])[0][:500]
+            raise
+
+    def _open(self) -> CrawlContext:
         if not self.source_name:
             raise RuntimeError("no source: run with -s LEAKWATCH_SOURCE=NAME (see leakwatch crawl)")
         self.store = Store.open(load_settings())
@@ -144,46 +183,19 @@ class CrawlContext:
         if self.finished or not self.opened:
             return
         self.finished = True
-        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
-        # refusals (robots, address guard) are decisions, not failures to see the site
-        errors = int(stats.get("downloader/exception_count", 0)) - int(
-            stats.get("downloader/exception_type_count/scrapy.exceptions.IgnoreRequest", 0)
-        )
-        # a members-only source seen without logging in is not seen: nothing may count as gone
-        login_ok = self.login is None or self.login.get("status") == "ok"
-        complete = reason == "finished" and errors == 0 and login_ok
-        elapsed = time.monotonic() - self.started
-        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         c = self.counters
-        summary: dict[str, Any] = {
-            "source": self.source_name,
-            "crawl_id": self.crawl_id,
-            "finish_reason": reason,
-            "complete": complete,
-            "pages": c.pages,
-            "bytes": c.bytes,
-            "captures": c.captures,
-            "records": c.records,
-            "truncated": c.truncated,
-            "refused": c.refused,
-            "file_errors": c.file_errors,
-            "download_errors": errors,
-            "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
-            **({"login": dict(self.login)} if self.login is not None else {}),
-            "seconds": round(elapsed, 3),
-            "pages_per_s": round(c.pages / elapsed, 1) if elapsed else 0.0,
-            "peak_rss_mb": round(peak_kib / 1024, 1),
-        }
+        summary = self._summary(reason)
         try:
             if self.evidence is not None:
                 self.evidence.close()
                 summary["warc_path"] = str(self.evidence.path)
             if self.rows is not None:
-                summary.update(self.rows.finish(complete, reason, summary))
+                summary.update(self.rows.finish(summary))
         except Exception:
             log.exception("finishing the crawl failed")
             summary["error"] = "finishing the crawl failed (see the crawl log)"
-            self._mark_failed(summary["error"])
+            summary["outcome"] = "failed"
+            self._mark_failed(summary)
         finally:
             if self.session is not None:
                 self.session.close()
@@ -193,23 +205,114 @@ class CrawlContext:
         if self.summary_file:
             Path(self.summary_file).write_text(json.dumps(summary, ensure_ascii=False, indent=1))
         log.info(
-            "crawl %s finished (%s): %d pages, %d records, %d captures",
-            self.crawl_id, reason, c.pages, c.records, c.captures,
+            "crawl %s %s (%s): %d pages, %d records, %d captures",
+            self.crawl_id, summary["outcome"], reason, c.pages, c.records, c.captures,
         )  # fmt: skip
+        if "error" in summary:
+            log.error("crawl %s %s: %s", self.crawl_id, summary["outcome"], summary["error"])
 
-    def _mark_failed(self, error: str) -> None:
+    def _summary(self, reason: str) -> dict[str, Any]:
+        """Counts, reasons and the outcome; never personal data."""
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        # refusals (robots, address guard, page limit) are decisions, not failures to see the site
+        errors = int(stats.get("downloader/exception_count", 0)) - int(
+            stats.get("downloader/exception_type_count/scrapy.exceptions.IgnoreRequest", 0)
+        )
+        # a members-only source seen without logging in is not seen: nothing may count as gone
+        login_ok = self.login is None or self.login.get("status") == "ok"
+        error = self._failure(reason, stats)
+        c = self.counters
+        # a page limit that stopped requests means pages went unseen: nothing may count as gone
+        complete = (
+            reason == "finished" and errors == 0 and login_ok and not c.over_page_limit
+            and error is None
+        )  # fmt: skip
+        elapsed = time.monotonic() - self.started
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        summary: dict[str, Any] = {
+            "source": self.source_name,
+            "crawl_id": self.crawl_id,
+            "finish_reason": reason,
+            "outcome": "finished" if error is None else _outcome(reason),
+            "complete": complete,
+            "pages": c.pages,
+            "bytes": c.bytes,
+            "captures": c.captures,
+            "records": c.records,
+            "truncated": c.truncated,
+            "refused": c.refused,
+            "not_fetched": c.not_fetched,
+            "file_errors": c.file_errors,
+            "download_errors": errors,
+            "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
+            "over_page_limit": c.over_page_limit,
+            **({"login": dict(self.login)} if self.login is not None else {}),
+            "seconds": round(elapsed, 3),
+            "pages_per_s": round(c.pages / elapsed, 1) if elapsed else 0.0,
+            "peak_rss_mb": round(peak_kib / 1024, 1),
+        }
+        if error is not None:
+            summary["error"] = error
+        return summary
+
+    def _failure(self, reason: str, stats: dict[str, Any]) -> str | None:
+        """Why the crawl failed or was interrupted, or None when it saw the site."""
+        c = self.counters
+        if self.start_error is not None or reason == "start_error":
+            why = self.start_error or "its start requests failed (see the crawl log)"
+            return f"the crawl could not start: {why}"
+        if _outcome(reason) == "interrupted":
+            return (
+                f"stopped by a signal after {c.site_pages} page(s): rows found so far are kept, "
+                "removals not checked"
+            )
+        if c.site_pages:
+            return None
+        return "nothing could be fetched: " + self._why_nothing(stats)
+
+    def _why_nothing(self, stats: dict[str, Any]) -> str:
+        c = self.counters
+        more = max(len(c.refused), len(c.not_fetched)) - 1
+        tail = f" (and {more} more)" if more > 0 else ""
+        if c.refused:  # the address guard's reason says more than "IgnoreRequest"
+            return f"{c.refused[0]['url']}: refused: {c.refused[0]['reason']}{tail}"
+        if c.not_fetched:
+            return f"{c.not_fetched[0]['url']}: {c.not_fetched[0]['reason']}{tail}"
+        too_long = int(stats.get("urllength/request_ignored_count", 0))
+        if too_long:
+            limit = self.crawler.settings.getint("URLLENGTH_LIMIT")
+            return (
+                f"{too_long} start URL(s) longer than the {limit}-character limit "
+                "(URLLENGTH_LIMIT) dropped unrequested"
+            )
+        return "no request was made (no start URL?)"
+
+    def _mark_failed(self, summary: dict[str, Any]) -> None:
         if self.session is None or self.crawl_id is None:
             return
+        from crawler.pipeline import CRAWLER_ACTOR
+        from store import audit
+
         try:
             self.session.rollback()
             crawl = self.session.get(Crawl, self.crawl_id)
             if crawl is not None:
                 crawl.status = CrawlStatus.FAILED
-                crawl.error = error
+                crawl.error = str(summary["error"])
                 crawl.finished_at = utcnow()
+                audit.record(
+                    self.session, CRAWLER_ACTOR, "crawl.failed", object_type="crawl",
+                    object_id=self.crawl_id, reason=crawl.error,
+                    details={"pages": summary.get("pages", 0)},
+                )  # fmt: skip
                 self.session.commit()
         except Exception:
             log.exception("could not mark the crawl failed")
+
+
+def _outcome(reason: str) -> str:
+    """A signal (Ctrl-C, the launcher's timeout) closes the spider with reason "shutdown"."""
+    return "interrupted" if reason == "shutdown" else "failed"
 
 
 def _safe_name(name: str) -> str:

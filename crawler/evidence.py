@@ -39,7 +39,7 @@ from warcio.utils import Digester  # type: ignore[import-untyped]
 from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
 from crawler.context import CrawlContext
-from crawler.safety import TRUNCATED_META
+from crawler.safety import TRUNCATED_META, is_robots_request
 from store.models import EvidenceCapture, utcnow
 
 log = logging.getLogger(__name__)
@@ -194,6 +194,8 @@ class EvidenceMiddleware:
         fetched_at = utcnow()
         c = ctx.counters
         c.pages += 1
+        if not is_robots_request(request):
+            c.site_pages += 1
         c.bytes += len(response.body)
         reason = request.meta.get(TRUNCATED_META)
         if reason:
@@ -256,13 +258,17 @@ class VerifyReport:
         return not self.problems
 
 
+class ShortFile(ValueError):
+    """The WARC file ends before the recorded record does."""
+
+
 def read_record(path: str, offset: int, length: int) -> tuple[dict[str, str], bytes, bool]:
     """(WARC headers, payload bytes as received, block digest ok) of one record."""
     with open(path, "rb") as f:
         f.seek(offset)
         raw = f.read(length)
     if len(raw) != length:
-        raise ValueError("the WARC file is shorter than the recorded record")
+        raise ShortFile("the WARC file is shorter than the recorded record")
     it = ArchiveIterator(io.BytesIO(raw), check_digests=True)
     record = next(iter(it))
     payload = record.raw_stream.read()
@@ -289,18 +295,27 @@ def verify(session: Session, crawl_ids: list[int] | None = None) -> VerifyReport
 
 
 def _check(cap: EvidenceCapture) -> str | None:
+    """Why the capture's record no longer proves what was fetched, or None.
+
+    The order matters for the reason given: a record of another URL (the offset points
+    elsewhere) says so whatever its bytes; then the payload against the SHA-256 recorded at
+    capture, which alone catches a body edited with the WARC's own digests recomputed; then the
+    block digest, which catches edited headers.
+    """
     if not Path(cap.warc_path).exists():
         return f"WARC file missing: {cap.warc_path}"
     try:
         headers, payload, digests_ok = read_record(cap.warc_path, cap.warc_offset, cap.warc_length)
+    except ShortFile:
+        return "the WARC file ends before the record does (truncated?)"
     except Exception as exc:  # a flipped byte in gzip data surfaces as many error kinds
         return f"record unreadable ({type(exc).__name__}): the file was changed or damaged"
+    if headers.get("WARC-Target-URI") != cap.url:
+        return "the record is for another URL"
     if hashlib.sha256(payload).hexdigest() != cap.sha256:
         return "payload SHA-256 differs from the one recorded at capture"
     if not digests_ok:
         return "WARC block digest does not match the record (headers changed?)"
-    if headers.get("WARC-Target-URI") != cap.url:
-        return "the record is for another URL"
     return None
 
 

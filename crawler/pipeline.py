@@ -1,8 +1,11 @@
 """The store pipeline: records become sealed listing rows of recognised listings.
 
-A record's identity within its listing (``row_ref``) is a keyed fingerprint of its published
-values (the vault's MAC key, never a plain hash: a plain hash of a phone number is a guessing
-oracle), with ``#2``, ``#3`` for identical records. A row seen again gets a new ``last_seen``
+A listing is recognised by its key within the source (``crawler.spiders.generic.listing_key``):
+the page's URL without pagination, and without host and port on the source's home host, so a
+source moved to another port or host keeps its listings. A record's identity within its
+listing (``row_ref``) is a keyed fingerprint of its published values (the vault's MAC key,
+never a plain hash: a plain hash of a phone number is a guessing oracle), with ``#2``, ``#3``
+for identical records. A row seen again gets a new ``last_seen``
 and points at the newest capture; a new row is sealed with the vault, given its blind indexes,
 and handed to the matcher when the crawl ends. Writes are batched; the audit log records the
 counts only.
@@ -75,9 +78,15 @@ class RowWriter:
         key = str(item["listing_key"])[:MAX_KEY]
         if key in self.listing_ids:
             return self.listing_ids[key]
-        listing = self.session.execute(
-            select(Listing).where(Listing.source_id == self.source_id, Listing.key == key)
-        ).scalar_one_or_none()
+        listing = self._find(key)
+        before = str(item.get("listing_key_before") or "")[:MAX_KEY]
+        if listing is None and before:
+            # recorded before keys became relative to the source's home (host and port):
+            # the same listing, re-keyed once, so it is not taken for a new one
+            listing = self._find(before)
+            if listing is not None:
+                listing.key = key
+                log.info("listing %s re-keyed relative to the source's home", listing.id)
         now = utcnow()
         if listing is None:
             assert self.ctx.source is not None
@@ -97,6 +106,11 @@ class RowWriter:
         self.seen_refs[listing.id] = Counter()
         self.rows_seen[listing.id] = 0
         return listing.id
+
+    def _find(self, key: str) -> Listing | None:
+        return self.session.execute(
+            select(Listing).where(Listing.source_id == self.source_id, Listing.key == key)
+        ).scalar_one_or_none()
 
     def _ref(self, listing_id: int, fields: dict[str, str]) -> str:
         base = listing_row_fingerprint(self.vault, fields)
@@ -155,36 +169,48 @@ class RowWriter:
         self.new_row_ids.extend(r.id for r in new_rows)
         self.session.commit()
 
-    def finish(self, complete: bool, reason: str, summary: dict[str, Any]) -> dict[str, Any]:
+    def finish(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """Flush, track the listings, complete the crawl row with its outcome and audit it.
+
+        The outcome (``finished``, ``failed``, ``interrupted``) and its reason come from the
+        summary (``crawler.context``); only a complete crawl may find rows or listings gone.
+        """
         from crawler.tracking import track_listings
 
         self.flush()
         ctx = self.ctx
         session = self.session
+        complete = bool(summary["complete"])
         tracked = track_listings(
             session, self.source_id, self.rows_seen, self.started, complete=complete
         )
-        crawl = session.get(Crawl, ctx.crawl_id)
         out: dict[str, Any] = {
             "listings_seen": len(self.rows_seen),
             "rows_new": len(self.new_row_ids),
             "rows_again": self.rows_again,
             **tracked.as_dict(),
         }
+        error = summary.get("error")
+        crawl = session.get(Crawl, ctx.crawl_id)
         if crawl is not None:
-            crawl.status = CrawlStatus.DONE
+            crawl.status = CrawlStatus.FAILED if error else CrawlStatus.DONE
             crawl.finished_at = utcnow()
             crawl.pages = int(summary["pages"])
             crawl.bytes_fetched = int(summary["bytes"])
             crawl.stats = {**_stats_view(summary), **out}
-            if not complete:
-                crawl.error = f"incomplete ({reason}): removals were not checked"
+            if error:
+                crawl.error = str(error)
+            elif not complete:
+                crawl.error = (
+                    f"incomplete ({summary['finish_reason']}): removals were not checked"
+                )
         audit.record(
             session,
             CRAWLER_ACTOR,
-            "crawl.finished",
+            f"crawl.{summary['outcome']}",
             object_type="crawl",
             object_id=ctx.crawl_id,
+            reason=str(error) if error else None,
             details={"source_id": self.source_id, **_stats_view(summary), **out},
         )
         session.commit()
@@ -195,13 +221,12 @@ class RowWriter:
 def _stats_view(summary: dict[str, Any]) -> dict[str, Any]:
     """Counts and reasons only (URLs of refusals and cuts are not personal data)."""
     keep = (
-        "finish_reason", "complete", "pages", "bytes", "captures", "records", "download_errors",
-        "robots_forbidden", "seconds",
+        "finish_reason", "outcome", "complete", "pages", "bytes", "captures", "records",
+        "download_errors", "robots_forbidden", "over_page_limit", "seconds",
     )  # fmt: skip
     out = {k: summary[k] for k in keep if k in summary}
-    out["truncated"] = summary.get("truncated", [])[:50]
-    out["refused"] = summary.get("refused", [])[:50]
-    out["file_errors"] = summary.get("file_errors", [])[:50]
+    for key in ("truncated", "refused", "not_fetched", "file_errors"):
+        out[key] = summary.get(key, [])[:50]
     if "login" in summary:
         out["login"] = summary["login"]
     return out

@@ -12,6 +12,7 @@
   public addresses — or, for a local source, any address of its own (host, port) pairs — so the
   check is made on the very addresses connected to. A refused address is recorded in the
   crawl summary; with none left the download fails with a DNS lookup error.
+* :class:`PageBudgetMiddleware` sends no more requests than the page limit allows.
 * :class:`SizeGuard` stops a download at ``LEAKWATCH_MAX_RESPONSE_BYTES`` and keeps what came:
   the response goes on (flag ``download_stopped``), the evidence records it as truncated, with
   the reason, as a WARC ``WARC-Truncated: length`` record.
@@ -47,17 +48,56 @@ _BYTES_META = "_leakwatch_bytes"
 
 
 def is_public(ip: str) -> bool:
-    addr = ipaddress.ip_address(ip)
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
-    return not (
-        addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
-        or addr.is_multicast or addr.is_unspecified
-        or (isinstance(addr, ipaddress.IPv4Address) and addr in _CGNAT)
-    )  # fmt: skip
+    return non_public(ip) is None
 
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# the first test that holds names the kind (order: the most specific first)
+_KINDS: tuple[tuple[str, Callable[[ipaddress.IPv4Address | ipaddress.IPv6Address], bool]], ...] = (
+    ("unspecified", lambda a: a.is_unspecified),
+    ("loopback", lambda a: a.is_loopback),
+    ("link-local", lambda a: a.is_link_local),
+    ("multicast", lambda a: a.is_multicast),
+    ("shared address space (CGNAT)", lambda a: a in _CGNAT),
+    # deprecated fec0::/10: Python counts it neither private nor reserved
+    ("site-local", lambda a: isinstance(a, ipaddress.IPv6Address) and a.is_site_local),
+    ("private", lambda a: a.is_private),
+    ("reserved", lambda a: a.is_reserved),
+    ("not globally routable", lambda a: not a.is_global),
+)
+
+
+def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries to (IPv4-mapped, NAT64, 6to4, Teredo client)."""
+    if addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    if addr in _NAT64:
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    if addr.sixtofour is not None:
+        return addr.sixtofour
+    return addr.teredo[1] if addr.teredo is not None else None
+
+
+def non_public(ip: str) -> str | None:
+    """The kind of non-public address ``ip`` is (loopback, private, ...), or None if public.
+
+    An IPv6 address that carries an IPv4 one (``::ffff:10.0.0.1``, NAT64, 6to4, Teredo) is
+    judged by that IPv4 address too: a gateway would deliver it there.
+    """
+    addr = ipaddress.ip_address(ip)
+    if isinstance(addr, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(addr)
+        if inner is not None:
+            kind = non_public(str(inner))
+            if kind is not None:
+                return f"{kind}, IPv4 {inner} inside IPv6"
+            if addr.ipv4_mapped is not None:
+                return None  # ::ffff:a.b.c.d is that IPv4 address, public
+    for kind, test in _KINDS:
+        if test(addr):
+            return kind
+    return None
 
 
 @lru_cache(maxsize=4096)
@@ -90,13 +130,14 @@ def refusal(url: str, local_hosts: set[tuple[str, int]] | None) -> str | None:
     addresses = resolve(host)
     if not addresses:
         return None  # unresolvable: the download fails on its own, nothing to protect
-    private = [a for a in addresses if not is_public(a)]
+    private = [(a, kind) for a in addresses if (kind := non_public(a)) is not None]
     if not private:
         return None
     if local_hosts is not None and (host, port) in local_hosts:
         return None
-    kind = "the source's own local host" if local_hosts else "a public host"
-    return f"{host} resolves to a non-public address ({private[0]}), and this is not {kind}"
+    where = "the source's own local host" if local_hosts else "a public host"
+    ip, kind = private[0]
+    return f"{host} resolves to a non-public address, {ip} ({kind}), and this is not {where}"
 
 
 class AddressGuardMiddleware:
@@ -122,6 +163,45 @@ class AddressGuardMiddleware:
         self.crawler.stats.inc_value("leakwatch/refused") if self.crawler.stats else None
         log.warning("refused %s: %s", request.url[:200], why)
         raise IgnoreRequest(f"refused: {why}")
+
+
+def is_robots_request(request: Request) -> bool:
+    """Scrapy's own fetch of robots.txt (and its redirect hops), not a page of the site: the
+    only requests of a LeakWatch crawl that carry this flag."""
+    return bool(request.meta.get("dont_obey_robotstxt"))
+
+
+class PageBudgetMiddleware:
+    """The page limit as a cap on the requests sent, not only on the responses counted.
+
+    Scrapy's ``CLOSESPIDER_PAGECOUNT`` closes the spider once that many responses came, by
+    which time up to ``CONCURRENT_REQUESTS`` more requests are on their way: a site asked
+    for no more than N pages would get more. Here the (N+1)th request is never sent.
+    robots.txt is not a page of the site and does not count; retries and redirect hops do
+    (the site sees them). After ``RobotsTxtMiddleware``: a request robots.txt forbids is not
+    sent either, so it takes nothing from the budget.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.limit = crawler.settings.getint("CLOSESPIDER_PAGECOUNT")
+        self.sent = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PageBudgetMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if is_robots_request(request):
+            return
+        if self.limit <= 0 or self.sent < self.limit:
+            self.sent += 1
+            return
+        ctx = CrawlContext.of(self.crawler)
+        ctx.counters.over_page_limit += 1
+        if self.crawler.stats:
+            self.crawler.stats.inc_value("leakwatch/over_page_limit")
+        raise IgnoreRequest(f"page limit ({self.limit}) reached: not requested")
 
 
 @implementer(IResolutionReceiver)
@@ -211,8 +291,13 @@ class GuardedResolver(CachingHostnameResolver):
     def _refused(
         self, ctx: CrawlContext | None, host: str, port: int, addresses: list[str]
     ) -> None:
+        ip = addresses[0]
+        try:
+            kind = non_public(ip) or "refused"
+        except ValueError:
+            kind = "not an IP address"
         why = (
-            f"{host} resolved at connect time to a non-public address ({addresses[0]}): "
+            f"{host} resolved at connect time to a non-public address, {ip} ({kind}): "
             "not connected"
         )
         if (host, port) in self._reported:

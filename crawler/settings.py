@@ -27,8 +27,11 @@ DEPTH_PRIORITY = 1  # breadth-first: the first page of a list is met before its 
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 
-# Safety: no remote control, bounded responses, no private addresses (crawler.safety)
+# Safety: no remote control, bounded responses, no private addresses (crawler.safety).
+# Both consoles would let whoever reaches them run code in the process that holds the master
+# key: the telnet console, and the HTTP one Scrapy 2.19 turns on by default.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 LEAKWATCH_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 # Scrapy's own limit is a backstop far above ours: ours cuts and keeps what came, Scrapy's drops.
 DOWNLOAD_MAXSIZE = 4 * LEAKWATCH_MAX_RESPONSE_BYTES
@@ -40,6 +43,8 @@ URLLENGTH_LIMIT = 2083
 TWISTED_DNS_RESOLVER = "crawler.safety.GuardedResolver"
 DOWNLOADER_MIDDLEWARES = {
     "crawler.safety.AddressGuardMiddleware": 40,
+    # after RobotsTxtMiddleware (100): what robots.txt forbids is not sent, so not counted
+    "crawler.safety.PageBudgetMiddleware": 120,
     "crawler.evidence.EvidenceMiddleware": 950,
     # A proxy resolves names itself, past the resolver check above: crawls never use one.
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,

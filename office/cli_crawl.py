@@ -27,7 +27,10 @@ def _store() -> Any:
 @source_app.command("add")
 def source_add(
     name: Annotated[str, typer.Argument(help="A short unique name for the source.")],
-    urls: Annotated[list[str], typer.Argument(help="Start URL(s).")],
+    urls: Annotated[
+        list[str],
+        typer.Argument(help="Start URL(s), without user:password@ (see --login-url)."),
+    ],
     schedule: Annotated[str | None, typer.Option(help="Cron expression for the scheduler.")] = None,
     allowed_domain: Annotated[
         list[str] | None, typer.Option(help="Domains the crawl may follow (default: start hosts).")
@@ -148,23 +151,37 @@ def source_list() -> None:
 
 def crawl_cmd(
     name: Annotated[str, typer.Argument(help="Source name.")],
-    timeout: Annotated[float | None, typer.Option(help="Kill the crawl after this many s.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Stop the crawl after this many s (it then fails).")
+    ] = None,
 ) -> None:
-    """Crawl a source now (one scrapy subprocess), store rows and evidence, match new rows."""
-    from crawler.display import terminal_safe
-    from crawler.launch import CrawlError, run_crawl
+    """Crawl a source now (one scrapy subprocess), store rows and evidence, match new rows.
+
+    Exits 2 when the crawl failed (nothing of the site could be fetched, it could not start,
+    timed out or died) and 130 when interrupted with Ctrl-C, naming the reason and the log.
+    """
+    from crawler.display import strip_controls, terminal_safe
+    from crawler.launch import CrawlError, CrawlInterrupted, run_crawl
 
     store = _store()
     try:
         try:
             result = run_crawl(store, name, actor=cli_actor(), timeout=timeout)
         except CrawlError as exc:
-            raise fail(str(exc)) from None
+            raise fail(strip_controls(str(exc))[:500]) from None
+        except CrawlInterrupted as exc:
+            # 130: what a shell reports for a command ended by Ctrl-C
+            raise fail(
+                f"crawl {exc.crawl_id}: {strip_controls(exc.reason)[:500]} "
+                f"(log {exc.log_path})",
+                code=130,
+            ) from None
     finally:
         store.close()
     s = result.summary
     if result.returncode != 0 or "error" in s:
-        raise fail(f"crawl {result.crawl_id} failed: {s.get('error', '')} (log {result.log_path})")
+        why = strip_controls(str(s.get("error") or "see the log"))[:500]
+        raise fail(f"crawl {result.crawl_id} failed: {why} (log {result.log_path})")
     console.print(
         f"crawl {result.crawl_id}: {s['pages']} pages, {s['bytes']:,} bytes, "
         f"{s['records']} records in {s['seconds']} s ({s['pages_per_s']} pages/s)"
@@ -181,6 +198,10 @@ def crawl_cmd(
         console.print(f"cut: {terminal_safe(t['url'])}: {terminal_safe(t['reason'])}")
     for r in s.get("refused", []):
         console.print(f"refused: {terminal_safe(r['url'])}: {terminal_safe(r['reason'])}")
+    for n in s.get("not_fetched", []):
+        console.print(f"not fetched: {terminal_safe(n['url'])}: {terminal_safe(n['reason'])}")
+    if s.get("over_page_limit"):
+        console.print(f"page limit reached: {s['over_page_limit']} request(s) not sent")
     if s.get("robots_forbidden"):
         console.print(f"robots.txt: {s['robots_forbidden']} URL(s) not fetched")
     m = s.get("matching", {})

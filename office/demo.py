@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from rich.markup import escape
 from sqlalchemy import func, select
 
-from crawler.launch import add_source, run_crawl
+from crawler.display import terminal_safe
+from crawler.launch import CrawlResult, add_source, run_crawl, set_start_urls
 from office.cli_match import run_match
-from office.console import cli_actor, console
+from office.console import cli_actor, console, fail
 from store import audit
 from store.masking import mask_value
 from store.models import (
@@ -57,17 +59,19 @@ def run_demo(settings: Settings) -> None:
         _match_file(fixture.watchlist, watchlist, demo_dir)
         console.rule("3. crawl the fixture broker web (leakwatch crawl)")
         with _broker_web() as url:
-            _crawl(store, url)
+            crawl = _crawl(store, url)
         with store.sessions() as session:
             chain = audit.verify(session)
         console.rule("4. audit")
         console.print(f"audit chain: {'intact' if chain.ok else 'BROKEN'}, {chain.events} events")
     finally:
         store.close()
+    if "error" in crawl.summary:
+        raise fail(f"the demo's crawl {crawl.crawl_id} failed (log {crawl.log_path})")
 
 
 def _import(store: Store, watchlist: Path, demo_dir: Path) -> None:
-    codes = demo_dir / "household-codes.csv"
+    codes = _unused(demo_dir / "household-codes.csv")  # a codes file is never overwritten
     result = import_watchlist(
         store.sessions, store.vault, watchlist, actor=cli_actor(), codes_out=codes
     )
@@ -82,6 +86,15 @@ def _import(store: Store, watchlist: Path, demo_dir: Path) -> None:
     console.print(f"store: {people:,} persons in {households:,} households, PII sealed")
     if result.codes_path:
         console.print(f"letter codes for new households: {result.codes_path} (mode 0600)")
+
+
+def _unused(path: Path) -> Path:
+    """``path``, or ``name-2.csv``, ``name-3.csv`` ... the first that does not exist yet."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_stem(f"{path.stem}-{n}")
+    return candidate
 
 
 def _match_file(rows: list[dict[str, str]], watchlist: Path, demo_dir: Path) -> None:
@@ -125,40 +138,52 @@ def _print_explanation(explanation: dict[str, object]) -> None:
 
 
 @contextmanager
-def _broker_web() -> Iterator[str]:
-    """The fixture web on its usual port, so a re-run sees the same sites (listings are
-    recognised by URL); on a free port if that one is taken."""
+def _broker_web(port: int = DEMO_PORT) -> Iterator[str]:
+    """The fixture web on its usual port, or on a free one if that is taken: a re-run
+    recognises the same listings and rows either way (listing keys leave out the source's
+    host and port, see crawler.spiders.generic.listing_key)."""
     with ExitStack() as stack:
         try:
-            url = stack.enter_context(running(BROKER_SEED, DEMO_PORT))
+            url = stack.enter_context(running(BROKER_SEED, port))
         except RuntimeError:
             url = stack.enter_context(running(BROKER_SEED))
+            console.print(f"port {port} is taken: the fixture broker web runs on a free port")
         yield url
 
 
-def _crawl(store: Store, url: str) -> None:
+def _crawl(store: Store, url: str) -> CrawlResult:
+    """Crawl the fixture web at ``url`` as the demo's source (pointed there if it moved)."""
     with store.sessions() as session:
         known = session.scalar(select(Source.id).where(Source.name == SOURCE))
     if known is None:
         add_source(store, SOURCE, [url + "/"], actor=cli_actor(), is_local=True)
-    else:  # a re-run: the fixture web has a new port
-        with store.sessions.begin() as session:
-            source = session.get(Source, known)
-            assert source is not None
-            source.start_urls = [url + "/"]
+    else:  # a re-run: the fixture web may be on another port
+        set_start_urls(store, SOURCE, [url + "/"], actor=cli_actor())
     console.print(f"fixture broker web on {url}/ (local source {SOURCE!r})")
     result = run_crawl(store, SOURCE, actor=cli_actor(), timeout=300)
     summary = result.summary
+    if "error" in summary:
+        console.print(
+            f"[yellow]crawl {result.crawl_id} failed: {escape(str(summary['error']))} "
+            f"(log {result.log_path})[/]"
+        )
+        return result
     console.print(
         f"crawl {result.crawl_id}: {summary.get('pages', '?')} pages, "
         f"{summary.get('rows_new', 0)} new rows, {summary.get('rows_again', 0)} seen again; "
         f"matching: {summary.get('matching', {}).get('status', '?')}"
     )
+    _show_findings(store)
+    return result
+
+
+def _show_findings(store: Store) -> None:
+    """The listings, the candidate matches, and the evidence behind the best match."""
     with store.sessions() as session:
         for listing in session.scalars(select(Listing).order_by(Listing.id)):
             console.print(
-                f"  listing {listing.id}: {listing.title or listing.key} — {listing.row_count} "
-                f"rows, {listing.status.value}"
+                f"  listing {listing.id}: {terminal_safe(listing.title or listing.key)} — "
+                f"{listing.row_count} rows, {listing.status.value}"
             )
         counts = dict(
             session.execute(
@@ -187,7 +212,7 @@ def _crawl(store: Store, url: str) -> None:
         console.print(
             f"evidence for one match: {mask_value(published.get('name', ''))} "
             f"(record {record_ref}), score {match.score:.3f}\n"
-            f"  found at {capture.url}\n"
+            f"  found at {terminal_safe(capture.url, 300)}\n"
             f"  fetched {capture.fetched_at.isoformat(timespec='seconds')}, HTTP "
             f"{capture.http_status}, {capture.size:,} bytes, sha256 {capture.sha256}\n"
             f"  WARC {capture.warc_path} @ {capture.warc_offset}"

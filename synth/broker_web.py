@@ -24,10 +24,16 @@ Sites (all linked from ``/``):
 ``/cards/``        records as nested ``<div>``/``<span>`` with class names only, no labels
                    (not linked): what the generic extraction cannot read, a CSS selector
                    override can
+``/slow/``         a page that answers after ``?s=`` seconds (at most 30) and links the
+                   next one (``?n=``), without end (not linked): for timeouts and
+                   interruptions
 =================  ===============================================================
 
 ``/robots.txt`` disallows ``/meibo/private/`` (linked from the list) and ``/_control/``;
-``/_control/hits?path=P`` tells how often a path was requested (for the robots test).
+``/_control/hits?path=P`` tells how often a path was requested (for the robots test), and
+``/_control/log?since=N`` what the server saw from request number N on, as JSON: method,
+path, query, User-Agent and time of each request (control requests are not logged), so
+tests check politeness (user agent, page limit) on the server side.
 """
 
 from __future__ import annotations
@@ -36,11 +42,13 @@ import argparse
 import csv
 import html
 import io
+import json
 import secrets
 import subprocess
 import sys
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -70,6 +78,8 @@ LABELS_C = [
 ]  # fmt: skip
 PAGE_ROWS = 40
 BIG_BYTES = 5 * 1024 * 1024
+HIT_LOG_SIZE = 50_000  # requests remembered for /_control/log (a bench crawl makes thousands)
+SLOW_MAX_S = 30.0
 # The members-only site's one account (synthetic; tests put these in the environment).
 MEMBER_USER = "lw-member-0417"
 MEMBER_PASSWORD = "Fixture-Pw-7q!Zr93"  # noqa: S105 - a fixture's made-up password
@@ -254,6 +264,9 @@ class Broker:
     def __init__(self, fixture: Fixture) -> None:
         self.fx = fixture
         self.hits: Counter[str] = Counter()
+        # what was asked, by whom, when: (seq, method, path, query, user agent, unix time)
+        self.hit_log: deque[tuple[int, str, str, str, str, float]] = deque(maxlen=HIT_LOG_SIZE)
+        self.hit_seq = 0
         self.takedown = "restore"
         self.lock = threading.Lock()
         self._xlsx = _xlsx_bytes(fixture.shapes["xlsx"])
@@ -263,6 +276,16 @@ class Broker:
         self.sessions: set[str] = set()
         hostile = HOSTILE_HTML.replace("GIANT", "あ" * GIANT_CELL_CHARS)
         self._hostile = hostile.encode("utf-8")
+
+    def saw(self, method: str, path: str, query: str, user_agent: str) -> None:
+        """Log one request (control requests are the tests talking, not the crawler)."""
+        if path.startswith("/_control/"):
+            return
+        with self.lock:
+            self.hit_log.append(
+                (self.hit_seq, method, path, query[:300], user_agent[:300], time.time())
+            )
+            self.hit_seq += 1
 
     # (status, headers, body) or a streaming callable for big bodies
     def route(
@@ -304,6 +327,8 @@ class Broker:
             return self._members(path, query, cookie)
         if path == "/cards/":
             return 200, html_utf8, self._cards_page()
+        if path == "/slow/":
+            return self._slow(query)
         return 404, html_utf8, _page("404", "<p>not found</p>").encode()
 
     # --- the members-only site -----------------------------------------------------------
@@ -414,7 +439,30 @@ class Broker:
             want = query.get("path", [""])[0]
             with self.lock:
                 return 200, plain, str(self.hits[want]).encode()
+        if path == "/_control/log":
+            try:
+                since = int(query.get("since", ["0"])[0])
+            except ValueError:
+                return 400, plain, b"since: a request number"
+            with self.lock:
+                hits = [
+                    {"seq": n, "method": m, "path": p, "query": q, "user_agent": ua, "time": t}
+                    for n, m, p, q, ua, t in self.hit_log
+                    if n >= since
+                ]
+                body = {"next": self.hit_seq, "hits": hits}
+            return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
         return 404, plain, b"unknown control"
+
+    def _slow(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        try:
+            seconds = min(SLOW_MAX_S, max(0.0, float(query.get("s", ["1"])[0])))
+            n = int(query.get("n", ["0"])[0])
+        except ValueError:
+            return 400, {"Content-Type": "text/plain"}, b"s: seconds, n: a number"
+        time.sleep(seconds)  # this request's own thread (ThreadingHTTPServer)
+        link = f"<a href='/slow/?n={n + 1}&amp;s={seconds:g}'>次へ</a>"
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, _page(f"slow {n}", link).encode()
 
     def _meibo(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
         sjis = {"Content-Type": "text/html; charset=Shift_JIS"}
@@ -557,6 +605,7 @@ def make_handler(broker: Broker) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
+            broker.saw("GET", parts.path, parts.query, self.headers.get("User-Agent", ""))
             if parts.path == "/trap/big.html":
                 self._big()
                 return
@@ -573,6 +622,7 @@ def make_handler(broker: Broker) -> type[BaseHTTPRequestHandler]:
                 return
             data = self.rfile.read(length).decode("utf-8", "replace")
             path = urlsplit(self.path).path
+            broker.saw("POST", path, "", self.headers.get("User-Agent", ""))
             self._send(*broker.post(path, parse_qs(data, keep_blank_values=True)))
 
         def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
@@ -650,6 +700,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve(a.port, a.host, a.seed, ready)
     except KeyboardInterrupt:
         sys.exit(0)
+    except OSError as exc:
+        # e.g. the port is taken: one line where the URL would be (running() reads it)
+        print(f"fixture broker web could not start at {a.host}:{a.port}: {exc.strerror}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,10 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import FormRequest, Response, TextResponse
 
-from crawler.context import CrawlContext
+from crawler.context import CrawlContext, netloc_of
 from crawler.encoding import decode
 from crawler.evidence import EVIDENCE_META, REDACT_META
 from crawler.files import FileRefused, kind_of, records_from_csv, records_from_xlsx
@@ -56,14 +57,26 @@ LISTING_META = "leakwatch_listing_key"
 _LOGOUT = re.compile(r"log[ _-]?(?:out|off)|sign[ _-]?out|ログアウト|サインアウト", re.I)
 
 
-def listing_key(url: str) -> str:
-    """The listing a page belongs to: its URL without pagination parameters or fragment."""
+def listing_key(url: str, home: str = "") -> str:
+    """The listing a page belongs to: its URL without pagination parameters or fragment.
+
+    On the source's ``home`` (the host and port of its first start URL, ``netloc_of``) the
+    key leaves host and port out and starts with ``/``: the demo's fixture web on another
+    port, or a broker moved to a new domain and re-pointed, keeps its listings. Pages on any
+    other host keep it (``host:port/path``), so two hosts' ``/list`` never share a key.
+    """
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if k.lower() not in PAGE_PARAMS]  # fmt: skip
     path = _PAGE_PATH.sub("", parts.path) or "/"
-    key = urlunsplit(("", parts.netloc.lower(), path, urlencode(sorted(query)), ""))
-    return key.lstrip("/")
+    netloc = "" if home and netloc_of(url) == home else parts.netloc.lower()
+    key = urlunsplit(("", netloc, path, urlencode(sorted(query)), ""))
+    return key if not netloc else key.lstrip("/")
+
+
+def key_before_home(url: str, key: str) -> str | None:
+    """The key a home page's listing had before keys left the home host out (or None)."""
+    return urlsplit(url).netloc.lower() + key if key.startswith("/") else None
 
 
 class GenericSpider(Spider):
@@ -76,6 +89,7 @@ class GenericSpider(Spider):
         self.allowed_domains: list[str] = []
         self.column_map: dict[str, str] | None = None
         self.selectors: Selectors | None = None
+        self.home = ""  # the source's home host and port (listing keys leave it out)
         # (listing, body hash) already read: one page reached as /list and /list?page=1
         self._read: set[tuple[str, bytes]] = set()
 
@@ -99,6 +113,7 @@ class GenericSpider(Spider):
             {urlsplit(u).hostname or "" for u in src.start_urls} - {""}
         )
         self.allowed_domains = list(domains)
+        self.home = src.home()
         self.column_map = opts.get("column_map") or None
         if opts.get("selectors"):
             self.selectors = compile_selectors(opts["selectors"])
@@ -110,14 +125,24 @@ class GenericSpider(Spider):
                 dont_filter=True,
             )  # fmt: skip
             return
-        for url in src.start_urls:
-            yield Request(url, callback=self.parse)
+        for request in self._start_requests():
+            yield request
 
     def _start_requests(self) -> Iterator[Request]:
         src = self._ctx().source
         assert src is not None
         for url in src.start_urls:
-            yield Request(url, callback=self.parse)
+            yield Request(url, callback=self.parse, errback=self._start_failed)
+
+    def _start_failed(self, failure: Any) -> None:
+        """Why a start URL got no response: what a crawl that fetched nothing reports."""
+        exc = failure.value
+        request = getattr(failure, "request", None)
+        url = str(getattr(request, "url", "?"))
+        why = str(exc) if isinstance(exc, IgnoreRequest) else f"{type(exc).__name__}: {exc}"
+        not_fetched = self._ctx().counters.not_fetched
+        if len(not_fetched) < 50:
+            not_fetched.append({"url": url[:500], "reason": why[:300]})
 
     def _login_state(self, status: str, reason: str) -> None:
         self._ctx().login = {"status": status, "reason": reason}
@@ -192,7 +217,7 @@ class GenericSpider(Spider):
         if response.status >= 400:
             ctx.counters.gone_urls.append(response.url[:500])
             return
-        key = str(response.meta.get(LISTING_META) or listing_key(response.url))
+        key = str(response.meta.get(LISTING_META) or listing_key(response.url, self.home))
         ctype = _ctype(response)
         body = response.body
         seen = (key, hashlib.sha256(body).digest())
@@ -245,6 +270,7 @@ class GenericSpider(Spider):
             return
         yield {
             "listing_key": key,
+            "listing_key_before": key_before_home(response.url, key),
             "listing_url": response.url,
             "title": title,
             "evidence_id": response.meta.get(EVIDENCE_META),
@@ -266,7 +292,10 @@ class GenericSpider(Spider):
                 continue
             meta: dict[str, Any] = {}
             rel = (a.get("rel") or "").lower()
-            pager = listing_key(url) == key or _PAGER_TEXT.match(label) or rel in ("next", "prev")
+            pager = (
+                listing_key(url, self.home) == key or _PAGER_TEXT.match(label)
+                or rel in ("next", "prev")
+            )  # fmt: skip
             if pager and _same_path(url, response.url):
                 meta[LISTING_META] = key
             yield Request(url, callback=self.parse, meta=meta)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from store.db import upgrade
 from store.keyring import KeyRing, MasterKey
+from store.models import AuditEvent, Crawl, Source
 from store.runtime import Store
 from store.settings import Settings
 from tests.databases import ON_POSTGRES, throwaway_postgres
@@ -40,3 +45,39 @@ def flip_byte(path: Path, at: int) -> None:
     data = bytearray(path.read_bytes())
     data[at] ^= 0x01
     path.write_bytes(bytes(data))
+
+
+ENDINGS = ("crawl.finished", "crawl.failed", "crawl.interrupted")
+
+
+def crawl_endings(store: Store, crawl_id: int) -> list[AuditEvent]:
+    """The audit events that close crawl ``crawl_id`` (there must be exactly one)."""
+    with store.sessions() as s:
+        q = select(AuditEvent).where(
+            AuditEvent.object_type == "crawl",
+            AuditEvent.object_id == str(crawl_id),
+            AuditEvent.action.in_(ENDINGS),
+        )
+        return list(s.scalars(q.order_by(AuditEvent.seq)))
+
+
+def crawl_row(store: Store, crawl_id: int) -> Crawl:
+    with store.sessions() as s:
+        crawl = s.get(Crawl, crawl_id)
+        assert crawl is not None
+        return crawl
+
+
+def last_crawl(store: Store, source: str) -> Crawl:
+    with store.sessions() as s:
+        q = select(Crawl).join(Source).where(Source.name == source).order_by(Crawl.id.desc())
+        crawl = s.scalars(q).first()
+        assert crawl is not None
+        return crawl
+
+
+def server_log(base: str, since: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """What the fixture web saw from request number ``since`` on: (next number, requests)."""
+    with urllib.request.urlopen(f"{base}/_control/log?since={since}", timeout=5) as resp:
+        body = json.loads(resp.read())
+    return int(body["next"]), list(body["hits"])

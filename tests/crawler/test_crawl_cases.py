@@ -20,7 +20,7 @@ from office.cli import app
 from store.models import Listing, ListingRow, ListingStatus
 from store.runtime import Store
 from store.sealed import LISTING_ROW_PII
-from tests.crawler.conftest import flip_byte
+from tests.crawler.conftest import flip_byte, server_log
 
 
 def _control(base: str, mode: str) -> None:
@@ -112,11 +112,13 @@ def test_hostile_content_stored_as_text_and_shown_safely(
 
 def test_a_source_not_marked_local_cannot_reach_loopback(store: Store, broker_web: str) -> None:
     add_source(store, "outside", [broker_web + "/"], actor="t", is_local=False)
+    mark, _ = server_log(broker_web)
     summary = run_crawl(store, "outside", actor="t", timeout=60).summary
     assert summary["pages"] == 0 and summary["records"] == 0
-    assert (
-        summary["refused"] and "non-public address (127.0.0.1)" in summary["refused"][0]["reason"]
-    )
+    assert summary["refused"]
+    assert "non-public address, 127.0.0.1 (loopback)" in summary["refused"][0]["reason"]
+    assert summary["error"].startswith("nothing could be fetched")  # a failed crawl
+    assert server_log(broker_web, mark)[1] == []  # not even robots.txt reached the server
 
 
 def _hits(base: str, path: str) -> int:

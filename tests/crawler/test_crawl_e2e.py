@@ -28,7 +28,7 @@ from store.models import (
 from store.runtime import Store
 from store.sealed import LISTING_ROW_PII
 from synth.broker_web import FIELDS, SHAPES, Fixture, build_fixture
-from tests.crawler.conftest import flip_byte
+from tests.crawler.conftest import crawl_endings, crawl_row, flip_byte
 
 SHAPE_OF_PATH = {
     "/meibo/list": "paginated_sjis_table",
@@ -106,12 +106,29 @@ def test_every_shape_extracted_with_every_field_in_its_column(
         assert extracted <= published, (shape, "spurious rows", extracted, published)
 
 
-def test_crawl_summary_and_crawl_row(crawled: CrawlResult) -> None:
+def test_crawl_summary_and_crawl_row(crawled: CrawlResult, module_store: Store) -> None:
     s = crawled.summary
     assert s["finish_reason"] == "finished" and s["complete"] is True
+    assert s["outcome"] == "finished" and "error" not in s
     assert s["pages"] >= 20 and s["captures"] == s["pages"]
     assert s["listings_new"] == 10  # 8 shapes (the liar has two pages) + the hostile page
     assert s["records"] >= 1200
+    crawl = crawl_row(module_store, crawled.crawl_id)
+    assert crawl.status.value == "done" and crawl.error is None and crawl.pages == s["pages"]
+    (ending,) = crawl_endings(module_store, crawled.crawl_id)
+    assert ending.action == "crawl.finished" and ending.actor == "crawler"
+    assert ending.details["pages"] == s["pages"] and ending.details["rows_new"] == s["rows_new"]
+
+
+def test_no_remote_console_in_the_crawl_process(crawled: CrawlResult) -> None:
+    """Scrapy's telnet console and its HTTP remote control (on by default since 2.19) would
+    run code sent to them inside the process that holds the master key: neither is loaded."""
+    log = crawled.log_path.read_text(encoding="utf-8", errors="replace")
+    enabled = log.split("Enabled extensions:", 1)[1].split("]", 1)[0]
+    assert "crawler.context.CrawlFinisher" in enabled  # the list the crawl really loaded
+    assert "RemoteControl" not in enabled and "TelnetConsole" not in enabled
+    assert "Remote control HTTP server" not in log and "Telnet console listening" not in log
+    assert "'REMOTE_CONTROL_ENABLED': False" in log and "'TELNETCONSOLE_ENABLED': False" in log
 
 
 def test_robots_disallowed_path_never_fetched(crawled: CrawlResult, broker_web: str) -> None:
