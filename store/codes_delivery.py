@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store.interrupts import Interrupts
 from store.models import Household, RunKind, utcnow
-from store.private_files import file_sha256, private_text
+from store.private_files import OutputError, file_sha256, private_text
 from store.sealed import LOGIN_KEY
 from store.vault import Vault
 from store.work_runs import tracked_run
@@ -58,7 +58,13 @@ def export_codes(
         if not pending:
             run.counts = {"delivered": 0}
             return CodesExport(None, 0, run.id)
-        first_id, last_id, written = _write_codes(sessions, vault, out, interrupts)
+        try:
+            first_id, last_id, written = _write_codes(sessions, vault, out, interrupts)
+        except OutputError as exc:
+            raise OutputError(
+                f"{exc}; every login key stays undelivered: run `leakwatch codes export` again "
+                "once it can be written"
+            ) from None
         digest = file_sha256(out)
         # The file is on disk under its name: only now may the keys go.
         _mark_delivered(sessions, first_id - 1, last_id, interrupts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import hashlib
 import os
 import stat
@@ -60,6 +61,9 @@ def check_output(path: Path, inputs: Iterable[Path] = (), *, must_be_new: bool =
                 raise OutputError(f"{path}: is the input {source}; give another output name")
 
 
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
 def _temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.partial")
 
@@ -81,8 +85,8 @@ def private_text(path: Path, *, durable: bool = False, replace: bool = True) -> 
     ``durable``: data and name are on disk (fsync) before this returns.
     """
     tmp = _temp_name(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8", errors="leakwatch.fffd", newline="") as handle:
             yield handle
             handle.flush()
@@ -95,6 +99,14 @@ def private_text(path: Path, *, durable: bool = False, replace: bool = True) -> 
             tmp.unlink()
         if durable:
             _fsync_folder(path.parent if str(path.parent) else Path("."))
+    except FileExistsError:
+        raise OutputError(f"{path}: exists; this file is never overwritten") from None
+    except OSError as exc:
+        # A full disk, a quota, a read-only file system: nothing half-written stays. Other
+        # errors may come from the caller's own reading, and keep their meaning.
+        if exc.errno not in _NO_ROOM:
+            raise
+        raise OutputError(f"{path}: cannot write it: {exc.strerror}") from None
     finally:
         with suppress(FileNotFoundError):
             tmp.unlink()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,10 +76,18 @@ def _file_lock(path: Path, engine: Engine) -> Iterator[None]:
 
 
 def _busy_message(engine: Engine) -> str:
-    with Session(engine) as session:
-        run = session.scalars(
-            select(WorkRun).where(WorkRun.status == RunStatus.RUNNING).order_by(WorkRun.id.desc())
-        ).first()
+    run = None
+    # The holder may have the lock a moment before it records its run: wait for it a little.
+    for _ in range(20):
+        with Session(engine) as session:
+            run = session.scalars(
+                select(WorkRun)
+                .where(WorkRun.status == RunStatus.RUNNING)
+                .order_by(WorkRun.id.desc())
+            ).first()
+        if run is not None:
+            break
+        time.sleep(0.05)
     if run is None:
         return "another import, key rotation or codes export is running: wait for it to end"
     return (

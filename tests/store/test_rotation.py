@@ -150,3 +150,71 @@ def test_rotation_with_key_file_survives_interruption(
     assert _snapshot(resumed, Vault(final)) == before
     file_store.close()
     resumed.close()
+
+
+@pytest.mark.parametrize("stop_at", ["before-ring", "batch-1", "batch-4", "before-final-ring"])
+def test_rotation_interrupted_anywhere_resumes_to_the_same_key(
+    store: Store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    key_ring: KeyRing,
+    stop_at: str,
+) -> None:
+    from store import audit
+    from store.models import AuditEvent, Household
+
+    _fill(store, tmp_path)
+    before = _snapshot(store, store.vault)
+    key_file = tmp_path / "leakwatch.key"
+    write_key_file(key_file, key_ring)
+    monkeypatch.delenv("LEAKWATCH_KEY")
+    monkeypatch.setenv("LEAKWATCH_KEY_FILE", str(key_file))
+    monkeypatch.setattr(rotation, "BATCH", 2)
+    writes = {"before-ring": 1, "before-final-ring": 2}.get(stop_at)
+    batches = {"batch-1": 1, "batch-4": 4}.get(stop_at)
+    real_write = rotation.write_key_file
+    calls = {"write": 0, "batch": 0}
+
+    def write(path: Path, ring: KeyRing) -> None:
+        calls["write"] += 1
+        if calls["write"] == writes:
+            raise KeyboardInterrupt
+        real_write(path, ring)
+
+    def progress(_context: str, _done: int) -> None:
+        calls["batch"] += 1
+        if calls["batch"] == batches:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(rotation, "write_key_file", write)
+    first = Store.open(Settings())
+    with pytest.raises(KeyboardInterrupt):
+        rotation.rotate_key(first, actor="t", progress=progress)
+    first.close()
+    monkeypatch.setattr(rotation, "write_key_file", real_write)
+    resumed = Store.open(Settings())
+    result = rotation.rotate_key(resumed, actor="t")
+    resumed.close()
+    final = read_key_file(key_file)
+    assert len(final.keys) == 1 and final.current.key_id.hex() == result.new_key_id
+    vault = Vault(final)
+    assert _snapshot(store, vault) == before
+    assert _phone_hits(store, vault, WatchlistPerson) == 3
+    assert _phone_hits(store, vault, ListingRow) == 1
+    with store.sessions() as s:
+        row = s.scalars(select(ListingRow)).one()
+        published = vault.open_json(row.pii, LISTING_ROW_PII)
+        assert row.row_ref == listing_row_fingerprint(vault, published) + "#2"
+        for hh in s.scalars(select(Household)):  # undelivered login keys open under the new key
+            assert hh.login_key_sealed is not None
+            vault.open(hh.login_key_sealed, LOGIN_KEY)
+        actions = list(
+            s.scalars(
+                select(AuditEvent.action)
+                .where(AuditEvent.action.like("key.rotate%"))
+                .order_by(AuditEvent.seq)
+            )
+        )
+        assert actions == ["key.rotate.started", "key.rotate.interrupted",
+                           "key.rotate.started", "key.rotate.finished"]  # fmt: skip
+        assert audit.verify(s).ok

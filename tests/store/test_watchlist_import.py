@@ -228,3 +228,45 @@ def test_blind_indexes_find_exact_values(store: Store, tmp_path: Path) -> None:
             s.scalars(select(WatchlistPerson.record_ref).where(WatchlistPerson.phone_bidx == key))
         )
     assert refs == {"P0001", "P0002", "P0003"}
+
+
+def test_control_characters_are_rejected_and_bad_bytes_shown_as_replacement(
+    store: Store, tmp_path: Path
+) -> None:
+    rows = [
+        ROWS[0] | {"name": "髙橋\x00美咲"}, ROWS[1] | {"name_kana": "タカハシ\nヒロト"}, ROWS[3]
+    ]
+    path = write_csv(tmp_path / "w.csv", rows, encoding="cp932")
+    path.write_bytes(path.read_bytes().replace("渡邉".encode("cp932"), b"\x82\xff\x82"))
+    result = _import(store, path, encoding="cp932")
+    assert (result.inserted, result.rejected) == (0, 3)
+    reasons = dict(result.first_rejects)
+    assert "name: holds a control character" in reasons[2]
+    assert "name_kana: holds a control character" in reasons[3]
+    assert "not valid cp932" in reasons[5]  # the quoted line break made row 2 two lines
+    text = (tmp_path / "w.csv.rejects.csv").read_text(encoding="utf-8")
+    assert "\ufffd" in text and "\\udc" not in text  # readable, not escape sequences
+
+
+def test_a_record_id_repeated_across_batches_keeps_the_first(store: Store, tmp_path: Path) -> None:
+    later = [dict(ROWS[0], email="later@example.jp")]
+    rows = [ROWS[0], *ROWS[1:], *later]  # the repeat lands in the third batch of two
+    result = _import(store, write_csv(tmp_path / "w.csv", rows), batch_size=2)
+    assert (result.inserted, result.rejected) == (5, 1)
+    assert result.first_rejects[0][0] == len(rows) + 1  # its line (the header is line 1)
+    assert _decrypted(store)["P0001"]["email"] == ROWS[0]["email"]
+
+
+def test_database_errors_never_show_sql_parameters(store: Store, tmp_path: Path) -> None:
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    _import(store, write_csv(tmp_path / "w.csv", ROWS))
+    with store.sessions() as s:
+        code = s.scalars(select(Household.registration_code)).first()
+    assert code is not None
+    values = {"household_ref": "H999", "registration_code": code, "login_key_salt": b"s" * 16,
+              "login_key_hash": b"h" * 32}  # fmt: skip
+    with pytest.raises(IntegrityError) as caught, store.sessions.begin() as s:
+        s.execute(insert(Household).values(values))
+    assert code not in str(caught.value) and "parameters hidden" in str(caught.value)
