@@ -89,3 +89,8 @@ def listing(
         f"[green]wrote[/] {len(out_rows):,} rows in {n_listings} listings to [bold]{out}[/] "
         f"({positives:,} true matches), truth to [bold]{truth}[/] in {took:.1f} s"
     )
+
+
+def register(root: typer.Typer) -> None:
+    """Add `leakwatch synth` to the `leakwatch` app."""
+    root.add_typer(app, name="synth")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -29,6 +30,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from store.runtime import Store
 
 # soft_wrap: long paths, URLs and hashes stay on one line, whole, for copying.
 console = Console(highlight=False, soft_wrap=True)
@@ -73,6 +77,18 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 # Exit status for an error nobody expected (sysexits' EX_SOFTWARE).
 UNEXPECTED = 70
+INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+
+
+def open_store() -> Store:
+    """The configured store, for a command; warns about its files that others may read."""
+    from store.runtime import Store
+    from store.settings import load_settings
+
+    store = Store.open(load_settings())
+    for line in store.mode_warnings():
+        err_console.print(f"[yellow]warning:[/] {escape(line)}")
+    return store
 
 
 def expected_error_types() -> tuple[type[Exception], ...]:
