@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import repeat
+from itertools import compress, repeat
 from operator import attrgetter
 from typing import Any
 
@@ -73,7 +73,13 @@ def make_batch(index: WatchlistIndex, feats: Sequence[Features]) -> ListingBatch
         "g_giv_l2": ids("loose", [g[2] for g in guardian]),
         "unspaced": ints(of("unspaced")),
     }  # fmt: skip
+    # A cell of several numbers (1), found in one C-level pass: such rows are rare.
+    cols["multi"] = np.zeros(n, dtype=np.int64)
+    cols["multi"][np.fromiter(compress(range(n), map(_PHONES, feats)), dtype=np.int64)] = 1
     return ListingBatch(list(feats), cols)
+
+
+_PHONES = attrgetter("phones")
 
 
 def row_keys(
@@ -92,13 +98,20 @@ def row_keys(
         keep = kk != 0  # no key
         out[kind] = (rr[keep], kk[keep].astype(np.int64))
 
-    put("phone", r, c["phone"][r])  # 0 for a masked or missing number
-    masked = r[c["masked"][r] == 1]
     feats = batch.feats
-    put("ph_tail", masked, np.array([phone_tail_key(feats[i].phone) for i in masked.tolist()],
-                                    dtype=np.int64))  # fmt: skip
-    put("ph_head", masked, np.array([phone_head_key(feats[i].phone) for i in masked.tolist()],
-                                    dtype=np.int64))  # fmt: skip
+    many = r[c["multi"][r] == 1].tolist()  # rows whose cell gave several numbers (rare)
+    # Each number after the first is looked up as a phone too, and every full one as a fax.
+    later = [(i, d) for i in many for d in feats[i].phones[1:]]
+    put("fax", *_pairs([(i, phone_int(d)) for i in many for d in feats[i].phones]))
+    more_r, more_k = _pairs([(i, phone_int(d)) for i, d in later])
+    put("phone", np.concatenate([r, more_r]), np.concatenate([c["phone"][r], more_k]))
+    masked = r[c["masked"][r] == 1]
+    digits = [feats[i].phone for i in masked.tolist()]
+    hidden = [(i, d) for i, d in later if "?" in d]  # later numbers masked too
+    masked = np.concatenate([masked, np.array([i for i, _ in hidden], dtype=np.int64)])
+    digits += [d for _, d in hidden]
+    put("ph_tail", masked, np.array([phone_tail_key(d) for d in digits], dtype=np.int64))
+    put("ph_head", masked, np.array([phone_head_key(d) for d in digits], dtype=np.int64))
     post = c["postal"][r] << 24
     has_post = post != 0
     # Romaji of unknown order also files the given name's reading as the family name's.
@@ -125,6 +138,12 @@ def row_keys(
     put("kanji_year", ry, name_year_keys(fam[at], giv[at], years, True))
     put("email", r, c["email"][r])
     return {k: out[k] for k in KEY_KINDS}
+
+
+def _pairs(pairs: list[tuple[int, int]]) -> tuple[I64, I64]:
+    """(rows, keys) of (row, key) pairs."""
+    rows = np.array([i for i, _ in pairs], dtype=np.int64)
+    return rows, np.array([k for _, k in pairs], dtype=np.int64)
 
 
 def candidates(
@@ -190,4 +209,40 @@ def plausible(index: WatchlistIndex, batch: ListingBatch, rows: I64, pos: I64
     located = ((block != 0) & (block == p["block"][pos])) | (
         (phone > 0) & (phone == p["phone"][pos])
     ) | ((email != 0) & (email == p["email"][pos]))
+    several = np.flatnonzero(c["multi"][rows] == 1) if c["multi"].any() else rows[:0]
+    if len(several):
+        numbers = Numbers(index, batch)
+        located[several] |= np.array([
+            numbers.agreeing(r, q, h) != 0 for r, q, h in zip(
+                rows[several].tolist(), pos[several].tolist(),
+                p["phone"][pos[several]].tolist(), strict=True)
+        ], dtype=np.bool_)  # fmt: skip
     return np.asarray(names | located, dtype=np.bool_)
+
+
+class Numbers:
+    """Rows whose cell gave several numbers, against persons' phones and faxes: any of the
+    row's full numbers that is the person's phone or fax agrees (TEL/FAX cells)."""
+
+    def __init__(self, index: WatchlistIndex, batch: ListingBatch) -> None:
+        self.index = index
+        self.feats = batch.feats
+        self._faxed: dict[int, frozenset[int]] = {}
+
+    def faxed(self, key: int) -> frozenset[int]:
+        """Positions of the persons whose fax is the number ``key`` (a :func:`phone_int`)."""
+        got = self._faxed.get(key)
+        if got is None:
+            table = self.index.tables["fax"]
+            lo, hi = table.lookup_many(np.array([key], dtype=np.int64))
+            got = self._faxed[key] = frozenset(table.idx[int(lo[0]):int(hi[0])].tolist())
+        return got
+
+    def agreeing(self, row: int, pos: int, phone: int) -> int:
+        """The row's first number that is the phone (``phone``: the person's, as the index
+        keeps it) or the fax of the person at ``pos``; 0 if none is."""
+        for digits in self.feats[row].phones:
+            key = phone_int(digits)
+            if key and (key == phone or pos in self.faxed(key)):
+                return key
+        return 0

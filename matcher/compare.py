@@ -16,7 +16,7 @@ import numpy.typing as npt
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cpdist
 
-from matcher.batch import ListingBatch
+from matcher.batch import ListingBatch, Numbers
 from matcher.features import GUARDIAN, UNSPACED_NAME, UNSPACED_READING
 from matcher.index import WatchlistIndex
 from matcher.keys import confusable_typo, phone_head_key, phone_tail_key
@@ -154,6 +154,8 @@ def compare(
         | ((c["email"] != 0) & (c["email"] == p["email"]))
         | ((c["postal"] > 0) & (c["postal"] == p["postal"]))
     )
+    several, several_lv, several_lu = _several_numbers(index, batch, rows, pos, light, n)
+    located[several] |= several_lv >= 2
     for fld, pk, pw, pl, pkana in pending:
         lv = levels[fld]
         other = levels["given_name" if fld == "family_name" else "family_name"]
@@ -263,6 +265,8 @@ def compare(
             ):
                 lv[i] = 2
                 lu[i] = _masked_log2u(index, row_digits, n, mcache)
+    better = several_lv > lv[several]  # a cell of several numbers: the best any reaches
+    lv[several[better]], lu[several[better]] = several_lv[better], several_lu[better]
     levels["phone"], log2u["phone"] = lv, lu
 
     lv = np.zeros(len(rows), dtype=np.int8)
@@ -304,6 +308,41 @@ def compare(
         )
     levels["guardian"], log2u["guardian"] = lv, lu_g
     return Comparison(rows, pos, levels, log2u, float(np.log2(n)))
+
+
+def _several_numbers(
+    index: WatchlistIndex, batch: ListingBatch, rows: I64, pos: I64, light: bool, n: int
+) -> tuple[I64, I8, F64]:
+    """The pairs whose row gave several numbers (where in ``rows``), with the phone level and
+    log2 u the best of the numbers reaches: one that is the person's phone or fax is
+    ``exact`` (u: the share of persons with that phone or fax), a masked one that fits the
+    person's phone ``masked_compatible``, anything else against a phone ``disagree``."""
+    multi = batch.cols["multi"]
+    several = np.flatnonzero(multi[rows] == 1) if multi.any() else np.zeros(0, np.int64)
+    lv = np.zeros(len(several), dtype=np.int8)
+    lu = np.full(len(several), np.nan)
+    if not len(several):
+        return several, lv, lu
+    numbers = Numbers(index, batch)
+    mcache: dict[str, float] = {}
+    phones = index.cols["phone"][pos[several]].tolist()
+    for j, (r, q, ph) in enumerate(zip(rows[several].tolist(), pos[several].tolist(), phones,
+                                       strict=True)):  # fmt: skip
+        key = numbers.agreeing(r, q, ph)
+        if key:
+            k = np.array([key], dtype=np.int64)
+            shared = int(index.tables["phone"].count(k)[0] + index.tables["fax"].count(k)[0])
+            lv[j], lu[j] = 3, np.log2(max(shared, 1) / n)
+        elif ph:
+            lv[j] = 1
+            mine = str(ph)[1:]
+            for d in () if light else numbers.feats[r].phones:
+                if "?" in d and len(d) == len(mine) and all(
+                    x == y or x == "?" for x, y in zip(d, mine, strict=True)
+                ):
+                    lv[j], lu[j] = 2, _masked_log2u(index, d, n, mcache)
+                    break
+    return several, lv, lu
 
 
 def _masked_log2u(index: WatchlistIndex, digits: str, n: int, cache: dict[str, float]) -> float:

@@ -23,7 +23,7 @@ from matcher.keys import loose_kana, str_hash
 from matcher.mail import normalize_email
 from matcher.names import Name, normalize_name
 from matcher.numerals import kanji_to_int
-from matcher.phone import national_digits
+from matcher.phone import MAX_DIGITS, MIN_DIGITS, national_digits, phone_numbers
 from matcher.postal import normalize_postal
 from matcher.text import width
 from matcher.variants import fold_variants
@@ -143,6 +143,9 @@ class Features:
     guardian_giv: str = ""  # the guardian's given name (kanji) and its loose reading
     guardian_giv_l: str = ""
     relationship: int = 0
+    # A listing cell of several numbers: all of them, ``phone`` first (any may be the
+    # person's phone or fax); () for one number or none.
+    phones: tuple[str, ...] = ()
 
     # Listing rows normalised in worker processes come back pickled. The slots dataclass's
     # default (a Python __getstate__/__setstate__ per object) cost the parent 0.22 s per
@@ -307,9 +310,13 @@ def name_columns(name: str, kana: str) -> tuple[str, str, str, str, str, str, st
 
 
 def phone_digits(s: str) -> str:
-    """A phone column's national digits ("" unless 9 or more, masked ones as "?")."""
+    """A phone column's (first) number as national digits, masked ones as "?"; "" if none
+    (see :func:`matcher.phone.phone_numbers`)."""
     digits = national_digits(s)
-    return digits if len(digits) >= 9 else ""
+    if MIN_DIGITS <= len(digits) <= MAX_DIGITS:
+        return digits  # one number, as nearly every cell has: phone_numbers' first step
+    numbers = phone_numbers(s) if s else ()
+    return numbers[0] if numbers else ""
 
 
 def listing_features(row: Mapping[str, str]) -> Features:
@@ -321,7 +328,15 @@ def listing_features(row: Mapping[str, str]) -> Features:
     f.grade = width(row.get("grade", "") or "").strip()
     f.gender = gender_code(row.get("gender", "") or "")
     f.place = place_of(row.get("address", "") or "", row.get("postal_code", "") or "")
-    f.phone = phone_digits(row.get("phone", "") or "")
+    cell = row.get("phone", "") or ""
+    digits = national_digits(cell)
+    if MIN_DIGITS <= len(digits) <= MAX_DIGITS:
+        f.phone = digits  # one number, as nearly every cell has: phone_numbers' first step
+    elif cell:
+        numbers = phone_numbers(cell)
+        f.phone = numbers[0] if numbers else ""
+        if len(numbers) > 1:
+            f.phones = numbers
     f.email = normalize_email(row.get("email", "") or "")
     g = row.get("guardian_name", "") or ""
     if g:

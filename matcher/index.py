@@ -29,7 +29,8 @@ from matcher.sealing import open_blob, seal_blob
 # keys change, so that an index saved by an older LeakWatch is rebuilt, not silently missed.
 # v2: lots of 丁 towns, a room joined to a one-number lot, ン+vowel in loose readings.
 # v3: unspaced names split where kanji gives way to kana.
-FORMAT = "leakwatch-match-index-v3"
+# v4: fax numbers filed (a listing cell of several numbers may give one).
+FORMAT = "leakwatch-match-index-v4"
 _FORMAT_FAMILY = "leakwatch-match-index-"
 
 
@@ -48,9 +49,10 @@ COLUMNS: dict[str, tuple[type[np.generic], str | None]] = {
     "phone": (np.int64, None), "email": (np.int64, None), "hh": (np.int64, None),
 }  # fmt: skip
 VOCABS = ("kanji", "kana", "loose", "town", "city")
+# "fax": persons by their fax number, looked up only for listing cells of several numbers.
 KEY_KINDS = (
     "phone", "ph_tail", "ph_head", "postal_fam", "postal_kanji", "block", "kana_year",
-    "kanji_year", "email",
+    "kanji_year", "email", "fax",
 )  # fmt: skip
 YEAR0 = 1850  # years are stored as offsets (16 bits)
 
@@ -140,12 +142,14 @@ def name_year_key(a: int, b: int, year: int, ordered: bool) -> int:
 def person_keys(f: Features, ids: Mapping[str, int], years: Iterable[int]) -> dict[str, list[int]]:
     """The blocking keys of one row (person or listing row) given its vocabulary ids."""
     out: dict[str, list[int]] = {k: [] for k in KEY_KINDS}
-    ph = f.phone
-    if ph and "?" not in ph:
-        out["phone"].append(phone_int(ph))
-    elif ph:
-        out["ph_tail"].append(phone_tail_key(ph))
-        out["ph_head"].append(phone_head_key(ph))
+    for ph in f.phones or (f.phone,):  # a cell of several numbers: each may be the phone...
+        if ph and "?" not in ph:
+            out["phone"].append(phone_int(ph))
+            if f.phones:  # ... or the fax
+                out["fax"].append(phone_int(ph))
+        elif ph:
+            out["ph_tail"].append(phone_tail_key(ph))
+            out["ph_head"].append(phone_head_key(ph))
     place = f.place
     if place is not None:
         if place.postal:
@@ -255,6 +259,7 @@ class WatchlistIndex:
                 "block": num["block"],
                 "kana_year": name_year_keys(fam_l, giv_l, year, False),
                 "kanji_year": name_year_keys(fam, giv, year, True), "email": num["email"],
+                "fax": num["fax"],
             }  # fmt: skip
             at = np.arange(base + n, base + n + len(chunk), dtype=np.int32)
             for kind in KEY_KINDS:

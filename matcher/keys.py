@@ -93,8 +93,9 @@ _MASK63 = (1 << 63) - 1
 
 
 def phone_int(digits: str) -> int:
-    """A full phone number as an integer (a leading 1 keeps the leading zeros), 0 if none."""
-    if not digits or "?" in digits or not digits.isdigit():
+    """A full phone number as an integer (a leading 1 keeps the leading zeros), 0 if none
+    (or if it would not fit an int64 key: more than 18 digits is no phone number)."""
+    if not digits or len(digits) > 18 or not (digits.isascii() and digits.isdigit()):
         return 0
     return int("1" + digits)
 

@@ -4,8 +4,12 @@ Building the index and normalising a listing are Python-level loops over short s
 same modules compiled by mypyc (the compiler that comes with mypy) run those loops about a
 fifth faster, and `leakwatch match` from CSV files a tenth. ``build()`` compiles them into
 the cache folder (see :mod:`matcher.cachedir`), in a folder named by a hash of all of the
-matcher's sources and of the Python version; ``enable()``, run when ``matcher`` is
-imported, puts that folder first on the package's path. So compiled modules stand in for
+matcher's sources and of the Python version: the compiled modules in its ``matcher/``, the
+support library they share in its ``support/``. ``enable()``, run when ``matcher`` is
+imported, puts ``matcher/`` first on the package's path and ``support/`` (only it: a child
+process started by spawn inherits sys.path, and a folder there holding a ``matcher/``
+without ``__init__.py`` would make the child's ``matcher`` an empty namespace package) on
+sys.path. So compiled modules stand in for
 the pure ones only when they were built from exactly these sources: with no build, after
 any edit, with ``LEAKWATCH_NATIVE=0``, or in a folder that is not the user's own, the pure
 modules run, and they give the same results (the test suite runs both ways in CI).
@@ -36,6 +40,7 @@ from matcher.cachedir import cache_home
 MODULES = ("text", "numerals", "variants", "kana", "keys", "mail", "postal", "phone", "dates",
            "names", "gazetteer", "address", "features", "persons")  # fmt: skip
 _STAMP = "built-from"
+_SUPPORT = "support"  # the shared support library, alone in its folder (see above)
 
 
 class NativeBuildError(RuntimeError):
@@ -66,7 +71,10 @@ def usable() -> Path | None:
     folder = native_dir()
     if folder is None or not (folder / _STAMP).is_file():
         return None
-    for path in (folder, *folder.iterdir(), *(folder / "matcher").iterdir()):
+    if not (folder / "matcher").is_dir() or not (folder / _SUPPORT).is_dir():
+        return None
+    for path in (folder, *folder.iterdir(), *(folder / "matcher").iterdir(),
+                 *(folder / _SUPPORT).iterdir()):  # fmt: skip
         st = path.stat()
         if st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
             return None
@@ -82,14 +90,18 @@ def enable(package_path: MutableSequence[str]) -> bool:
         folder = None
     if folder is None:
         return False
-    sys.path.append(str(folder))  # the support library the compiled modules share
+    support = str(folder / _SUPPORT)
+    added = support not in sys.path  # a spawned child has it already: inherited
+    if added:
+        sys.path.append(support)
     try:
         # Load it now: a build that cannot load here (a damaged file, a cache folder
         # mounted noexec) must leave the pure modules, not break every import after.
-        for lib in folder.glob("*__mypyc*.so"):
+        for lib in (folder / _SUPPORT).glob("*__mypyc*.so"):
             importlib.import_module(lib.name.split(".")[0])
     except ImportError:
-        sys.path.remove(str(folder))
+        if added:
+            sys.path.remove(support)
         return False
     package_path.insert(0, str(folder / "matcher"))
     return True
@@ -122,13 +134,14 @@ def build() -> Path:
         staging = Path(tempfile.mkdtemp(prefix=".native-", dir=folder.parent))
         try:
             (staging / "matcher").mkdir()
+            (staging / _SUPPORT).mkdir()
             for so in work.glob("*__mypyc*.so"):
-                shutil.copy2(so, staging / so.name)
+                shutil.copy2(so, staging / _SUPPORT / so.name)
             for m in MODULES:
                 (so,) = work.glob(f"matcher/{m}.*.so")
                 shutil.copy2(so, staging / "matcher" / so.name)
             (staging / _STAMP).write_text(sources_hash() + "\n")
-            for path in (staging, staging / "matcher"):
+            for path in (staging, staging / "matcher", staging / _SUPPORT):
                 path.chmod(0o755)
             shutil.rmtree(folder, ignore_errors=True)
             staging.rename(folder)  # whole or not at all: usable() never sees half a build

@@ -31,7 +31,7 @@ from matcher.mail import normalize_email
 
 # The data-contract columns a person's index entry is made of.
 PERSON_FIELDS = ("record_id", "household_id", "name", "name_kana", "gender", "birthdate",
-                 "relationship", "postal_code", "address", "phone", "email")  # fmt: skip
+                 "relationship", "postal_code", "address", "phone", "fax", "email")  # fmt: skip
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -145,6 +145,7 @@ def watchlist_chunk(columns: Mapping[str, Sequence[str]], n: int) -> PersonChunk
         "rel": np.where(named, rel.numbers(0), rel.numbers(1)),
         "postal": places.numbers(2), "block": places.numbers(3), "unit": places.numbers(4),
         "phone": phones.numbers(0), "tail": phones.numbers(1), "head": phones.numbers(2),
+        "fax": _Distinct(cols["fax"], _fax_number).numbers(0),
         "email": _Distinct(cols["email"], _email_hash).numbers(0),
     }  # fmt: skip
     return PersonChunk(rids, words, ids, numbers)
@@ -188,6 +189,12 @@ def _phone_values(raw: str) -> tuple[int, int, int]:
     if not number:
         return 0, 0, 0
     return number, phone_tail_key(digits), phone_head_key(digits)
+
+
+def _fax_number(raw: str) -> tuple[int]:
+    # Filed only to be found by a listing cell of several numbers (TEL/FAX …): see
+    # matcher.batch.Numbers.
+    return (phone_int(phone_digits(raw)),)
 
 
 def _household_hash(household: str) -> tuple[int]:

@@ -2,6 +2,8 @@
 
 ``03-1234-5678``, ``(03)1234-5678``, ``０３１２３４５６７８``, ``+81-3-1234-5678`` all give
 ``0312345678``; brokers' masks (``03-****-5678``, ``090-1234-xxxx``) keep ``?`` per hidden digit.
+A cell may hold several numbers (``03-1234-5678 090-1234-5678``, ``TEL/FAX 03-1234-5678/
+03-1234-5679``, ``03-1234-5678、090-…``): :func:`phone_numbers` gives each of them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ _LEAD_LABEL = re.compile(r"^(?:tel|fax|phone|電話|携帯|ＴＥＬ|TEL)[:：.]
 # prefix).
 _PLAIN = re.compile(r"(?!00|010)0[0-9]{1,4}-[0-9]{1,4}-[0-9]{3,4}|(?!00|010)0[0-9]{9,10}")
 _EXT = re.compile(r"(?:内線|ext\.?|ex\.?)\s*[0-9]+$", re.IGNORECASE)
+MIN_DIGITS, MAX_DIGITS = 9, 11  # a national number: 10 digits, 11 for mobiles, IP, 0800, 020
+# Between the numbers of one cell: list separators, and labels anywhere (TEL … FAX …).
+_BETWEEN = re.compile(
+    r"[/／、,，;；|｜\n\r\t]+|(?:tel|fax|phone|mobile|電話|携帯|自宅|ファックス|ファクス)\s*[:：.]?",
+    re.IGNORECASE,
+)
+_MOST_PIECES, _MOST_WORDS, _MOST_NUMBERS = 16, 32, 4  # a longer cell is not a list of numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +107,49 @@ def normalize_phone(s: str) -> Phone:
         return Phone()
     kind, length = _kind(t)
     return Phone(t, kind, "?" in t, length == len(t))
+
+
+def phone_numbers(s: str) -> tuple[str, ...]:
+    """The national digits of each number in a phone cell, in order (masked digits as "?").
+
+    A cell that reads as one number of 9 to 11 digits is that number, exactly as
+    :func:`national_digits` reads it. Otherwise the cell is cut at list separators and labels
+    (``/``, ``、``, ``TEL``, ``FAX`` …) and each piece read as a number, or as consecutive
+    space-separated words making one (``03 1234 5678 090 1234 5678``). A cell where no number
+    is found gives its digits as before if they fit a 64-bit key (18 or fewer), else nothing.
+    Never raises.
+    """
+    digits = national_digits(s)
+    if MIN_DIGITS <= len(digits) <= MAX_DIGITS:
+        return (digits,)
+    found: list[str] = []
+    for piece in _BETWEEN.split(width(s) if isinstance(s, str) else "")[:_MOST_PIECES]:
+        found.extend(_numbers_in(piece))
+        if len(found) >= _MOST_NUMBERS:
+            break
+    if found:
+        return tuple(found[:_MOST_NUMBERS])
+    return (digits,) if MIN_DIGITS <= len(digits) <= 18 else ()
+
+
+def _numbers_in(piece: str) -> list[str]:
+    """The numbers of one piece of a cell: the piece as one number, else runs of its
+    space-separated words that each make a whole number."""
+    whole = national_digits(piece)
+    if MIN_DIGITS <= len(whole) <= MAX_DIGITS:
+        return [whole]
+    words = piece.split()[:_MOST_WORDS]
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for j in range(i + 1, min(i + 5, len(words)) + 1):
+            ph = normalize_phone(" ".join(words[i:j]))
+            # One word is a number on the terms of a whole cell; several must make exactly
+            # one number of its kind's length (so no word of the next number is taken).
+            if ph.valid or (j == i + 1 and MIN_DIGITS <= len(ph.digits) <= MAX_DIGITS):
+                out.append(ph.digits)
+                i = j
+                break
+        else:
+            i += 1
+    return out

@@ -5,17 +5,25 @@ bad rows written to a reject file with line and reason), builds or loads the mat
 scores every row, and writes ``row_id, record_id, score, decision`` — at most one line per
 pair — with a progress bar and a summary. Saved indexes are encrypted under a key derived
 from the store's master key (``MasterKey.index_key``).
+
+Every file the run writes (the matches, the reject files, a saved index) is checked before
+any work starts — its folder exists and takes files, it is not a folder or a device, it is
+none of the inputs nor another output — and written under a temporary name beside it, then
+renamed into place: a failure (a full disk) never leaves half a file nor destroys the one
+that was there, and ends with one line naming the file and the reason.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated, TypeVar
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -33,13 +41,16 @@ from matcher import (
     listing_features,
     native,
 )
+from matcher.features import Features
+from matcher.sealing import MAGIC, open_blob, seal_blob
 from office import match_pipeline
 from office.console import ExitPlan, console, err_console, fail
 from store.csv_input import CsvFile, InputError, RecordCheck
 from store.keyring import KeyError_
-from store.private_files import private_csv
+from store.private_files import OutputError
 
 OUT_COLUMNS = ["row_id", "record_id", "score", "decision"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -96,28 +107,132 @@ def read_csv(
         return CsvRows(rows, rejects, f.header, f.encoding)
 
 
+def rejects_path(path: Path) -> Path:
+    """Where the rejected rows of ``path`` (a listing's, beside --out; a watchlist's, beside
+    it) go."""
+    return path.with_name(path.name + ".rejects.csv")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (links of any kind included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): where they would resolve to
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_outputs(outputs: Iterable[tuple[str, Path]], inputs: Iterable[Path],
+                  deferred: Iterable[Path] = ()) -> None:
+    """Refuse, before any work, outputs (label, path) that could not be written or would
+    destroy an input or each other: OutputError naming the first such. The folder of a
+    ``deferred`` output (the watchlist's reject file, needed only if a row is bad) is not
+    required to take files now."""
+    ins = list(inputs)
+    later = list(deferred)
+    seen: list[tuple[str, Path]] = []
+    for label, path in outputs:
+        real = Path(os.path.realpath(path))  # a symlink's target is what gets written
+        folder = real.parent
+        if real.is_dir():
+            raise OutputError(f"{path}: is a folder; give a file path for {label}")
+        if real.exists() and not real.is_file():
+            raise OutputError(f"{path}: not a regular file (a device or a pipe); "
+                              f"give a file path for {label}")  # fmt: skip
+        if not folder.is_dir():
+            raise OutputError(f"{path}: folder {folder} does not exist")
+        if path not in later and not os.access(folder, os.W_OK | os.X_OK):
+            raise OutputError(f"{path}: cannot write in folder {folder} (permission denied)")
+        for inp in ins:
+            if _same_file(path, inp):
+                raise OutputError(f"{path}: {label} would overwrite the input {inp}")
+        for other_label, other in seen:
+            if _same_file(path, other):
+                raise OutputError(f"{path}: {label} and {other_label} are the same file")
+        seen.append((label, path))
+
+
+def write_replacing(path: Path, write: Callable[[IO[bytes]], T], mode: int | None = None
+                    ) -> T:
+    """``write(file)`` into a temporary file beside ``path`` (beside a symlink's target),
+    flushed to disk and then renamed over ``path``: whole or not at all. ``mode``: the new
+    file's permissions (default: those of the file it replaces, else what the umask
+    allows). On failure the temporary file is removed and ``path`` is left as it was; an
+    OSError becomes an OutputError naming ``path`` and the reason."""
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        # Never renamed over: a device (/dev/full) or a pipe would be replaced by a file.
+        raise OutputError(f"{path}: not a regular file (a device or a pipe)")
+    tmp: str | None = None
+    try:
+        if mode is None:
+            mode = target.stat().st_mode & 0o777 if target.is_file() else 0o666 & ~_umask()
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
+                                   dir=target.parent)  # fmt: skip
+        with os.fdopen(fd, "wb") as fh:
+            got = write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+        tmp = None
+        return got
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)  # read by setting it: set it back at once
+    os.umask(mask)
+    return mask
+
+
+def _csv_into(fh: IO[bytes], rows: Iterable[list[str]]) -> int:
+    """``rows`` as UTF-8 CSV into ``fh``; how many (a header included)."""
+    # Undecodable input bytes show as \udcXX escapes rather than failing the write.
+    text = io.TextIOWrapper(fh, encoding="utf-8", errors="backslashreplace", newline="")
+    try:
+        w = csv.writer(text)
+        n = 0
+        for row in rows:
+            w.writerow(row)
+            n += 1
+        text.flush()
+        return n
+    finally:
+        text.detach()  # the caller closes fh
+
+
 def write_rejects(path: Path, header: list[str], rejects: list[tuple[int, str, list[str]]]
                   ) -> None:
-    with private_csv(path, ["line", "reason", *header]) as w:  # rejected rows may hold PII
-        assert w is not None
-        for line, reason, fields in rejects:
-            w.writerow([line, reason, *fields])
+    lines = ([str(line), reason, *fields] for line, reason, fields in rejects)
+    # 0600: rejected rows may hold personal data.
+    write_replacing(path, lambda fh: _csv_into(fh, [["line", "reason", *header], *lines]),
+                    0o600)  # fmt: skip
 
 
 def write_matches(path: Path, result: MatchResult, explain: bool) -> int:
-    seen: set[tuple[str, str]] = set()
-    n = 0
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(OUT_COLUMNS + (["explanation"] if explain else []))
+    """The candidates, at most one line per (row, record); how many lines."""
+
+    def lines() -> Iterable[list[str]]:
+        yield OUT_COLUMNS + (["explanation"] if explain else [])
+        seen: set[tuple[str, str]] = set()
         for c in result.candidates:
             if (c.row_id, c.record_id) in seen:
                 continue
             seen.add((c.row_id, c.record_id))
             line = [c.row_id, c.record_id, f"{c.score:.6f}", c.decision]
-            w.writerow(line + ([c.explanation.summary()] if explain else []))
-            n += 1
-    return n
+            yield line + ([c.explanation.summary()] if explain else [])
+
+    return write_replacing(path, lambda fh: _csv_into(fh, lines())) - 1
+
+
+def save_index_file(path: Path, index: WatchlistIndex) -> None:
+    """The index encrypted under the current index key, only for this user to read."""
+    blob = seal_blob(index.to_bytes(), index_keys()[0])
+    write_replacing(path, lambda fh: fh.write(blob), 0o600)
 
 
 def index_keys() -> list[bytes]:
@@ -133,17 +248,32 @@ def index_keys() -> list[bytes]:
 
 
 def load_index(path: Path) -> WatchlistIndex:
+    """An index saved with --save-index, opened with whichever key of the ring sealed it."""
     if not path.exists():
         raise InputError(f"{path}: no such index file")
-    last: Exception | None = None
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, not an index file")
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not blob.startswith(MAGIC):
+        raise InputError(f"{path}: not a LeakWatch index file")
     for key in index_keys():
         try:
-            return WatchlistIndex.load(path, key)
-        except IndexKeyError as exc:
-            last = exc
+            data = open_blob(blob, key)
+        except IndexKeyError:
+            continue
+        try:
+            return WatchlistIndex.from_bytes(data)
         except IndexFormatError as exc:
             raise InputError(f"{path}: {exc}") from None
-    raise InputError(f"{path}: {last}")
+    raise InputError(
+        f"{path}: none of the keys in the key ring opens this index: it was saved under a "
+        "key that is no longer in the ring (rotated away by `leakwatch rotate-key`) or "
+        "under another store's key (or the file was altered). Build it again from the "
+        "watchlist with --watchlist W.csv --save-index"
+    )
 
 
 def read_model(path: Path) -> Model:
@@ -183,70 +313,35 @@ def run_match(
     model_path: Path | None = None,
     progress: Progress | None = None,
 ) -> MatchRun:
+    """Match ``listing`` against ``watchlist`` (or the index at ``index_path``) and write
+    ``out``; InputError, OutputError or KeyError_ for what the user can fix."""
+    check_run_files(listing, out, watchlist=watchlist, index_path=index_path,
+                    save_index=save_index, model_path=model_path)  # fmt: skip
     times: dict[str, float] = {}
     t0 = time.perf_counter()
-
-    def bar(label: str) -> Callable[[int, int], None]:
-        if progress is None:
-            return lambda done, total: None
-        task = progress.add_task(label, total=None)
-        return lambda done, total: progress.update(task, completed=done, total=total)
-
+    bar = _bars(progress)
     model = read_model(model_path) if model_path is not None else None
     workers = min(os.cpu_count() or 1, 8)
-    w_rejects = 0
-    building: match_pipeline.ParallelBuild | None = None
-    index: WatchlistIndex | None = None
-    if index_path is not None:
-        index = load_index(index_path)
-        times["load index"] = time.perf_counter() - t0
-    elif watchlist is None:
-        raise InputError("give --watchlist W.csv or --index IDX")
-    else:
-        with open_csv(watchlist, ("record_id", "name")) as f:
-            file = match_pipeline.WatchlistFile(
-                watchlist, RecordCheck(f.header, "record_id", f.encoding)
-            )
-        ranges = match_pipeline.parallel_ranges(file, workers)
-        if ranges is not None:
-            # Workers read and normalise the watchlist while this process does the listing.
-            building = match_pipeline.start(file, ranges, workers)
-        else:
-            index, w_rejects = _build_in_one_read(watchlist, bar, workers)
-        times["read + build index"] = time.perf_counter() - t0
+    index, building, w_rejects = _open_index(watchlist, index_path, bar, workers)
+    times["load index" if index_path is not None else "read + build index"] = (
+        time.perf_counter() - t0
+    )
     try:
         t = time.perf_counter()
-        lst = read_csv(listing, ("name",), "name", bar(f"read {listing.name}"))
-        for i, r in enumerate(lst.rows):
-            r.setdefault("row_id", str(i + 1))
-            if not r["row_id"]:
-                r["row_id"] = str(i + 1)
-        if lst.rejects:
-            write_rejects(out.with_name(out.name + ".rejects.csv"), lst.header, lst.rejects)
+        lst = _read_listing(listing, out, bar)
         times["read listing"] = time.perf_counter() - t
         feats = None
         if building is not None:
             t = time.perf_counter()
-            normalising = bar("normalise listing")
-            feats = []
-            for i, r in enumerate(lst.rows):
-                feats.append(listing_features(r))
-                if i % 2000 == 0:
-                    normalising(i, len(lst.rows))
-            normalising(len(lst.rows), len(lst.rows))
+            feats = _normalise_listing(lst.rows, bar)
             times["normalise listing"] = time.perf_counter() - t
             t = time.perf_counter()
-            index = building.finish(bar("read + build index"))
-            assert watchlist is not None
-            w_rejects = len(building.rejects)
-            if building.rejects:
-                write_rejects(watchlist.with_name(watchlist.name + ".rejects.csv"),
-                              file.check.header, building.rejects)
+            index, w_rejects = _finish_build(building, bar)
             times["read + build index"] += time.perf_counter() - t
         assert index is not None
         if save_index is not None:
             t = time.perf_counter()
-            index.save(save_index, index_keys()[0])
+            save_index_file(save_index, index)
             times["save index"] = time.perf_counter() - t
         t = time.perf_counter()
         stage = bar("match")
@@ -266,12 +361,97 @@ def run_match(
     return MatchRun(result, lst, w_rejects, len(index), lines, times)
 
 
-def _build_in_one_read(watchlist: Path, bar: Callable[[str], Callable[[int, int], None]],
-                       workers: int) -> tuple[WatchlistIndex, int]:
+Bars = Callable[[str], Callable[[int, int], None]]
+
+
+def _bars(progress: Progress | None) -> Bars:
+    """A new progress bar per stage: ``bar(label)`` gives its ``(done, total)`` update."""
+
+    def bar(label: str) -> Callable[[int, int], None]:
+        if progress is None:
+            return lambda done, total: None
+        task = progress.add_task(label, total=None)
+        return lambda done, total: progress.update(task, completed=done, total=total)
+
+    return bar
+
+
+def check_run_files(listing: Path, out: Path, *, watchlist: Path | None,
+                    index_path: Path | None, save_index: Path | None,
+                    model_path: Path | None) -> None:
+    """What a run needs before it starts: a watchlist or an index, a key if the index is
+    to be saved, and every file it may write writable without harm (:func:`check_outputs`)."""
+    if index_path is None and watchlist is None:
+        raise InputError("give --watchlist W.csv or --index IDX")
+    outputs = [("--out", out), ("the listing's reject file", rejects_path(out))]
+    deferred: list[Path] = []
+    if save_index is not None:
+        outputs.append(("--save-index", save_index))
+        index_keys()  # no key: say so now, not once the index is built
+    if watchlist is not None and index_path is None:
+        deferred.append(rejects_path(watchlist))
+        outputs.append(("the watchlist's reject file", deferred[-1]))
+    inputs = [p for p in (listing, watchlist, index_path, model_path) if p is not None]
+    check_outputs(outputs, inputs, deferred)
+
+
+def _open_index(watchlist: Path | None, index_path: Path | None, bar: Bars, workers: int
+                ) -> tuple[WatchlistIndex | None, match_pipeline.ParallelBuild | None, int]:
+    """The saved index; or the watchlist's, built here; or its build started in helper
+    processes (finished by :func:`_finish_build`). With the watchlist's rejects count."""
+    if index_path is not None:
+        return load_index(index_path), None, 0
+    assert watchlist is not None
+    with open_csv(watchlist, ("record_id", "name")) as f:
+        file = match_pipeline.WatchlistFile(
+            watchlist, RecordCheck(f.header, "record_id", f.encoding)
+        )
+    ranges = match_pipeline.parallel_ranges(file, workers)
+    if ranges is not None:
+        # Workers read and normalise the watchlist while this process does the listing.
+        return None, match_pipeline.start(file, ranges, workers), 0
+    index, rejects = _build_in_one_read(watchlist, bar, workers)
+    return index, None, rejects
+
+
+def _read_listing(listing: Path, out: Path, bar: Bars) -> CsvRows:
+    """The listing's good rows, each with a row_id; the bad ones written beside ``out``."""
+    lst = read_csv(listing, ("name",), "name", bar(f"read {listing.name}"))
+    for i, r in enumerate(lst.rows):
+        r.setdefault("row_id", str(i + 1))
+        if not r["row_id"]:
+            r["row_id"] = str(i + 1)
+    if lst.rejects:
+        write_rejects(rejects_path(out), lst.header, lst.rejects)
+    return lst
+
+
+def _normalise_listing(rows: list[dict[str, str]], bar: Bars) -> list[Features]:
+    normalising = bar("normalise listing")
+    feats = []
+    for i, r in enumerate(rows):
+        feats.append(listing_features(r))
+        if i % 2000 == 0:
+            normalising(i, len(rows))
+    normalising(len(rows), len(rows))
+    return feats
+
+
+def _finish_build(building: match_pipeline.ParallelBuild, bar: Bars
+                  ) -> tuple[WatchlistIndex, int]:
+    """The helpers' index, once they are done; the watchlist's rejects written."""
+    index = building.finish(bar("read + build index"))
+    if building.rejects:
+        write_rejects(rejects_path(building.file.path), building.file.check.header,
+                      building.rejects)  # fmt: skip
+    return index, len(building.rejects)
+
+
+def _build_in_one_read(watchlist: Path, bar: Bars, workers: int) -> tuple[WatchlistIndex, int]:
     """The watchlist read here, then normalised (over the cores if it is big)."""
     w = read_csv(watchlist, ("record_id", "name"), "record_id", bar(f"read {watchlist.name}"))
     if w.rejects:
-        write_rejects(watchlist.with_name(watchlist.name + ".rejects.csv"), w.header, w.rejects)
+        write_rejects(rejects_path(watchlist), w.header, w.rejects)
     build = bar("build index")
     total = len(w.rows)
     index = WatchlistIndex.build(w.rows, progress=lambda n: build(n, total),
@@ -337,7 +517,7 @@ def register(app: typer.Typer) -> None:
                         save_index=save_index, thresholds=thresholds, em=em,
                         explain=explain, model_path=model, progress=progress,
                     )  # fmt: skip
-            except (InputError, KeyError_) as exc:
+            except (InputError, OutputError, KeyError_) as exc:
                 raise fail(str(exc)) from None
             _summary(run, out)
             # Every file is closed and every worker joined.
@@ -380,9 +560,8 @@ def _summary(run: MatchRun, out: Path) -> None:
                           f"{counts['review']:,}, nonmatch {counts['nonmatch']:,})"),
     ):
         table.add_row(label, value)
-    for lid, iv in sorted(res.as_of.items()):
-        if iv is not None:
-            table.add_row(f"listing {lid or '(none)'} as of", f"{iv[0]} .. {iv[1]} (inferred)")
+    for lid, when in as_of_lines(res, run.listing.rows):
+        table.add_row(f"listing {lid or '(none)'} as of", when)
     for stage, sec in run.seconds.items():
         table.add_row(f"time: {stage}", f"{sec:.2f} s")
     if res.rows and run.seconds.get("match"):
@@ -396,3 +575,19 @@ def _summary(run: MatchRun, out: Path) -> None:
     if example is not None:
         console.print(f"example: row {example.row_id} → {example.record_id}: "
                       f"{example.explanation.summary()}")
+
+
+def as_of_lines(result: MatchResult, rows: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """(listing id, what its as-of date is) for every listing of the run, in id order: the
+    inferred interval, or why there is none."""
+    dated = {r.get("listing_id") or "" for r in rows if r.get("age") or r.get("grade")}
+    out = []
+    for lid, iv in sorted(result.as_of.items()):
+        if iv is not None:
+            out.append((lid, f"{iv[0]} .. {iv[1]} (inferred)"))
+        elif lid in dated:
+            out.append((lid, "not inferred (too few rows agree on birth dates): ages and "
+                             "grades not used"))  # fmt: skip
+        else:
+            out.append((lid, "not needed (no row gives an age or a grade)"))
+    return out

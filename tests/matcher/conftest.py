@@ -3,6 +3,9 @@ synthetic filler, so frequencies are realistic and each test's expectation is re
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from matcher import Matcher, WatchlistIndex
@@ -49,3 +52,20 @@ def index(watchlist: list[dict[str, str]]) -> WatchlistIndex:
 @pytest.fixture(scope="session")
 def matcher(index: WatchlistIndex) -> Matcher:
     return Matcher(index, em=False)
+
+
+# Acceptance data from peer projects, kept beside the repository (../shared/peer).
+PEER_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "peer"
+REQUIRE_PEER = "LEAKWATCH_REQUIRE_PEER"
+
+
+def require_peer(path: Path) -> None:
+    """Go on if the peer corpus file ``path`` is there; otherwise skip, saying why — or fail
+    when LEAKWATCH_REQUIRE_PEER=1 (CI sets it), so that a missing corpus cannot leave the
+    run green without the acceptance tests."""
+    if path.is_file() and path.stat().st_size:
+        return
+    why = f"peer corpus not found at {path} (expected ../shared/peer beside the repository)"
+    if os.environ.get(REQUIRE_PEER) == "1":
+        pytest.fail(f"{why}; {REQUIRE_PEER}=1 requires it", pytrace=False)
+    pytest.skip(f"{why}; set {REQUIRE_PEER}=1 to make a missing corpus a failure")

@@ -94,14 +94,17 @@ def test_bad_input_gets_a_clear_error(files: dict[str, Path], tmp_path: Path) ->
     assert r.exit_code == 2 and "line 1: missing column(s) name" in flat(r.output)
     # A broken row goes to the reject file with its line; the good rows are still matched.
     text = files["listing"].read_text(encoding="utf-8").splitlines()
-    text.insert(3, "R9,only,three")
+    at = 3  # after the header and two rows: the file's line at + 1
+    text.insert(at, "R9,only,three")
     broken = tmp_path / "broken.csv"
     broken.write_text("\n".join(text) + "\n", encoding="utf-8")
     r = runner.invoke(app, ["match", "--watchlist", str(files["watchlist"]), "--listing",
                             str(broken), "--out", str(out)])  # fmt: skip
     assert r.exit_code == 0, r.output
     rejects = read(tmp_path / "m.csv.rejects.csv")
-    assert rejects[0]["line"] == "4" and "expected 13 fields" in rejects[0]["reason"]
+    width = len(next(csv.reader(text[:1])))  # the header's columns
+    assert rejects[0]["line"] == str(at + 1)
+    assert f"expected {width} fields" in rejects[0]["reason"]
     r = runner.invoke(app, ["match", "--listing", str(files["listing"]), "--out", str(out)])
     assert r.exit_code == 2 and "--watchlist" in flat(r.output)
     r = runner.invoke(app, ["match", "--index", str(files["listing"]), "--listing",

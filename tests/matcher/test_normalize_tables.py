@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -20,6 +19,7 @@ from matcher import (
     parse_address,
     parse_birthdate,
 )
+from tests.matcher.conftest import PEER_DIR, require_peer
 
 # ---------------------------------------------------------------- names
 SAME_PERSON = ["山田 太郎", "山田太郎", "山田　太郎", "山田 太郎 様"]
@@ -289,7 +289,7 @@ def test_normalize_text(text: str, out: str) -> None:
     assert normalize_text(text) == out
 
 
-NEOLOGDN = Path(__file__).resolve().parents[2].parent / "shared" / "peer" / "neologdn_cases.jsonl"
+NEOLOGDN = PEER_DIR / "neologdn_cases.jsonl"
 # Where our semantics deliberately differ from neologdn's default: we keep tildes as "~"
 # (ranges: 1467~1487), read a dash after a Latin letter as a hyphen, and keep a space only
 # between two Latin letters or digits.
@@ -309,7 +309,9 @@ def _neologdn_cases() -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.skipif(not NEOLOGDN.exists(), reason=f"peer corpus not found at {NEOLOGDN}")
-@pytest.mark.parametrize(("text", "expected"), _neologdn_cases())
+# Without the corpus, one case that skips or fails saying why (see require_peer).
+@pytest.mark.parametrize(("text", "expected"), _neologdn_cases()
+                         or [pytest.param("", "", id="corpus-missing")])  # fmt: skip
 def test_neologdn_cases(text: str, expected: str) -> None:
+    require_peer(NEOLOGDN)
     assert normalize_text(text) == expected

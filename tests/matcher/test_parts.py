@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from matcher import Explanation, Matcher, normalize_kana, parse_address
-from matcher.asof import feasible, grade_number, infer_as_of
+from matcher.asof import MIN_ANCHORS, feasible, grade_number, infer_as_of
 from matcher.calibrate import expected_calibration_error, platt
 from matcher.features import listing_features, place_of
 from matcher.keys import confusable_typo, loose_kana, phone_head_key, phone_tail_key
@@ -92,7 +92,8 @@ def test_infer_as_of_takes_what_most_anchors_agree_on() -> None:
     noise = [(date(2012, 1, 1), date(2012, 3, 1))]
     lo, hi = infer_as_of(good + noise) or (None, None)
     assert lo == date(2017, 1, 7) and hi == date(2017, 6, 1)
-    assert infer_as_of(good[:2]) is None  # too few to say
+    assert infer_as_of(good[: MIN_ANCHORS - 1]) is None  # too few to say
+    assert infer_as_of(good[:MIN_ANCHORS]) is not None
 
 
 def test_platt_recovers_a_miscalibrated_scale() -> None:
@@ -175,6 +176,9 @@ def test_row_keys_are_each_rows_person_keys(
     rows, _ = generate_listing(watchlist, 600, 9)
     rows.append({"name": "Taro Yamada", "phone": "03-****-5678", "birthdate": "2008",
                  "address": "東京都千代田区九段南一丁目2番3号", "postal_code": "102-0074"})
+    for cell in ("03-1234-5678 090-1111-2222", "TEL/FAX 03-****-5678/03-1234-5679",
+                 "090-1111-xxxx、03-1234-5678"):  # several numbers: each looked up
+        rows.append({"name": "山田 太郎", "phone": cell})
     index = matcher.index
     batch = make_batch(index, [listing_features(r) for r in rows])
     c = batch.cols
@@ -196,3 +200,4 @@ def test_row_keys_are_each_rows_person_keys(
             rr, kk = got[kind]
             assert set(zip(rr.tolist(), kk.tolist(), strict=True)) == want[kind], kind
         assert any(len(got[k][0]) for k in ("ph_tail", "ph_head")) or subset is not None
+        assert len(got["fax"][0]) or subset is not None

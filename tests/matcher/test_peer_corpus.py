@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from matcher import parse_address
+from tests.matcher.conftest import PEER_DIR, REQUIRE_PEER, require_peer
 
-PEER_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "peer"
 NJA_CASES = PEER_DIR / "nja_cases.jsonl"
 NEOLOGDN_CASES = PEER_DIR / "neologdn_cases.jsonl"
 _LEADING_AZA = re.compile(r"^(?:大字|字)")
@@ -75,13 +75,8 @@ def score(cases: list[dict[str, object]]) -> Score:
     return Score(town_ok, town_total, city_ok, city_total, tuple(failures))
 
 
-pytestmark = pytest.mark.skipif(
-    not NJA_CASES.exists(),
-    reason=f"peer corpus not found at {NJA_CASES} (expected ../shared/peer beside the repo)",
-)
-
-
 def test_peer_corpus_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
+    require_peer(NJA_CASES)
     result = score(load_cases())
     with capsys.disabled():
         print(
@@ -91,3 +86,33 @@ def test_peer_corpus_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
         )
     assert result.town_rate >= 0.99, result.failures[:20]
     assert result.city_rate >= 0.998
+
+
+def outcome(path: Path) -> tuple[str, str]:
+    """What :func:`require_peer` makes of a test: it runs, is skipped or fails (and why)."""
+    try:
+        require_peer(path)
+    except pytest.fail.Exception as exc:
+        return "failed", str(exc)
+    except pytest.skip.Exception as exc:
+        return "skipped", str(exc)
+    return "runs", ""
+
+
+def test_a_missing_corpus_skips_or_fails_as_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI sets LEAKWATCH_REQUIRE_PEER=1: there a missing corpus is a failure, not a skip
+    that would leave the run green without the acceptance tests."""
+    missing = tmp_path / "peer" / "nja_cases.jsonl"
+    monkeypatch.delenv(REQUIRE_PEER, raising=False)
+    state, why = outcome(missing)
+    assert state == "skipped" and f"peer corpus not found at {missing}" in why
+    assert "set LEAKWATCH_REQUIRE_PEER=1" in why
+    monkeypatch.setenv(REQUIRE_PEER, "1")
+    state, why = outcome(missing)
+    assert state == "failed" and "LEAKWATCH_REQUIRE_PEER=1 requires it" in why
+    missing.parent.mkdir()
+    missing.write_text("", encoding="utf-8")  # there, but empty: no cases is no corpus
+    assert outcome(missing)[0] == "failed"
+    assert outcome(NJA_CASES) == ("runs", "")  # the real corpus, required: present

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from matcher import persons as persons_module
-from matcher.features import person_features
+from matcher.features import person_features, phone_digits
 from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
 from matcher.persons import PERSON_FIELDS, PersonChunk, watchlist_chunk
 from synth.watchlist import generate_watchlist
@@ -25,6 +25,9 @@ ODD = [
      "birthdate": "1980/5/5", "address": "東京都千代田区九段南1-2-3-101", "email": "not mail"},
     {"record_id": "P5", "name": "ｻｲﾄｳ ﾊﾅｺ", "birthdate": "S55.5.5", "relationship": "母",
      "address": "東京都千代田区九段南1-2-3-101", "phone": "0312345678"},
+    {"record_id": "P6", "name": "山田 花子", "phone": "03-1234-5678 090-1234-5678",
+     "fax": "TEL/FAX 03-1234-5679"},  # several numbers: the first is the phone
+    {"record_id": "P7", "name": "山田 花子", "phone": "9" * 40, "fax": "03-****-5679"},
 ]  # fmt: skip
 
 
@@ -44,6 +47,7 @@ def reference(row: dict[str, str]) -> tuple[Any, ...] | None:
             date.fromordinal(birth).year if birth else 0, f.gender, f.relationship, p.town,
             p.city, p.postal, p.block, p.unit, phone,
             phone_tail_key(f.phone) if phone else 0, phone_head_key(f.phone) if phone else 0,
+            phone_int(phone_digits(row.get("fax") or "")),
             str_hash("email\x1f" + f.email) if f.email else 0)  # fmt: skip
 
 
@@ -61,7 +65,7 @@ def persons(chunk: PersonChunk) -> list[tuple[Any, ...]]:
     columns = [chunk.record_ids, num["rid_h"], num["hh"], *words("kanji"), *words("kana"),
                *words("loose"), num["birth"], num["year"], num["gender"], num["rel"],
                *words("town"), *words("city"), num["postal"], num["block"], num["unit"],
-               num["phone"], num["tail"], num["head"], num["email"]]  # fmt: skip
+               num["phone"], num["tail"], num["head"], num["fax"], num["email"]]  # fmt: skip
     return list(zip(*columns, strict=True))
 
 

@@ -13,7 +13,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from matcher import (
+    Matcher,
     address,
+    listing_features,
     normalize_email,
     normalize_kana,
     normalize_name,
@@ -25,6 +27,7 @@ from matcher import (
     phone,
 )
 from matcher.phone import national_digits
+from tests.matcher.conftest import row
 
 AS_OF = date(2024, 6, 1)
 JAPANESE = st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Zs", "M"))
@@ -236,3 +239,37 @@ def test_postal_fast_path_agrees_with_the_pattern(s: str) -> None:
 
     m = _POSTAL.match(width(s).strip())
     assert normalize_postal(s) == (m.group(1) + m.group(2) if m else "")
+
+
+LISTING_COLUMNS = ("row_id", "listing_id", "name", "name_kana", "gender", "birthdate", "age",
+                   "grade", "guardian_name", "postal_code", "address", "phone", "email")
+# What a hostile or broken listing puts in a cell: any text (NUL and other controls
+# included), long digit runs (phones, postal codes, dates, ages), and cells of thousands of
+# characters.
+ODD_CELL = (
+    st.text(max_size=40)
+    | st.text(JAPANESE, max_size=40)
+    | st.from_regex(r"[0-9０-９\-/年月日歳才 .小中高+()x*]{0,60}", fullmatch=True)
+    | st.builds(lambda piece, n: (piece * n)[:10_000], st.text(min_size=1, max_size=12),
+                st.integers(1, 10_000))
+    | st.sampled_from(["03-1234-5678 090-1234-5678", "TEL/FAX 03-1234-5678/03-1234-5679",
+                       "9" * 40, "0" * 10_000, "H99.99.99", "令和99999999999年1月1日",
+                       "\x00", "99999999999999999999歳", "中9999999999"])
+)
+ODD_ROW = st.fixed_dictionaries({}, optional={c: ODD_CELL for c in LISTING_COLUMNS})
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(ODD_ROW, min_size=1, max_size=4))
+def test_listing_rows_of_any_text_are_normalised_and_matched(
+    matcher: Matcher, rows: list[dict[str, str]]
+) -> None:
+    """No value in any listing column makes normalising or matching raise (a bad row must
+    never stop a run); a row that is a registered person's still finds that person among
+    them."""
+    for r in rows:
+        listing_features(r)
+    person = row()  # 山田 太郎 of the conftest household, as registered
+    res = Matcher(matcher.index, em=True).match([*rows, person])
+    assert res.rows == len(rows) + 1
+    assert {c.record_id for c in res.candidates if c.row == len(rows)} >= {"W2"}

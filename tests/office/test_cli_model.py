@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from matcher import Candidate
 from office.cli import app
 from store.matching import match_listing_rows
 from store.models import (
@@ -21,6 +23,14 @@ from store.models import (
 from store.runtime import Store
 
 runner = CliRunner()
+
+
+def level(c: Candidate, name: str) -> str:
+    return next(f.level for f in c.explanation.fields if f.field == name)
+
+
+def weight(c: Candidate, name: str) -> float:
+    return next(f.weight for f in c.explanation.fields if f.field == name)
 
 
 def test_labels_then_learn_then_show(
@@ -70,7 +80,8 @@ def test_labels_then_learn_then_show(
 def test_exported_model_scores_file_matches(
     store: Store, tmp_path: Path, loaded_listing: tuple[list[dict[str, str]], list[dict[str, str]]]
 ) -> None:
-    from matcher import Model
+    from matcher import Matcher, Model, WatchlistIndex
+    from matcher.model import DEFAULT_SCALE, DEFAULT_SHIFT, probability
     from synth.watchlist import generate_watchlist
 
     rows, _ = loaded_listing
@@ -84,8 +95,9 @@ def test_exported_model_scores_file_matches(
     r = runner.invoke(app, ["model", "export", "--out", str(exported)])
     assert r.exit_code == 0 and Model.from_json(exported.read_text()).to_json() == learned.to_json()
 
+    wl = list(generate_watchlist(600, 31))  # the store's watchlist, as a file
     wl_path, listing_path = tmp_path / "w.csv", tmp_path / "l.csv"
-    for path, data in ((wl_path, list(generate_watchlist(600, 31))), (listing_path, rows)):
+    for path, data in ((wl_path, wl), (listing_path, rows)):
         with path.open("w", encoding="utf-8", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(data[0]))
             w.writeheader()
@@ -100,8 +112,25 @@ def test_exported_model_scores_file_matches(
             return {(x["row_id"], x["record_id"]): x["score"] for x in csv.DictReader(fh)}
 
     default, refined = scores(), scores("--model", str(exported))
-    shared = set(default) & set(refined)
-    assert shared and any(default[k] != refined[k] for k in shared)
+    # What the model changes, pair by pair, where nothing else moves the score: a pair no
+    # rival household shares its row with. The calibration maps the model's logit ``raw``
+    # to ``scale * raw + shift`` for a located pair, so a located pair's logit goes from
+    # the defaults' line onto the exported one; an unlocated pair keeps its own calibration
+    # (the exported model did not change it), so its score stays.
+    found = Matcher(WatchlistIndex.build(wl), em=False).match(rows).candidates
+    alone = [c for c in found if weight(c, "rivals") == 0.0]
+    located = [c for c in alone if level(c, "location") == "located"]
+    unlocated = [c for c in alone if level(c, "location") != "located"]
+    assert located and unlocated
+    for c in located:
+        raw = (c.explanation.logit_bits - DEFAULT_SHIFT) / DEFAULT_SCALE
+        want = float(probability(learned.scale * raw + learned.shift))
+        assert float(refined[c.row_id, c.record_id]) == pytest.approx(want, abs=1e-6)
+        if c.decision == "match":  # scale 0.5 < 1.45: a sure match is less sure now
+            assert float(refined[c.row_id, c.record_id]) < float(default[c.row_id, c.record_id])
+    assert any(c.decision == "match" for c in located)
+    for c in unlocated:
+        assert refined[c.row_id, c.record_id] == default[c.row_id, c.record_id]
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")
     bad = runner.invoke(app, ["match", "--watchlist", str(wl_path), "--listing",

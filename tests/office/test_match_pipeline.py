@@ -21,21 +21,28 @@ from synth.listing import generate_listing
 from synth.watchlist import generate_watchlist
 from tests.samples import assert_same_index, write_csv
 
+FIRST, LATER = 3000, 200  # good persons before and after the bad records
+
+
+def bad_records(width: int) -> list[bytes]:
+    """Bad records among the good, for a file of ``width`` columns: each rejected, none lost
+    (too few fields, no record id, bytes that are not UTF-8)."""
+    return [b"P-short,only two\n", b",no id," + b"," * (width - 3) + b"\n",
+            b"P-bytes,\xff\xfe" + b"," * (width - 2) + b"\n"]  # fmt: skip
+
 
 @pytest.fixture
 def files(tmp_path: Path, env: dict[str, str]) -> tuple[Path, Path]:
     """Synthetic watchlist and listing files, and a LeakWatch environment (``env``)."""
-    wl = list(generate_watchlist(3000, 31))
+    wl = list(generate_watchlist(FIRST, 31))
     listing, _ = generate_listing(wl, 400, 32)
     wl_path, listing_path = tmp_path / "w.csv", tmp_path / "l.csv"
     write_csv(wl_path, wl, columns=list(wl[0]))
-    with wl_path.open("ab") as fh:  # bad records among the good: each rejected, none lost
-        fh.write(b"P-short,only two\n")
-        fh.write(b",no id," + b"," * (len(wl[0]) - 3) + b"\n")
-        fh.write(b"P-bytes,\xff\xfe" + b"," * (len(wl[0]) - 2) + b"\n")
+    with wl_path.open("ab") as fh:
+        fh.writelines(bad_records(len(wl[0])))
     with wl_path.open("a", encoding="utf-8", newline="") as fh:
         csv.DictWriter(fh, fieldnames=list(wl[0])).writerows(
-            generate_watchlist(200, 33))
+            generate_watchlist(LATER, 33))
     write_csv(listing_path, listing, columns=list(listing[0]))
     return wl_path, listing_path
 
@@ -60,13 +67,13 @@ def test_workers_build_what_one_process_builds(
     one_lines, one_rejects, one_persons, one_seconds = run(files, tmp_path / "one.csv")
     assert "normalise listing" not in one_seconds
 
-    assert persons == one_persons == 3200
+    assert persons == one_persons == FIRST + LATER
     assert lines == one_lines and len(lines) > 100
     key = index_keys()[0]
     assert_same_index(*(WatchlistIndex.load(tmp_path / f"{n}.idx", key) for n in ("par", "one")))
     assert rejects == one_rejects
     reasons = [row[1] for row in csv.reader(rejects.splitlines()[1:])]
-    assert len(reasons) == 3
+    assert len(reasons) == len(bad_records(0))
     assert any("expected" in r for r in reasons)
     assert any("record_id: empty" in r for r in reasons)
     assert any("not utf-8" in r for r in reasons)
@@ -116,17 +123,19 @@ def test_a_quoted_watchlist_is_cut_where_records_end_and_a_lone_cr_one_read_whol
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(match_pipeline, "RANGE_BYTES", 20_000)
     wl, _ = files
+    with wl.open(encoding="utf-8", newline="") as fh:
+        rest = "," * (len(next(csv.reader(fh))) - 2)  # the empty fields after id and name
     with wl.open("a", encoding="utf-8", newline="") as fh:  # a quoted name holding a line break
-        fh.write('P-q,"山田\n太郎",,,,,,,,,,,\n')
+        fh.write(f'P-q,"山田\n太郎"{rest}\n')
     lines, rejects, persons, seconds = run(files, tmp_path / "q.csv")
     assert "normalise listing" in seconds  # cut into ranges all the same
     ranges = match_pipeline.parallel_ranges
     monkeypatch.setattr(match_pipeline, "parallel_ranges", lambda *_: None)
     assert run(files, tmp_path / "q1.csv")[:3] == (lines, rejects, persons)
-    assert persons == 3201 and lines
+    assert persons == FIRST + LATER + 1 and lines  # the quoted one too
     monkeypatch.setattr(match_pipeline, "parallel_ranges", ranges)
     with wl.open("a", encoding="utf-8", newline="") as fh:  # a lone carriage return
-        fh.write("P-cr,山田\r太郎,,,,,,,,,,,\n")
+        fh.write(f"P-cr,山田\r太郎{rest}\n")
     assert "normalise listing" not in run(files, tmp_path / "cr.csv")[3]
 
 
@@ -145,7 +154,8 @@ def test_the_console_script_ends_quickly_with_everything_written(
     assert "rows matched" in r.stdout and "time: total" in r.stdout
     text = out.read_text(encoding="utf-8")
     assert text.endswith("\n") and len(text.splitlines()) > 100
-    assert wl.with_name(wl.name + ".rejects.csv").read_text(encoding="utf-8").count("\n") == 4
+    rejects = wl.with_name(wl.name + ".rejects.csv").read_text(encoding="utf-8")
+    assert rejects.count("\n") == 1 + len(bad_records(0))  # a header, then each bad record
     missing = str(tmp_path / "missing.csv")
     bad = subprocess.run([sys.executable, "-m", "office", "match", "--watchlist", missing,
                           "--listing", str(listing), "--out", str(out)],
