@@ -85,8 +85,11 @@ def _import(env: dict[str, str], watchlist: Path, codes: Path) -> subprocess.Pop
     return _leakwatch(env, "import-watchlist", str(watchlist), "--codes-out", str(codes))
 
 
-def _started(url: str, pid: int, proc: subprocess.Popen[str], timeout: float = 120) -> float:
-    """Wait until process ``pid`` has begun its import run (or ended); the seconds waited."""
+def _started(
+    url: str, proc: subprocess.Popen[str], rows: int = 0, timeout: float = 120
+) -> float:
+    """Wait until ``proc`` has begun its import run and committed at least ``rows`` rows (or
+    has ended); the seconds waited."""
     from sqlalchemy import create_engine, select
 
     from store.models import WorkRun
@@ -96,8 +99,11 @@ def _started(url: str, pid: int, proc: subprocess.Popen[str], timeout: float = 1
     try:
         while proc.poll() is None and time.perf_counter() - t < timeout:
             with engine.connect() as conn:
-                if conn.execute(select(WorkRun.id).where(WorkRun.pid == pid)).first():
-                    break
+                counts = conn.execute(
+                    select(WorkRun.counts).where(WorkRun.pid == proc.pid)
+                ).scalar()
+            if counts is not None and counts.get("rows", 0) >= rows:
+                break
             time.sleep(0.02)
     finally:
         engine.dispose()
@@ -129,10 +135,19 @@ def _kill_at(proc: subprocess.Popen[str], delay: float, sig: signal.Signals) -> 
 
 
 def run_experiment(
-    home: Path, url: str, persons: int, kills: int, seed: int, label: str, batch: int = 2000
+    home: Path,
+    url: str,
+    persons: int,
+    kills: int,
+    seed: int,
+    label: str,
+    batch: int = 2000,
+    first_at_rows: int = 0,
 ) -> Report:
     """The whole experiment on one database (see the module docstring); ``batch`` rows per
-    import transaction (small ones give a small file many moments to be killed at)."""
+    import transaction (small ones give a small file many moments to be killed at). With
+    ``first_at_rows``, the first kill waits for that many rows committed instead of a
+    random time (so that at least one kill surely lands in the middle of the import)."""
     from synth.csvio import write_csv
     from synth.watchlist import WATCHLIST_COLUMNS, generate_watchlist
 
@@ -155,8 +170,13 @@ def run_experiment(
         codes.append(home / f"codes-{n + 1}.csv")
         proc = _import(env, watchlist, codes[-1])
         # A random moment of the import's own work (start-up takes most of a small one).
-        _started(url, proc.pid, proc)
-        report.signals[_kill_at(proc, rng.uniform(0, work), sig)] += 1
+        if n == 0 and first_at_rows:
+            _started(url, proc, rows=first_at_rows)
+            delay = 0.0
+        else:
+            _started(url, proc)
+            delay = rng.uniform(0, work)
+        report.signals[_kill_at(proc, delay, sig)] += 1
         report.killed_pids.append(proc.pid)
     codes.append(home / "codes-final.csv")
     last = _import(env, watchlist, codes[-1])
@@ -182,6 +202,8 @@ def _timed_import(env: dict[str, str], home: Path, watchlist: Path) -> float:
     proc = _leakwatch(scratch_env, "import-watchlist", str(watchlist), "--codes-out",
                       str(scratch / "codes.csv"))  # fmt: skip
     proc.communicate(timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the calibration import failed: exit {proc.returncode}")
     engine = create_engine(url)
     with engine.connect() as conn:
         began, ended = conn.execute(
