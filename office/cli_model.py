@@ -1,11 +1,5 @@
 """`leakwatch review` and `leakwatch model`: reviewers' labels on candidate matches, and the
-matcher model refined from them.
-
-A reviewer confirms or rejects a candidate (``review label``); ``model learn`` refits the
-matcher's model and calibration from every label so far and stores it (audited); every later
-match run scores with it. ``model show`` prints what is in use; ``model export`` writes it
-for ``leakwatch match --model`` on files.
-"""
+matcher model refined from them (the work is in ``casework.review``)."""
 
 from __future__ import annotations
 
@@ -14,16 +8,14 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from office.console import cli_actor, console, fail
-from store import audit
-from store.models import CandidateMatch, MatchModel, ReviewState
-from store.runtime import Store
+from office.console import cli_actor, console, fail, open_store
+from store.models import ReviewState
 
 review_app = typer.Typer(help="Reviewers' decisions on candidate matches.", no_args_is_help=True)
-model_app = typer.Typer(help="The matcher model learned from reviewers' labels.",
-                        no_args_is_help=True)  # fmt: skip
+model_app = typer.Typer(
+    help="The matcher model learned from reviewers' labels.", no_args_is_help=True
+)
 
 
 @review_app.command("label")
@@ -33,26 +25,22 @@ def label_cmd(
     note: Annotated[str | None, typer.Option(help="Why (kept with the label).")] = None,
 ) -> None:
     """Record a reviewer's decision on one candidate match."""
-    with Store.open() as store, store.sessions() as s:
-        c = s.get(CandidateMatch, candidate)
-        if c is None:
-            raise fail(f"no candidate match {candidate}")
-        before = c.review_state
-        c.review_state, c.review_note = state, note
-        audit.record(
-            s, cli_actor(), "candidate.reviewed", object_type="candidate_match",
-            object_id=candidate, details={"from": before.value, "to": state.value},
-        )  # fmt: skip
-        s.commit()
-    console.print(f"candidate {candidate}: {before.value} -> {state.value}")
+    from casework.review import UnknownCandidate, label_candidate
+
+    with open_store() as store:
+        try:
+            label = label_candidate(store, candidate, state, actor=cli_actor(), note=note)
+        except UnknownCandidate as exc:
+            raise fail(str(exc)) from None
+    console.print(f"candidate {candidate}: {label.before.value} -> {label.after.value}")
 
 
 @model_app.command("learn")
 def learn_cmd() -> None:
     """Refit the matcher from every confirmed and rejected candidate; later runs use it."""
-    from store.matching import NotEnoughLabels, learn_from_reviews
+    from casework.review import NotEnoughLabels, learn_from_reviews
 
-    with Store.open() as store:
+    with open_store() as store:
         try:
             result = learn_from_reviews(store, actor=cli_actor())
         except NotEnoughLabels as exc:
@@ -69,18 +57,17 @@ def learn_cmd() -> None:
 @model_app.command("show")
 def show_cmd() -> None:
     """The model new matches are scored with."""
-    from store.matching import current_model
+    from casework.review import model_in_use
 
-    with Store.open() as store, store.sessions() as s:
-        model = current_model(store)
-        latest = s.scalars(select(MatchModel).order_by(MatchModel.id.desc()).limit(1)).first()
-        origin = (
-            f"model {latest.id}, learned {latest.created_at:%Y-%m-%d %H:%M} UTC by "
-            f"{latest.created_by} from {latest.confirmed:,} confirmed and "
-            f"{latest.rejected:,} rejected pairs"
-            if latest else "the matcher's defaults (no labels learned from yet)"
-        )
-    console.print(origin)
+    with open_store() as store:
+        in_use = model_in_use(store)
+    model, latest = in_use.model, in_use.learned
+    console.print(
+        f"model {latest.id}, learned {latest.created_at:%Y-%m-%d %H:%M} UTC by "
+        f"{latest.created_by} from {latest.confirmed:,} confirmed and "
+        f"{latest.rejected:,} rejected pairs"
+        if latest else "the matcher's defaults (no labels learned from yet)"
+    )
     console.print(f"located: logit x {model.scale:.4f} {model.shift:+.4f} bits; unlocated: "
                   f"logit x {model.unlocated_scale:.4f} {model.unlocated_shift:+.4f} bits, "
                   f"at most {model.unlocated_cap:+.2f} bits")
@@ -92,14 +79,14 @@ def export_cmd(
 ) -> None:
     """Write the model in use, for `leakwatch match --model` on files outside the store.
     Numbers only (probabilities and calibration), no personal data."""
-    from store.matching import current_model
+    from casework.review import export_model
 
-    with Store.open() as store:
-        model = current_model(store)
-    out.write_text(model.to_json() + "\n", encoding="utf-8")
+    with open_store() as store:
+        export_model(store, out)
     console.print(f"model written to {out}")
 
 
 def register(app: typer.Typer) -> None:
+    """Add the `review` and `model` commands to the `leakwatch` app."""
     app.add_typer(review_app, name="review")
     app.add_typer(model_app, name="model")

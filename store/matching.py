@@ -43,7 +43,6 @@ from store.models import (
     Listing,
     ListingRow,
     MatchModel,
-    ReviewState,
     WatchlistPerson,
 )
 from store.models.cases import Decision
@@ -172,7 +171,7 @@ def match_listing_rows(
                             ListingRow.matched_against != version))  # fmt: skip
         if listing_ids is not None:
             q = q.where(ListingRow.listing_id.in_(list(listing_ids)))
-        rows = _open_rows(store.vault, s.execute(q))
+        rows = open_listing_rows(store.vault, s.execute(q))
         out.rows = len(rows)
         if not rows:
             return out
@@ -242,7 +241,7 @@ def write_candidates(
     return written
 
 
-def _open_rows(vault: Vault, found: Iterable[Any]) -> list[dict[str, str]]:
+def open_listing_rows(vault: Vault, found: Iterable[Any]) -> list[dict[str, str]]:
     """(id, listing_id, sealed pii) → the matcher's row dicts, keyed by the row's id."""
     rows: list[dict[str, str]] = []
     for rid, lid, blob in found:
@@ -258,69 +257,6 @@ def current_model(store: Store) -> Model:
     with store.sessions() as s:
         params = s.scalar(select(MatchModel.params).order_by(MatchModel.id.desc()).limit(1))
     return Model.from_json(params) if params else Model()
-
-
-class NotEnoughLabels(ValueError):
-    """Too few reviewed pairs to learn from."""
-
-
-@dataclass
-class LearnResult:
-    confirmed: int
-    rejected: int
-    model_id: int
-    before: Model
-    after: Model
-
-
-MIN_LABELS = 20  # below this a refit is noise; the calibration's prior would win anyway
-
-
-def learn_from_reviews(
-    store: Store, index: WatchlistIndex | None = None, *, actor: str = "system:matcher"
-) -> LearnResult:
-    """Refine the model from every pair reviewers confirmed or rejected, store it as the
-    newest ``MatchModel`` and audit it. Raises NotEnoughLabels when fewer than MIN_LABELS
-    pairs (or only one kind) have been reviewed."""
-    if index is None:
-        index = current_index(store)
-    with store.sessions() as s:
-        reviewed = s.execute(
-            select(CandidateMatch.listing_row_id, WatchlistPerson.record_ref,
-                   CandidateMatch.review_state)
-            .join(WatchlistPerson, CandidateMatch.person_id == WatchlistPerson.id)
-            .where(CandidateMatch.listing_row_id.is_not(None))
-            .where(CandidateMatch.review_state.in_([ReviewState.CONFIRMED, ReviewState.REJECTED]))
-        ).all()  # fmt: skip
-        labels = {(str(rid), ref): state == ReviewState.CONFIRMED
-                  for rid, ref, state in reviewed}  # fmt: skip
-        confirmed = sum(labels.values())
-        rejected = len(labels) - confirmed
-        if len(labels) < MIN_LABELS or not confirmed or not rejected:
-            raise NotEnoughLabels(
-                f"{confirmed} confirmed and {rejected} rejected pairs: at least {MIN_LABELS} "
-                "reviewed pairs of both kinds are needed to learn from"
-            )
-        row_ids = sorted({int(r) for r, _ in labels})
-        rows: list[dict[str, str]] = []
-        for chunk in range(0, len(row_ids), 1000):
-            q = select(ListingRow.id, ListingRow.listing_id, ListingRow.pii).where(
-                ListingRow.id.in_(row_ids[chunk : chunk + 1000])
-            )
-            rows += _open_rows(store.vault, s.execute(q))
-        before = current_model(store)
-        matcher = Matcher(index, Thresholds(report=0.0), before, em=False)
-        after = matcher.learn(matcher.match(rows), rows, labels)
-        record = MatchModel(created_by=actor, confirmed=confirmed, rejected=rejected,
-                            params=after.to_json())  # fmt: skip
-        s.add(record)
-        s.flush()
-        audit.record(
-            s, actor, "match.model_learned", object_type="match_model", object_id=record.id,
-            details={"confirmed": confirmed, "rejected": rejected, "rows": len(rows)},
-        )  # fmt: skip
-        s.commit()
-        return LearnResult(confirmed, rejected, record.id, before, after)
 
 
 def _explanation(d: dict[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from casework.reports import FactsError, match_reports, report_facts
 from store.matching import build_index
 from store.models import AuditEvent, CandidateMatch, CustomerReport, WatchlistPerson
 from store.models.reports import ContactKind, ReportChannel
-from store.report_matching import FactsError, match_reports, report_facts
 from store.runtime import Store
 from store.sealed import REPORT_FACTS
 

@@ -1,11 +1,11 @@
-"""Matching customer reports: the contact facts a report holds against the watchlist.
+"""Customer reports: the contact facts a report holds, matched against the watchlist.
 
 A report's ``facts`` (sealed) say what the direct mail, call or e-mail used — the name as
 addressed, the address, the phone number called, the e-mail — in the listing columns of the
 data contract (``FACT_FIELDS``): to the matcher a report is a one-row listing dated by its
 contact date. ``report_facts`` checks and bounds what an intake form or an operator entered;
 ``match_reports`` writes a ``CandidateMatch`` per reported (report, person) pair with its
-explanation, like ``matching.match_listing_rows`` does for crawled rows.
+explanation, like ``store.matching.match_listing_rows`` does for crawled rows.
 """
 
 from __future__ import annotations
