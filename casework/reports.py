@@ -16,14 +16,14 @@ from datetime import date
 from sqlalchemy import exists, select
 
 from matcher import Matcher, Thresholds, WatchlistIndex
+from matcher.contract import RECORD_FIELDS
 from store import audit
 from store.matching import StoreMatchResult, current_index, current_model, write_candidates
 from store.models import CandidateMatch, CustomerReport
 from store.runtime import Store
 from store.sealed import REPORT_FACTS
 
-FACT_FIELDS = ("name", "name_kana", "gender", "birthdate", "age", "grade", "guardian_name",
-               "postal_code", "address", "phone", "email")  # fmt: skip
+FACT_FIELDS = RECORD_FIELDS  # a report's facts are one published record's fields
 LOCATING_FIELDS = ("name", "address", "phone", "email")  # a report needs one of these
 MAX_FACT_CHARS = 500
 

@@ -11,23 +11,10 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from matcher.contract import WATCHLIST_COLUMNS
 from store.lookup_keys import phone_key, postal_key
 
-COLUMNS = (
-    "record_id",
-    "household_id",
-    "name",
-    "name_kana",
-    "gender",
-    "birthdate",
-    "relationship",
-    "postal_code",
-    "address",
-    "phone",
-    "fax",
-    "due_date",
-    "email",
-)
+COLUMNS = WATCHLIST_COLUMNS
 REQUIRED = ("record_id", "household_id")
 PII_FIELDS = COLUMNS[2:]
 MAX_CELL = 1000

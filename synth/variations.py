@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass, replace
 from datetime import date
 
+from matcher import contract
 from synth import dates, names, phones
 from synth.kana import (
     Hepburn,
@@ -24,10 +25,7 @@ from synth.kana import (
 from synth.places import PREFECTURE_POPULATION, Address, kanji_numeral, sample_address
 from synth.subject import Subject
 
-LISTING_COLUMNS = [
-    "row_id", "listing_id", "name", "name_kana", "gender", "birthdate", "age", "grade",
-    "guardian_name", "postal_code", "address", "phone", "email",
-]  # fmt: skip
+LISTING_COLUMNS = list(contract.LISTING_COLUMNS)
 
 NAME_STYLES = (
     "kanji_space", "kanji_nospace", "kanji_fullspace", "halfwidth_kana", "hiragana",

@@ -10,14 +10,12 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+from matcher import contract
 from synth import ids
 from synth.csvio import write_csv as _write_csv
 from synth.households import Household, make_household
 
-WATCHLIST_COLUMNS = [
-    "record_id", "household_id", "name", "name_kana", "gender", "birthdate", "relationship",
-    "postal_code", "address", "phone", "fax", "due_date", "email",
-]  # fmt: skip
+WATCHLIST_COLUMNS = list(contract.WATCHLIST_COLUMNS)
 
 _SEED_SALT = 0x5EED
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from matcher.contract import RECORD_FIELDS
 from store.db import upgrade
 from store.keyring import KeyRing, MasterKey
 from store.models import Base
@@ -113,8 +114,7 @@ def broker_web() -> Iterator[str]:
         yield url
 
 
-LISTING_FIELDS = ["name", "name_kana", "gender", "birthdate", "age", "grade", "guardian_name",
-                  "postal_code", "address", "phone", "email"]  # fmt: skip
+LISTING_FIELDS = RECORD_FIELDS
 
 
 @pytest.fixture

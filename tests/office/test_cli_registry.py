@@ -43,3 +43,12 @@ def test_the_readme_names_every_setting() -> None:
     text = README.read_text(encoding="utf-8")
     missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in text]
     assert missing == []
+
+
+def test_the_readme_tables_are_the_data_contract() -> None:
+    from matcher import contract
+
+    text = README.read_text(encoding="utf-8")
+    for columns in (contract.WATCHLIST, contract.LISTING, contract.MATCHES):
+        for column in columns:
+            assert f"| `{column.name}` | {column.meaning} |" in text, column.name
