@@ -130,10 +130,12 @@ def test_rotate_key_with_env_key_needs_a_file(env: dict[str, str], tmp_path: Pat
     assert os.stat(new_file).st_mode & 0o777 == 0o600
 
 
-def test_config_hides_the_key(env: dict[str, str]) -> None:
-    result = runner.invoke(app, ["config"])
+def test_config_hides_the_key_and_lists_every_setting(env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["config"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert env["LEAKWATCH_KEY"] not in result.output and "(hidden)" in result.output
+    for name in Settings.model_fields:  # LEAKWATCH_NATIVE and XDG_CACHE_HOME included
+        assert name.upper() in result.output, name
 
 
 def test_every_command_explains_itself() -> None:
