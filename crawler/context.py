@@ -7,6 +7,12 @@ rows flushed, listings tracked, the crawl row completed, the audit event written
 handed to the matcher, and a summary (counts only, never personal data) written for the
 launcher.
 
+The context names no writer: the evidence middleware and the store pipeline attach theirs
+(``crawler.writers``: :class:`EvidenceSink`, :class:`RowSink`) through :meth:`CrawlContext.on_open`
+when they are switched on, and are not loaded at all when they are off (``NotConfigured``).
+So this module imports none of ``crawler.evidence``, ``crawler.pipeline``, ``crawler.safety``.
+:class:`ResponseCounter` counts what the downloader brings, whatever is switched off.
+
 A crawl ends in one of three outcomes, each with its audit event: ``finished`` (the crawl row
 ``done``; incomplete ones say why), ``failed`` (nothing of the site could be fetched, or the
 crawl could not start: the reason goes to ``Crawl.error`` and the summary's ``error``) and
@@ -15,28 +21,35 @@ crawl could not start: the reason goes to ``Crawl.error`` and the summary's ``er
 
 from __future__ import annotations
 
-import json
 import logging
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
+from scrapy.http import Response
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.meta import TRUNCATED_META, is_robots_request
+from crawler.options import SourceOptions
+from crawler.summary import CrawlSummary, Incident, LoginState
+from crawler.writers import EvidenceSink, RowSink
+from store import audit
 from store.models import Crawl, CrawlStatus, Source, utcnow
 from store.runtime import Store
 from store.settings import load_settings
 
 log = logging.getLogger(__name__)
 _ATTR = "_leakwatch_context"
+CRAWLER_ACTOR = "crawler"  # the audit log's actor for what the crawl process records
 
 
 @dataclass
@@ -45,7 +58,7 @@ class SourceInfo:
     name: str
     start_urls: list[str]
     is_local: bool
-    options: dict[str, Any]
+    options: SourceOptions
     robots_override_reason: str | None
     business_id: int | None
 
@@ -83,14 +96,16 @@ class Counters:
     site_pages: int = 0  # pages other than robots.txt: the site itself was reached
     bytes: int = 0
     captures: int = 0
-    truncated: list[dict[str, str]] = field(default_factory=list)
-    refused: list[dict[str, str]] = field(default_factory=list)
-    file_errors: list[dict[str, str]] = field(default_factory=list)
+    truncated: list[Incident] = field(default_factory=list)
+    refused: list[Incident] = field(default_factory=list)
+    file_errors: list[Incident] = field(default_factory=list)
     records: int = 0
-    gone_urls: list[str] = field(default_factory=list)
     # start URLs that got no response, and why (DNS, refusal, robots.txt, timeout ...)
-    not_fetched: list[dict[str, str]] = field(default_factory=list)
+    not_fetched: list[Incident] = field(default_factory=list)
     over_page_limit: int = 0
+
+
+OpenHook = Callable[["CrawlContext"], None]
 
 
 class CrawlContext:
@@ -99,10 +114,9 @@ class CrawlContext:
         s = crawler.settings
         self.source_name: str = s.get("LEAKWATCH_SOURCE", "")
         self.crawl_id: int | None = s.getint("LEAKWATCH_CRAWL_ID") or None
-        self.evidence_on = s.getbool("LEAKWATCH_EVIDENCE", True)
+        # storing: the crawl row is kept up to date here, the rows by the store pipeline
         self.store_on = s.getbool("LEAKWATCH_STORE", True)
         self.summary_file = s.get("LEAKWATCH_SUMMARY_FILE", "")
-        self.max_bytes = s.getint("LEAKWATCH_MAX_RESPONSE_BYTES")
         self.counters = Counters()
         self.started = time.monotonic()
         self.started_at: datetime = utcnow()
@@ -112,12 +126,11 @@ class CrawlContext:
         self.store: Store | None = None
         self.session: Session | None = None
         self.source: SourceInfo | None = None
-        self.evidence: Any = None  # crawler.evidence.WarcEvidence when capture is on
-        self.rows: Any = None  # crawler.pipeline.RowWriter when storage is on
-        self.summary: dict[str, Any] = {}
-        # a login-form source: {"status": "ok" | "failed" | "not attempted", "reason": ...}
-        # (variable names and reasons only, never a credential)
-        self.login: dict[str, str] | None = None
+        self.evidence: EvidenceSink | None = None  # attached when capture is on
+        self.rows: RowSink | None = None  # attached when storage is on
+        # a login-form source: how the login went (never a credential)
+        self.login: LoginState | None = None
+        self._open_hooks: list[OpenHook] = []
 
     @classmethod
     def of(cls, crawler: Crawler) -> CrawlContext:
@@ -126,6 +139,14 @@ class CrawlContext:
             ctx = cls(crawler)
             setattr(crawler, _ATTR, ctx)
         return ctx
+
+    def on_open(self, hook: OpenHook) -> None:
+        """Call ``hook`` with this context once it is open (the source loaded, the crawl row
+        running): how a switched-on component attaches its writer."""
+        if self.opened and self.start_error is None:
+            hook(self)  # registered late: the context opened before the component was made
+        elif not self.opened:
+            self._open_hooks.append(hook)
 
     def ensure_open(self) -> CrawlContext:
         if self.opened:
@@ -152,30 +173,29 @@ class CrawlContext:
         if src is None:
             raise RuntimeError(f"unknown source {self.source_name!r}")
         self.source = SourceInfo(
-            src.id, src.name, list(src.start_urls), src.is_local, dict(src.options or {}),
-            src.robots_override_reason, src.business_id,
+            src.id, src.name, list(src.start_urls), src.is_local,
+            SourceOptions.parse(src.options), src.robots_override_reason, src.business_id,
         )  # fmt: skip
         if self.store_on:
-            if self.crawl_id is None:
-                crawl = Crawl(source_id=src.id, status=CrawlStatus.RUNNING)
-                self.session.add(crawl)
-                self.session.flush()
-                self.crawl_id = crawl.id
-            crawl_row = self.session.get(Crawl, self.crawl_id)
-            if crawl_row is None:
-                raise RuntimeError(f"unknown crawl {self.crawl_id}")
-            crawl_row.status = CrawlStatus.RUNNING
-            crawl_row.started_at = self.started_at
-            self.session.commit()
-            from crawler.pipeline import RowWriter
-
-            self.rows = RowWriter(self)
-        if self.evidence_on:
-            from crawler.evidence import WarcEvidence
-
-            folder = self.store.settings.evidence_dir / _safe_name(src.name)
-            self.evidence = WarcEvidence(folder, self.crawl_id, self.started_at)
+            self._mark_running(src.id)
+        for hook in self._open_hooks:
+            hook(self)
         return self
+
+    def _mark_running(self, source_id: int) -> None:
+        """The crawl row (the launcher's, or a new one for a bare ``scrapy crawl``) runs."""
+        assert self.session is not None
+        if self.crawl_id is None:
+            crawl = Crawl(source_id=source_id, status=CrawlStatus.RUNNING)
+            self.session.add(crawl)
+            self.session.flush()
+            self.crawl_id = crawl.id
+        crawl_row = self.session.get(Crawl, self.crawl_id)
+        if crawl_row is None:
+            raise RuntimeError(f"unknown crawl {self.crawl_id}")
+        crawl_row.status = CrawlStatus.RUNNING
+        crawl_row.started_at = self.started_at
+        self.session.commit()
 
     # -- the end --------------------------------------------------------------------------
 
@@ -188,30 +208,31 @@ class CrawlContext:
         try:
             if self.evidence is not None:
                 self.evidence.close()
-                summary["warc_path"] = str(self.evidence.path)
+                summary = summary.model_copy(update={"warc_path": str(self.evidence.path)})
             if self.rows is not None:
-                summary.update(self.rows.finish(summary))
+                summary = self.rows.finish(summary)
         except Exception:
             log.exception("finishing the crawl failed")
-            summary["error"] = "finishing the crawl failed (see the crawl log)"
-            summary["outcome"] = "failed"
+            summary = summary.model_copy(
+                update={"error": "finishing the crawl failed (see the crawl log)",
+                        "outcome": "failed"}
+            )  # fmt: skip
             self._mark_failed(summary)
         finally:
             if self.session is not None:
                 self.session.close()
             if self.store is not None:
                 self.store.close()
-        self.summary = summary
         if self.summary_file:
-            Path(self.summary_file).write_text(json.dumps(summary, ensure_ascii=False, indent=1))
+            Path(self.summary_file).write_text(summary.to_json())
         log.info(
             "crawl %s %s (%s): %d pages, %d records, %d captures",
-            self.crawl_id, summary["outcome"], reason, c.pages, c.records, c.captures,
+            self.crawl_id, summary.outcome, reason, c.pages, c.records, c.captures,
         )  # fmt: skip
-        if "error" in summary:
-            log.error("crawl %s %s: %s", self.crawl_id, summary["outcome"], summary["error"])
+        if summary.error is not None:
+            log.error("crawl %s %s: %s", self.crawl_id, summary.outcome, summary.error)
 
-    def _summary(self, reason: str) -> dict[str, Any]:
+    def _summary(self, reason: str) -> CrawlSummary:
         """Counts, reasons and the outcome; never personal data."""
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         # refusals (robots, address guard, page limit) are decisions, not failures to see the site
@@ -219,7 +240,7 @@ class CrawlContext:
             stats.get("downloader/exception_type_count/scrapy.exceptions.IgnoreRequest", 0)
         )
         # a members-only source seen without logging in is not seen: nothing may count as gone
-        login_ok = self.login is None or self.login.get("status") == "ok"
+        login_ok = self.login is None or self.login.status == "ok"
         error = self._failure(reason, stats)
         c = self.counters
         # a page limit that stopped requests means pages went unseen: nothing may count as gone
@@ -229,31 +250,29 @@ class CrawlContext:
         )  # fmt: skip
         elapsed = time.monotonic() - self.started
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        summary: dict[str, Any] = {
-            "source": self.source_name,
-            "crawl_id": self.crawl_id,
-            "finish_reason": reason,
-            "outcome": "finished" if error is None else _outcome(reason),
-            "complete": complete,
-            "pages": c.pages,
-            "bytes": c.bytes,
-            "captures": c.captures,
-            "records": c.records,
-            "truncated": c.truncated,
-            "refused": c.refused,
-            "not_fetched": c.not_fetched,
-            "file_errors": c.file_errors,
-            "download_errors": errors,
-            "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
-            "over_page_limit": c.over_page_limit,
-            **({"login": dict(self.login)} if self.login is not None else {}),
-            "seconds": round(elapsed, 3),
-            "pages_per_s": round(c.pages / elapsed, 1) if elapsed else 0.0,
-            "peak_rss_mb": round(peak_kib / 1024, 1),
-        }
-        if error is not None:
-            summary["error"] = error
-        return summary
+        return CrawlSummary(
+            source=self.source_name,
+            crawl_id=self.crawl_id,
+            finish_reason=reason,
+            outcome="finished" if error is None else _outcome(reason),
+            complete=complete,
+            pages=c.pages,
+            bytes=c.bytes,
+            captures=c.captures,
+            records=c.records,
+            truncated=c.truncated,
+            refused=c.refused,
+            not_fetched=c.not_fetched,
+            file_errors=c.file_errors,
+            download_errors=errors,
+            robots_forbidden=int(stats.get("robotstxt/forbidden", 0)),
+            over_page_limit=c.over_page_limit,
+            login=self.login,
+            seconds=round(elapsed, 3),
+            pages_per_s=round(c.pages / elapsed, 1) if elapsed else 0.0,
+            peak_rss_mb=round(peak_kib / 1024, 1),
+            error=error,
+        )
 
     def _failure(self, reason: str, stats: dict[str, Any]) -> str | None:
         """Why the crawl failed or was interrupted, or None when it saw the site."""
@@ -287,23 +306,20 @@ class CrawlContext:
             )
         return "no request was made (no start URL?)"
 
-    def _mark_failed(self, summary: dict[str, Any]) -> None:
+    def _mark_failed(self, summary: CrawlSummary) -> None:
         if self.session is None or self.crawl_id is None:
             return
-        from crawler.pipeline import CRAWLER_ACTOR
-        from store import audit
-
         try:
             self.session.rollback()
             crawl = self.session.get(Crawl, self.crawl_id)
             if crawl is not None:
                 crawl.status = CrawlStatus.FAILED
-                crawl.error = str(summary["error"])
+                crawl.error = str(summary.error)
                 crawl.finished_at = utcnow()
                 audit.record(
                     self.session, CRAWLER_ACTOR, "crawl.failed", object_type="crawl",
                     object_id=self.crawl_id, reason=crawl.error,
-                    details={"pages": summary.get("pages", 0)},
+                    details={"pages": summary.pages},
                 )  # fmt: skip
                 self.session.commit()
         except Exception:
@@ -313,11 +329,6 @@ class CrawlContext:
 def _outcome(reason: str) -> str:
     """A signal (Ctrl-C, the launcher's timeout) closes the spider with reason "shutdown"."""
     return "interrupted" if reason == "shutdown" else "failed"
-
-
-def _safe_name(name: str) -> str:
-    keep = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
-    return keep.strip(".") or "source"
 
 
 class CrawlFinisher:
@@ -337,6 +348,31 @@ class CrawlFinisher:
 
     def spider_closed(self, reason: str) -> None:
         CrawlContext.of(self.crawler).finish(reason)
+
+
+class ResponseCounter:
+    """Counts every response the downloader brings (pages, robots.txt, redirect hops, error
+    pages) with its bytes as received, and the size guard's cuts: what the summary reports,
+    whether evidence is captured or not. Scrapy's ``response_downloaded`` signal comes before
+    any downloader middleware sees the response: before decompression, before redirects."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ResponseCounter:
+        return cls(crawler)
+
+    def response_downloaded(self, response: Response, request: Request) -> None:
+        c = CrawlContext.of(self.crawler).ensure_open().counters
+        c.pages += 1
+        if not is_robots_request(request):
+            c.site_pages += 1
+        c.bytes += len(response.body)
+        reason = request.meta.get(TRUNCATED_META)
+        if reason:
+            c.truncated.append({"url": response.url[:500], "reason": str(reason)})
 
 
 class PiiSafeLogFormatter(LogFormatter):

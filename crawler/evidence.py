@@ -13,6 +13,10 @@ body exactly as received (before decompression), with SHA-256 payload and block 
 URL, fetch time, status, SHA-256 (hex, of the payload), and the record's file, offset and length,
 so :func:`verify` can re-read and re-hash every record, and every listing row can point to the
 capture it was read from.
+
+With capture off (``LEAKWATCH_EVIDENCE=False``, the benchmark's cost measurement) the
+middleware is not loaded at all (``NotConfigured``); responses are still counted
+(``crawler.context.ResponseCounter``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,13 +45,11 @@ from warcio.utils import Digester  # type: ignore[import-untyped]
 from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
 from crawler.context import CrawlContext
-from crawler.safety import TRUNCATED_META, is_robots_request
+from crawler.meta import EVIDENCE_META, REDACT_META, TRUNCATED_META
 from store.models import EvidenceCapture, utcnow
+from store.runtime import Store
 
 log = logging.getLogger(__name__)
-EVIDENCE_META = "leakwatch_evidence_id"
-FETCHED_AT_META = "leakwatch_fetched_at"
-REDACT_META = "leakwatch_redact_fields"  # names of form fields holding credentials
 REDACTED = "[redacted]"
 _SECRET_FIELD = re.compile(r"pass|pwd|secret|token|otp|pin", re.I)
 _SECRET_HEADERS = {"cookie", "authorization", "proxy-authorization"}
@@ -73,8 +77,6 @@ class WarcEvidence:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         stamp = started.strftime("%Y%m%dT%H%M%SZ")
         self.path = folder / f"crawl-{crawl_id or 0}-{stamp}.warc.gz"
-        import os
-
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._file: BinaryIO = os.fdopen(fd, "ab")
         self._writer = _Sha256WarcWriter(self._file, gzip=True)
@@ -184,58 +186,76 @@ class EvidenceMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.warc: WarcEvidence | None = None
+        # where capture rows go: the crawl's session when it stores, else none are recorded
+        self.session: Session | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EvidenceMiddleware:
-        return cls(crawler)
+        if not crawler.settings.getbool("LEAKWATCH_EVIDENCE", True):
+            raise NotConfigured("evidence capture is off (LEAKWATCH_EVIDENCE)")
+        middleware = cls(crawler)
+        CrawlContext.of(crawler).on_open(middleware.open)
+        return middleware
+
+    def open(self, ctx: CrawlContext) -> None:
+        """The crawl's WARC file under the evidence folder, one sub-folder per source."""
+        assert ctx.store is not None and ctx.source is not None
+        folder = ctx.store.settings.evidence_dir / _safe_name(ctx.source.name)
+        self.warc = WarcEvidence(folder, ctx.crawl_id, ctx.started_at)
+        ctx.evidence = self.warc
+        self.session = ctx.session if ctx.store_on else None
 
     def process_response(self, request: Request, response: Response) -> Response:
         ctx = CrawlContext.of(self.crawler).ensure_open()
+        assert self.warc is not None
         fetched_at = utcnow()
-        c = ctx.counters
-        c.pages += 1
-        if not is_robots_request(request):
-            c.site_pages += 1
-        c.bytes += len(response.body)
         reason = request.meta.get(TRUNCATED_META)
-        if reason:
-            c.truncated.append({"url": response.url[:500], "reason": str(reason)})
-        request.meta[FETCHED_AT_META] = fetched_at.isoformat()
-        if ctx.evidence is None:
-            return response
-        written = ctx.evidence.write(
+        written = self.warc.write(
             response.url, response.status, _headers(response), response.body, fetched_at,
             bool(reason),
         )  # fmt: skip
         if request.method not in ("GET", "HEAD"):
             headers, body = redacted_request(request)
-            ctx.evidence.write_request(
-                request.url, request.method, headers, body, fetched_at,
-                ctx.evidence.last_record_id,
-            )  # fmt: skip
-        c.captures += 1
-        if ctx.store_on and ctx.session is not None:
-            ctype = response.headers.get("Content-Type")
-            capture = EvidenceCapture(
-                crawl_id=ctx.crawl_id,
-                url=response.url,
-                fetched_at=fetched_at,
-                http_status=response.status,
-                content_type=ctype.decode("latin-1")[:200] if ctype else None,
-                sha256=written.sha256,
-                size=written.size,
-                warc_path=written.path,
-                warc_offset=written.offset,
-                warc_length=written.length,
-                truncated=bool(reason),
-                truncation_reason=str(reason) if reason else None,
+            self.warc.write_request(
+                request.url, request.method, headers, body, fetched_at, self.warc.last_record_id
             )
-            ctx.session.add(capture)
-            ctx.session.flush()
-            request.meta[EVIDENCE_META] = capture.id
-            if c.captures % 200 == 0:
-                ctx.session.commit()
+        ctx.counters.captures += 1
+        if self.session is not None:
+            request.meta[EVIDENCE_META] = self._record(ctx, response, written, fetched_at, reason)
         return response
+
+    def _record(
+        self, ctx: CrawlContext, response: Response, written: Written, fetched_at: datetime,
+        reason: object,
+    ) -> int:
+        """The capture's row (its id goes with the request, for the rows read from it)."""
+        assert self.session is not None
+        ctype = response.headers.get("Content-Type")
+        capture = EvidenceCapture(
+            crawl_id=ctx.crawl_id,
+            url=response.url,
+            fetched_at=fetched_at,
+            http_status=response.status,
+            content_type=ctype.decode("latin-1")[:200] if ctype else None,
+            sha256=written.sha256,
+            size=written.size,
+            warc_path=written.path,
+            warc_offset=written.offset,
+            warc_length=written.length,
+            truncated=bool(reason),
+            truncation_reason=str(reason) if reason else None,
+        )
+        self.session.add(capture)
+        self.session.flush()
+        if ctx.counters.captures % 200 == 0:
+            self.session.commit()
+        return capture.id
+
+
+def _safe_name(name: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    return keep.strip(".") or "source"
 
 
 # --- verification ---------------------------------------------------------------------------
@@ -292,6 +312,12 @@ def verify(session: Session, crawl_ids: list[int] | None = None) -> VerifyReport
         if why:
             problems.append(Problem(cap.id, cap.url, why))
     return VerifyReport(checked, problems)
+
+
+def verify_evidence(store: Store, crawl_ids: list[int] | None = None) -> VerifyReport:
+    """``leakwatch evidence verify``: :func:`verify` in a session of its own."""
+    with store.sessions() as session:
+        return verify(session, crawl_ids)
 
 
 def _check(cap: EvidenceCapture) -> str | None:

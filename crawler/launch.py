@@ -1,22 +1,23 @@
-"""Sources and crawl launching: one ``scrapy crawl`` subprocess per crawl.
+"""Crawl launching: one ``scrapy crawl`` subprocess per crawl.
 
-The launcher creates the crawl row, turns the source's options into Scrapy settings (depth,
-page limit, size limit, robots override, throttling), runs ``python -m scrapy crawl generic``
-with the same environment (database URL, key, home), waits, and reads back the summary the
-crawl wrote (counts only). The crawl's log goes to ``LEAKWATCH_HOME/logs/crawl-<id>.log``
-(with whatever the process printed before its log was set up).
+The launcher creates the crawl row, turns the source's options (``crawler.options``) into
+Scrapy settings (depth, page limit, size limit, robots override, throttling), runs
+``python -m scrapy crawl generic`` with the same environment (database URL, key, home), waits,
+and reads back the summary the crawl wrote (``crawler.summary.CrawlSummary``, counts only). The
+crawl's log goes to ``LEAKWATCH_HOME/logs/crawl-<id>.log`` (with whatever the process printed
+before its log was set up).
 
 Every crawl ends recorded: ``done``, or ``failed`` with the reason in ``Crawl.error``, and one
 audit event (``crawl.finished``, ``crawl.failed`` or ``crawl.interrupted``) after its
 ``crawl.started``. The crawl records its own end; when it cannot (it never started, it died, it
 was killed) the launcher does.
+
+Registering sources is ``crawler.sources``; its actions are importable from here too.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -24,34 +25,21 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from sqlalchemy import select
-
+from crawler.checks import CrawlError as CrawlError  # raised by run_crawl; re-exported
+from crawler.checks import check_url
+from crawler.options import SourceOptions
+from crawler.sources import add_source as add_source  # re-exported for office/, bench/
+from crawler.sources import find_source
+from crawler.sources import set_start_urls as set_start_urls  # re-exported for office/
+from crawler.summary import CrawlSummary
 from store import audit
 from store.models import Crawl, CrawlStatus, Source, utcnow
 from store.runtime import Store
 
-OPTION_KEYS = {
-    "allowed_domains", "depth", "page_limit", "max_response_bytes", "login", "javascript",
-    "column_map", "throttle", "selectors",
-}  # fmt: skip
-
-
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,99}")
-_USERINFO = re.compile(r"(?<=//)[^/?#]*@")
-MAX_NAME = 100  # the column's width
 # After a stop signal Scrapy closes the spider once the requests on their way are answered (at
 # most DOWNLOAD_TIMEOUT): rows, evidence and the summary are kept. Past this it is killed.
 STOP_GRACE_S = 40.0
-CREDENTIALS_HELP = (
-    "credentials are never stored: for a members-only site give --login-url with "
-    "--login-user-env and --login-password-env (names of environment variables holding them)"
-)
-
-
-class CrawlError(Exception):
-    pass
 
 
 class CrawlInterrupted(KeyboardInterrupt):
@@ -64,149 +52,21 @@ class CrawlInterrupted(KeyboardInterrupt):
         self.log_path = log_path
 
 
-def redact_url(url: str) -> str:
-    """``url`` with any user name and password replaced: fit for messages and logs."""
-    return _USERINFO.sub("***@", url, count=1)
-
-
-def _check_name(name: str) -> None:
-    if not name.strip():
-        raise CrawlError("a source needs a name (it is empty or blank)")
-    if name != name.strip() or not name.isprintable():
-        raise CrawlError(
-            "a source name may not start or end with spaces or hold control characters"
-        )
-    if len(name) > MAX_NAME:
-        raise CrawlError(f"a source name has {MAX_NAME} characters at most")
-
-
-def _check_url(url: str, what: str) -> None:
-    """Refuses a URL that is not http(s) or that carries credentials (they would be stored,
-    logged and written to evidence in the clear); messages never repeat a password."""
-    parts = urlsplit(url)
-    if "@" in parts.netloc:
-        raise CrawlError(
-            f"{what} {redact_url(url)!r} holds a user name or password: {CREDENTIALS_HELP}"
-        )
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CrawlError(f"{what} is not an http(s) URL: {redact_url(url)!r}")
-    try:
-        parts.port  # noqa: B018 - parsing the port is the check
-    except ValueError:
-        raise CrawlError(f"{what} has a bad port: {redact_url(url)!r}") from None
-
-
-def _check_options(options: dict[str, Any]) -> None:
-    unknown = set(options) - OPTION_KEYS
-    if unknown:
-        raise CrawlError(f"unknown source option(s): {', '.join(sorted(unknown))}")
-    login = options.get("login")
-    if login is not None:
-        if not isinstance(login, dict) or set(login) != {"url", "username_env", "password_env"}:
-            raise CrawlError("login takes url, username_env, password_env (names of variables)")
-        for key in ("username_env", "password_env"):
-            # a name, never the secret itself: the options are stored in the clear
-            if not isinstance(login[key], str) or not _ENV_NAME.fullmatch(login[key]):
-                raise CrawlError(
-                    f"login {key} must name an environment variable (A-Z, 0-9, _), "
-                    "not hold the credential"
-                )
-        _check_url(str(login["url"]), "login url")
-    if "selectors" in options:
-        from crawler.tables import compile_selectors
-
-        try:
-            compile_selectors(options["selectors"])
-        except ValueError as exc:
-            raise CrawlError(f"selectors: {exc}") from None
-
-
-def add_source(
-    store: Store,
-    name: str,
-    start_urls: list[str],
-    *,
-    actor: str,
-    schedule: str | None = None,
-    options: dict[str, Any] | None = None,
-    is_local: bool = False,
-    robots_override_reason: str | None = None,
-    business_id: int | None = None,
-) -> int:
-    """Register a source to watch; refuses bad names and URLs, unknown options and secrets."""
-    options = dict(options or {})
-    _check_name(name)
-    _check_options(options)
-    if not start_urls:
-        raise CrawlError("a source needs at least one start URL")
-    for u in start_urls:
-        _check_url(u, "start URL")
-    if robots_override_reason is not None and not robots_override_reason.strip():
-        raise CrawlError("overriding robots.txt needs a reason")
-    with store.sessions.begin() as s:
-        if s.execute(select(Source.id).where(Source.name == name)).first():
-            raise CrawlError(f"a source named {name!r} exists")
-        src = Source(
-            name=name,
-            start_urls=start_urls,
-            schedule=schedule,
-            options=options,
-            is_local=is_local,
-            robots_override_reason=robots_override_reason,
-            business_id=business_id,
-        )
-        s.add(src)
-        s.flush()
-        audit.record(
-            s,
-            actor,
-            "source.added",
-            object_type="source",
-            object_id=src.id,
-            reason=robots_override_reason,
-            details={"name": name, "urls": len(start_urls), "local": is_local,
-                     "robots_overridden": robots_override_reason is not None},
-        )  # fmt: skip
-        return src.id
-
-
-def set_start_urls(store: Store, name: str, start_urls: list[str], *, actor: str) -> bool:
-    """Point a source at new start URLs (the site moved host or port); audited.
-
-    Listings found on the first start URL's host are keyed without it
-    (``crawler.spiders.generic.listing_key``), so they are recognised at the new address.
-    Returns whether anything changed.
-    """
-    if not start_urls:
-        raise CrawlError("a source needs at least one start URL")
-    for u in start_urls:
-        _check_url(u, "start URL")
-    with store.sessions.begin() as s:
-        src = s.execute(select(Source).where(Source.name == name)).scalar_one_or_none()
-        if src is None:
-            raise CrawlError(f"no source named {name!r} (see leakwatch source list)")
-        if list(src.start_urls) == start_urls:
-            return False
-        before = len(src.start_urls)
-        src.start_urls = list(start_urls)
-        audit.record(
-            s, actor, "source.urls_changed", object_type="source", object_id=src.id,
-            details={"urls_before": before, "urls": len(start_urls)},
-        )  # fmt: skip
-        return True
-
-
 def scrapy_settings(store: Store, src: Source) -> dict[str, str]:
+    """The Scrapy settings a crawl of ``src`` runs with, over ``crawler.settings``: the
+    source's options where it has them, the store's crawler settings where it does not."""
     s = store.settings
-    opts = src.options or {}
-    max_bytes = int(opts.get("max_response_bytes") or s.crawler_max_response_bytes)
-    throttle = bool(opts.get("throttle", s.crawler_autothrottle and not src.is_local))
+    opts = SourceOptions.parse(src.options)
+    max_bytes = opts.max_response_bytes or s.crawler_max_response_bytes
+    throttle = (s.crawler_autothrottle and not src.is_local) if opts.throttle is None else (
+        opts.throttle
+    )
     out = {
         "USER_AGENT": s.crawler_user_agent,
         "DOWNLOAD_TIMEOUT": str(s.crawler_timeout_s),
         "CONCURRENT_REQUESTS_PER_DOMAIN": str(s.crawler_concurrency_per_domain),
-        "CLOSESPIDER_PAGECOUNT": str(int(opts.get("page_limit") or s.crawler_page_limit)),
-        "DEPTH_LIMIT": str(int(opts.get("depth", 6))),
+        "CLOSESPIDER_PAGECOUNT": str(opts.page_limit or s.crawler_page_limit),
+        "DEPTH_LIMIT": str(opts.depth),
         "LEAKWATCH_MAX_RESPONSE_BYTES": str(max_bytes),
         "DOWNLOAD_MAXSIZE": str(4 * max_bytes),
         "AUTOTHROTTLE_ENABLED": "True" if throttle else "False",
@@ -222,8 +82,14 @@ def scrapy_settings(store: Store, src: Source) -> dict[str, str]:
 class CrawlResult:
     crawl_id: int
     returncode: int
-    summary: dict[str, Any]
+    summary: CrawlSummary  # with the launcher's reason in ``error`` when it stopped the crawl
     log_path: Path
+
+
+@dataclass(frozen=True)
+class _CrawlFiles:
+    log: Path  # the crawl's log, kept
+    summary: Path  # where the crawl writes its summary, read and removed by the launcher
 
 
 def run_crawl(
@@ -243,52 +109,34 @@ def run_crawl(
     crawl could not (it never started, died, was killed), what this launcher records for it.
     A timeout or Ctrl-C stops the crawl with a signal, as Ctrl-C in a terminal would, and kills
     it only if it has not ended after ``STOP_GRACE_S``; Ctrl-C raises :class:`CrawlInterrupted`.
+    ``evidence`` and ``storage`` off (the benchmark) leave WARC capture and rows out.
     """
     crawl_id, settings = _queue(store, source_name, actor)
-    logs = store.settings.home / "logs"
-    logs.mkdir(parents=True, exist_ok=True, mode=0o700)
-    log_path = logs / f"crawl-{crawl_id}.log"
-    fd, summary_name = tempfile.mkstemp(prefix="crawl-summary-", suffix=".json", dir=logs)
-    os.close(fd)
-    summary_path = Path(summary_name)
+    files = _crawl_files(store, crawl_id)
     settings.update(
         {
             "LEAKWATCH_SOURCE": source_name,
             "LEAKWATCH_CRAWL_ID": str(crawl_id),
             "LEAKWATCH_EVIDENCE": "True" if evidence else "False",
             "LEAKWATCH_STORE": "True" if storage else "False",
-            "LEAKWATCH_SUMMARY_FILE": str(summary_path),
-            "LOG_FILE": str(log_path),
+            "LEAKWATCH_SUMMARY_FILE": str(files.summary),
+            "LOG_FILE": str(files.log),
         }
     )
     settings.update(extra_settings or {})
-    try:
-        with log_path.open("ab") as log_file:  # what Scrapy prints before its log is set up
-            # its own session: a terminal's Ctrl-C reaches this launcher only, which then
-            # stops the crawl once (a second signal would make Scrapy skip its cleanup)
-            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                crawl_command(settings), env=_child_env(store), cwd=str(store.settings.home),
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file,
-                start_new_session=True,
-            )  # fmt: skip
-    except BaseException as exc:
-        summary_path.unlink(missing_ok=True)
-        _settle(store, crawl_id, actor, f"scrapy could not be started: {type(exc).__name__}")
-        raise
+    proc = _start(store, crawl_id, actor, settings, files)
     try:
         cause = _wait(proc, timeout)
     except KeyboardInterrupt:
         _stop(proc)
-        summary = _read_summary(summary_path)
-        error = _crawl_error(proc.returncode, summary, "interrupted (Ctrl-C)")
-        _settle(store, crawl_id, actor, error, summary, rc=proc.returncode, stopped=True)
-        raise CrawlInterrupted(crawl_id, error or "interrupted", log_path) from None
-    summary = _read_summary(summary_path)
-    error = _crawl_error(proc.returncode, summary, cause)
-    _settle(store, crawl_id, actor, error, summary, rc=proc.returncode, stopped=cause is not None)
-    if error:
-        summary["error"] = error
-    return CrawlResult(crawl_id, proc.returncode, summary, log_path)
+        _, error = _settle_run(store, crawl_id, actor, proc, files, "interrupted (Ctrl-C)")
+        raise CrawlInterrupted(crawl_id, error or "interrupted", files.log) from None
+    summary, error = _settle_run(store, crawl_id, actor, proc, files, cause)
+    if summary is None:  # then there is always an error: at least that no summary came
+        summary = CrawlSummary(source=source_name, crawl_id=crawl_id, error=error)
+    elif error:
+        summary = summary.model_copy(update={"error": error})
+    return CrawlResult(crawl_id, proc.returncode, summary, files.log)
 
 
 def _queue(store: Store, source_name: str, actor: str) -> tuple[int, dict[str, str]]:
@@ -296,15 +144,17 @@ def _queue(store: Store, source_name: str, actor: str) -> tuple[int, dict[str, s
     if not source_name.strip():
         raise CrawlError("give the name of a source to crawl (see leakwatch source list)")
     with store.sessions.begin() as s:
-        src = s.execute(select(Source).where(Source.name == source_name)).scalar_one_or_none()
-        if src is None:
-            raise CrawlError(f"no source named {source_name!r} (see leakwatch source list)")
+        src = find_source(s, source_name)
         if not src.enabled:
             raise CrawlError(f"source {source_name!r} is disabled")
-        if (src.options or {}).get("javascript"):
+        try:
+            options = SourceOptions.parse(src.options)
+        except CrawlError as exc:  # stored by hand, or before an option was checked
+            raise CrawlError(f"source {source_name!r}: {exc}") from None
+        if options.javascript:
             raise CrawlError("JavaScript rendering is not available yet: crawl refused")
         for u in src.start_urls:  # a source stored before such URLs were refused
-            _check_url(u, f"source {source_name!r}: start URL")
+            check_url(u, f"source {source_name!r}: start URL")
         settings = scrapy_settings(store, src)
         crawl = Crawl(source_id=src.id, status=CrawlStatus.QUEUED)
         s.add(crawl)
@@ -315,6 +165,51 @@ def _queue(store: Store, source_name: str, actor: str) -> tuple[int, dict[str, s
             details={"source_id": src.id, "robots_obeyed": src.robots_override_reason is None},
         )  # fmt: skip
         return crawl.id, settings
+
+
+def _crawl_files(store: Store, crawl_id: int) -> _CrawlFiles:
+    logs = store.settings.home / "logs"
+    logs.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, summary_name = tempfile.mkstemp(prefix="crawl-summary-", suffix=".json", dir=logs)
+    os.close(fd)
+    return _CrawlFiles(logs / f"crawl-{crawl_id}.log", Path(summary_name))
+
+
+def _start(
+    store: Store, crawl_id: int, actor: str, settings: dict[str, str], files: _CrawlFiles
+) -> subprocess.Popen[bytes]:
+    """Start ``scrapy crawl``; if it cannot start, the crawl is recorded failed."""
+    try:
+        with files.log.open("ab") as log_file:  # what Scrapy prints before its log is set up
+            # its own session: a terminal's Ctrl-C reaches this launcher only, which then
+            # stops the crawl once (a second signal would make Scrapy skip its cleanup)
+            return subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                crawl_command(settings), env=_child_env(store), cwd=str(store.settings.home),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file,
+                start_new_session=True,
+            )  # fmt: skip
+    except BaseException as exc:
+        files.summary.unlink(missing_ok=True)
+        _settle(store, crawl_id, actor, f"scrapy could not be started: {type(exc).__name__}")
+        raise
+
+
+def _settle_run(
+    store: Store,
+    crawl_id: int,
+    actor: str,
+    proc: subprocess.Popen[bytes],
+    files: _CrawlFiles,
+    cause: str | None,
+) -> tuple[CrawlSummary | None, str | None]:
+    """After the crawl process ended: its summary (None if it wrote none) and why it failed
+    (None if it did not), recorded (``cause``: why this launcher stopped it, if it did)."""
+    summary = _read_summary(files.summary)
+    error = _crawl_error(proc.returncode, summary, cause)
+    _settle(
+        store, crawl_id, actor, error, summary, rc=proc.returncode, stopped=cause is not None
+    )
+    return summary, error
 
 
 def crawl_command(settings: dict[str, str]) -> list[str]:
@@ -364,19 +259,19 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def _read_summary(path: Path) -> dict[str, Any]:
+def _read_summary(path: Path) -> CrawlSummary | None:
     try:
         text = path.read_text() if path.exists() else ""
-        return dict(json.loads(text)) if text.strip() else {}
+        return CrawlSummary.from_json(text) if text.strip() else None
     except (OSError, ValueError):
-        return {}  # a crawl killed while writing it: as if there were none
+        return None  # a crawl killed while writing it: as if there were none
     finally:
         path.unlink(missing_ok=True)
 
 
-def _crawl_error(rc: int, summary: dict[str, Any], cause: str | None) -> str | None:
+def _crawl_error(rc: int, summary: CrawlSummary | None, cause: str | None) -> str | None:
     """Why the crawl failed, or None. ``cause``: why this launcher stopped it."""
-    error = summary.get("error")
+    error = summary.error if summary is not None else None
     if cause:
         return f"{cause}: {error or 'the crawl was stopped'}"
     if rc < 0:
@@ -388,7 +283,7 @@ def _crawl_error(rc: int, summary: dict[str, Any], cause: str | None) -> str | N
     if rc > 0:
         exited = f"scrapy exited with code {rc}"
         return f"{exited}: {error}" if error else exited
-    return str(error) if error else (None if summary else "the crawl wrote no summary")
+    return error if error else (None if summary is not None else "the crawl wrote no summary")
 
 
 def _settle(
@@ -396,14 +291,13 @@ def _settle(
     crawl_id: int,
     actor: str,
     error: str | None,
-    summary: dict[str, Any] | None = None,
+    summary: CrawlSummary | None = None,
     *,
     rc: int | None = None,
     stopped: bool = False,
 ) -> None:
     """Give the crawl row its end and audit event if the crawl could not (it never started,
     died or was killed); ``stopped``: this launcher stopped it (timeout, Ctrl-C)."""
-    summary = summary or {}
     with store.sessions.begin() as s:
         crawl = s.get(Crawl, crawl_id)
         if crawl is None:
@@ -412,11 +306,13 @@ def _settle(
             crawl.status = CrawlStatus.FAILED if error else CrawlStatus.DONE
             crawl.error = error
             crawl.finished_at = utcnow()
-            crawl.pages = int(summary.get("pages") or 0)
+            crawl.pages = summary.pages if summary is not None else 0
             outcome = "interrupted" if stopped else ("failed" if error else "finished")
-            counts: dict[str, Any] = {
-                k: summary[k] for k in ("pages", "records", "captures") if k in summary
-            }
+            counts: dict[str, Any] = (
+                {"pages": summary.pages, "records": summary.records, "captures": summary.captures}
+                if summary is not None
+                else {}
+            )
             audit.record(
                 s, actor, f"crawl.{outcome}", object_type="crawl", object_id=crawl_id,
                 reason=error, details={"source_id": crawl.source_id, "returncode": rc, **counts},

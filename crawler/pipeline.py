@@ -9,48 +9,56 @@ for identical records. A row seen again gets a new ``last_seen``
 and points at the newest capture; a new row is sealed with the vault, given its blind indexes,
 and handed to the matcher when the crawl ends. Writes are batched; the audit log records the
 counts only.
+
+With storage off (``LEAKWATCH_STORE=False``, the benchmark's cost measurement) the pipeline is
+not loaded at all (``NotConfigured``); the spider counts the records either way.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from sqlalchemy import select
 
+from crawler.context import CRAWLER_ACTOR, CrawlContext
 from crawler.fields import RECORD_FIELDS
+from crawler.summary import CrawlSummary, MatchingOutcome
+from crawler.tracking import track_listings
 from store import audit
 from store.models import Crawl, CrawlStatus, Listing, ListingRow, utcnow
 from store.sealed import LISTING_ROW_PII, listing_row_fingerprint, listing_row_indexes
 
-if TYPE_CHECKING:
-    from crawler.context import CrawlContext
-
 log = logging.getLogger(__name__)
 BATCH = 500
 MAX_KEY = 200
-CRAWLER_ACTOR = "crawler"
 
 
 class StorePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.rows: RowWriter | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler)
+        if not crawler.settings.getbool("LEAKWATCH_STORE", True):
+            raise NotConfigured("storage is off (LEAKWATCH_STORE)")
+        pipeline = cls(crawler)
+        CrawlContext.of(crawler).on_open(pipeline.open)
+        return pipeline
+
+    def open(self, ctx: CrawlContext) -> None:
+        self.rows = RowWriter(ctx)
+        ctx.rows = self.rows
 
     def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        from crawler.context import CrawlContext
-
-        ctx = CrawlContext.of(self.crawler).ensure_open()
-        records = item.get("records", [])
-        ctx.counters.records += len(records)
-        if ctx.rows is not None:
-            for rec in records:
-                ctx.rows.add({**item, **rec, "records": None})
+        CrawlContext.of(self.crawler).ensure_open()
+        assert self.rows is not None
+        for rec in item.get("records", []):
+            self.rows.add({**item, **rec, "records": None})
         return {"listing_key": item.get("listing_key")}  # nothing personal travels further
 
 
@@ -169,76 +177,75 @@ class RowWriter:
         self.new_row_ids.extend(r.id for r in new_rows)
         self.session.commit()
 
-    def finish(self, summary: dict[str, Any]) -> dict[str, Any]:
+    def finish(self, summary: CrawlSummary) -> CrawlSummary:
         """Flush, track the listings, complete the crawl row with its outcome and audit it.
 
         The outcome (``finished``, ``failed``, ``interrupted``) and its reason come from the
         summary (``crawler.context``); only a complete crawl may find rows or listings gone.
         """
-        from crawler.tracking import track_listings
-
         self.flush()
-        ctx = self.ctx
-        session = self.session
-        complete = bool(summary["complete"])
         tracked = track_listings(
-            session, self.source_id, self.rows_seen, self.started, complete=complete
+            self.session, self.source_id, self.rows_seen, self.started, complete=summary.complete
         )
-        out: dict[str, Any] = {
+        stored: dict[str, Any] = {
             "listings_seen": len(self.rows_seen),
             "rows_new": len(self.new_row_ids),
             "rows_again": self.rows_again,
             **tracked.as_dict(),
         }
-        error = summary.get("error")
-        crawl = session.get(Crawl, ctx.crawl_id)
+        self._complete_crawl(summary, stored)
+        matching = hand_to_matcher(self.ctx, self.new_row_ids)
+        return summary.model_copy(update={**stored, "matching": matching})
+
+    def _complete_crawl(self, summary: CrawlSummary, stored: dict[str, Any]) -> None:
+        """The crawl row's end (status, counts, error) and the crawl's audit event."""
+        error = summary.error
+        stats = {**_stats_view(summary), **stored}
+        crawl = self.session.get(Crawl, self.ctx.crawl_id)
         if crawl is not None:
             crawl.status = CrawlStatus.FAILED if error else CrawlStatus.DONE
             crawl.finished_at = utcnow()
-            crawl.pages = int(summary["pages"])
-            crawl.bytes_fetched = int(summary["bytes"])
-            crawl.stats = {**_stats_view(summary), **out}
+            crawl.pages = summary.pages
+            crawl.bytes_fetched = summary.bytes
+            crawl.stats = stats
             if error:
-                crawl.error = str(error)
-            elif not complete:
-                crawl.error = (
-                    f"incomplete ({summary['finish_reason']}): removals were not checked"
-                )
+                crawl.error = error
+            elif not summary.complete:
+                crawl.error = f"incomplete ({summary.finish_reason}): removals were not checked"
         audit.record(
-            session,
+            self.session,
             CRAWLER_ACTOR,
-            f"crawl.{summary['outcome']}",
+            f"crawl.{summary.outcome}",
             object_type="crawl",
-            object_id=ctx.crawl_id,
-            reason=str(error) if error else None,
-            details={"source_id": self.source_id, **_stats_view(summary), **out},
+            object_id=self.ctx.crawl_id,
+            reason=error or None,
+            details={"source_id": self.source_id, **stats},
         )
-        session.commit()
-        out["matching"] = hand_to_matcher(ctx, self.new_row_ids)
-        return out
+        self.session.commit()
 
 
-def _stats_view(summary: dict[str, Any]) -> dict[str, Any]:
+def _stats_view(summary: CrawlSummary) -> dict[str, Any]:
     """Counts and reasons only (URLs of refusals and cuts are not personal data)."""
     keep = (
         "finish_reason", "outcome", "complete", "pages", "bytes", "captures", "records",
         "download_errors", "robots_forbidden", "over_page_limit", "seconds",
     )  # fmt: skip
-    out = {k: summary[k] for k in keep if k in summary}
+    data = summary.as_dict()
+    out = {k: data[k] for k in keep if k in data}
     for key in ("truncated", "refused", "not_fetched", "file_errors"):
-        out[key] = summary.get(key, [])[:50]
-    if "login" in summary:
-        out["login"] = summary["login"]
+        out[key] = data.get(key, [])[:50]
+    if "login" in data:
+        out["login"] = data["login"]
     return out
 
 
-def hand_to_matcher(ctx: CrawlContext, row_ids: list[int]) -> dict[str, Any]:
+def hand_to_matcher(ctx: CrawlContext, row_ids: list[int]) -> MatchingOutcome:
     """THE call site that hands a crawl's new listing rows to the matcher (store.matching).
 
     Matching failures never lose the crawl: rows stay stored and can be matched again.
     """
     if not row_ids:
-        return {"status": "no new rows"}
+        return MatchingOutcome(status="no new rows")
     from store import matching  # imported late: building the matcher's tables takes time
 
     assert ctx.store is not None
@@ -246,8 +253,8 @@ def hand_to_matcher(ctx: CrawlContext, row_ids: list[int]) -> dict[str, Any]:
         result = matching.match_listing_rows(ctx.store, row_ids=row_ids)
     except Exception as exc:
         log.exception("matching the new rows failed")
-        return {"status": f"matching failed: {type(exc).__name__}", "rows": len(row_ids)}
-    return {"status": "matched", "rows": len(row_ids), "result": _plain(result)}
+        return MatchingOutcome(status=f"matching failed: {type(exc).__name__}", rows=len(row_ids))
+    return MatchingOutcome(status="matched", rows=len(row_ids), result=_plain(result))
 
 
 def _plain(value: Any) -> Any:

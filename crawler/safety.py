@@ -41,9 +41,9 @@ from twisted.internet.interfaces import (
 from zope.interface import implementer  # type: ignore[import-untyped]
 
 from crawler.context import CrawlContext
+from crawler.meta import TRUNCATED_META, is_robots_request
 
 log = logging.getLogger(__name__)
-TRUNCATED_META = "leakwatch_truncated"
 _BYTES_META = "_leakwatch_bytes"
 
 
@@ -163,12 +163,6 @@ class AddressGuardMiddleware:
         self.crawler.stats.inc_value("leakwatch/refused") if self.crawler.stats else None
         log.warning("refused %s: %s", request.url[:200], why)
         raise IgnoreRequest(f"refused: {why}")
-
-
-def is_robots_request(request: Request) -> bool:
-    """Scrapy's own fetch of robots.txt (and its redirect hops), not a page of the site: the
-    only requests of a LeakWatch crawl that carry this flag."""
-    return bool(request.meta.get("dont_obey_robotstxt"))
 
 
 class PageBudgetMiddleware:

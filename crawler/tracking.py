@@ -20,16 +20,14 @@ from typing import Any
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from crawler.context import CRAWLER_ACTOR
 from store import audit
 from store.models import Listing, ListingRow, ListingStatus, utcnow
-
-ACTOR = "crawler"
 
 
 @dataclass
 class Tracked:
     new: list[int] = field(default_factory=list)
-    seen: list[int] = field(default_factory=list)
     shrunk: list[int] = field(default_factory=list)
     removed: list[int] = field(default_factory=list)
     back: list[int] = field(default_factory=list)
@@ -63,7 +61,6 @@ def track_listings(
         if listing.id in rows_seen:
             count = rows_seen[listing.id]
             before, status = listing.row_count, listing.status
-            out.seen.append(listing.id)
             if listing.first_seen >= crawl_started:
                 out.new.append(listing.id)
             listing.last_seen = now
@@ -109,7 +106,7 @@ def track_listings(
 def _audit(session: Session, action: str, listing: Listing, before: int, after: int) -> None:
     audit.record(
         session,
-        ACTOR,
+        CRAWLER_ACTOR,
         action,
         object_type="listing",
         object_id=listing.id,

@@ -30,13 +30,13 @@ from scrapy.http import FormRequest, Response, TextResponse
 
 from crawler.context import CrawlContext, netloc_of
 from crawler.encoding import decode
-from crawler.evidence import EVIDENCE_META, REDACT_META
 from crawler.files import FileRefused, kind_of, records_from_csv, records_from_xlsx
+from crawler.meta import EVIDENCE_META, REDACT_META
+from crawler.summary import LoginState
 from crawler.tables import (
     Record,
     Selectors,
     cell_text,
-    compile_selectors,
     parse_html,
     records_from_html,
     records_from_selectors,
@@ -107,21 +107,19 @@ class GenericSpider(Spider):
         src = ctx.source
         assert src is not None
         opts = src.options
-        if opts.get("javascript"):
+        if opts.javascript:
             raise RuntimeError("JavaScript rendering is not available in this build")
-        domains = opts.get("allowed_domains") or sorted(
+        domains = opts.allowed_domains or sorted(
             {urlsplit(u).hostname or "" for u in src.start_urls} - {""}
         )
         self.allowed_domains = list(domains)
         self.home = src.home()
-        self.column_map = opts.get("column_map") or None
-        if opts.get("selectors"):
-            self.selectors = compile_selectors(opts["selectors"])
-        login = opts.get("login")
-        if isinstance(login, dict) and login.get("url"):
-            ctx.login = {"status": "not attempted", "reason": "the login page was not reached"}
+        self.column_map = opts.column_map or None
+        self.selectors = opts.compiled_selectors()
+        if opts.login is not None:
+            self._login_state("not attempted", "the login page was not reached")
             yield Request(
-                str(login["url"]), callback=self._login, errback=self._login_failed,
+                opts.login.url, callback=self._login, errback=self._login_failed,
                 dont_filter=True,
             )  # fmt: skip
             return
@@ -145,7 +143,7 @@ class GenericSpider(Spider):
             not_fetched.append({"url": url[:500], "reason": why[:300]})
 
     def _login_state(self, status: str, reason: str) -> None:
-        self._ctx().login = {"status": status, "reason": reason}
+        self._ctx().login = LoginState(status=status, reason=reason)
 
     def _login(self, response: Response) -> Iterator[Request]:
         """Submit the login form with credentials read from the environment.
@@ -159,8 +157,9 @@ class GenericSpider(Spider):
         """
         src = self._ctx().source
         assert src is not None
-        login = src.options["login"]
-        names = (str(login.get("username_env", "")), str(login.get("password_env", "")))
+        login = src.options.login
+        assert login is not None  # only a source with a login form comes here
+        names = (login.username_env, login.password_env)
         user, password = (os.environ.get(n, "") for n in names)
         missing = [n for n, v in zip(names, (user, password), strict=True) if not v]
         form = _login_form(response) if not missing else None
@@ -215,8 +214,7 @@ class GenericSpider(Spider):
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         ctx = self._ctx()
         if response.status >= 400:
-            ctx.counters.gone_urls.append(response.url[:500])
-            return
+            return  # a page gone (404, 410): its listing is not seen, which is the finding
         key = str(response.meta.get(LISTING_META) or listing_key(response.url, self.home))
         ctype = _ctype(response)
         body = response.body
@@ -268,6 +266,7 @@ class GenericSpider(Spider):
         """One item per page (its records in a list): Scrapy's per-item cost is paid once."""
         if not records:
             return
+        self._ctx().counters.records += len(records)  # whether rows are stored or not
         yield {
             "listing_key": key,
             "listing_key_before": key_before_home(response.url, key),

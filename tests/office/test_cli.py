@@ -130,8 +130,13 @@ def test_rotate_key_with_env_key_needs_a_file(env: dict[str, str], tmp_path: Pat
     assert os.stat(new_file).st_mode & 0o777 == 0o600
 
 
-def test_config_hides_the_key_and_lists_every_setting(env: dict[str, str]) -> None:
-    result = runner.invoke(app, ["config"], env={"COLUMNS": "200"})
+def test_config_hides_the_key_and_lists_every_setting(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from office.console import console
+
+    monkeypatch.setattr(console, "width", 250)  # names are never cut short ("…") here
+    result = runner.invoke(app, ["config"])
     assert result.exit_code == 0
     assert env["LEAKWATCH_KEY"] not in result.output and "(hidden)" in result.output
     for name in Settings.model_fields:  # LEAKWATCH_NATIVE and XDG_CACHE_HOME included

@@ -1,0 +1,23 @@
+"""The ``request.meta`` keys LeakWatch's components pass each other, and what they mean.
+
+Kept apart from the components so that each can read what another wrote without importing it
+(``crawler.context`` counts what ``crawler.safety`` marked, the spider links rows to what
+``crawler.evidence`` captured).
+"""
+
+from __future__ import annotations
+
+from scrapy import Request
+
+# why the size guard cut the response (crawler.safety.SizeGuard); absent when it was whole
+TRUNCATED_META = "leakwatch_truncated"
+# the EvidenceCapture id of the response (crawler.evidence), so a row points at its evidence
+EVIDENCE_META = "leakwatch_evidence_id"
+# names of form fields holding credentials: redacted in the evidence of the request
+REDACT_META = "leakwatch_redact_fields"
+
+
+def is_robots_request(request: Request) -> bool:
+    """Scrapy's own fetch of robots.txt (and its redirect hops), not a page of the site: the
+    only requests of a LeakWatch crawl that carry this flag."""
+    return bool(request.meta.get("dont_obey_robotstxt"))
