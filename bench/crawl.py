@@ -72,16 +72,16 @@ def main() -> None:
             s = r.summary
             if r.returncode != 0:
                 raise SystemExit(f"{label}: crawl failed, see {r.log_path}")
-            warc = s.get("warc_path")
+            warc = s.warc_path
             results[label] = {
-                "pages": s["pages"],
-                "records": s["records"],
-                "crawl_s": s["seconds"],
-                "pages_per_s": s["pages_per_s"],
-                "peak_rss_mb": s["peak_rss_mb"],
+                "pages": s.pages,
+                "records": s.records,
+                "crawl_s": s.seconds,
+                "pages_per_s": s.pages_per_s,
+                "peak_rss_mb": s.peak_rss_mb,
                 "wall_s_with_startup": round(wall, 2),
                 "warc_mb": round(os.path.getsize(warc) / 1e6, 1) if warc else 0,
-                "rows_stored": s.get("rows_new", 0),
+                "rows_stored": s.rows_new or 0,
             }
             print(label, json.dumps(results[label]), flush=True)
     finally:

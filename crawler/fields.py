@@ -14,14 +14,11 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from matcher import PREFECTURES
+from matcher import PREFECTURES, contract
 
-# The listing data contract (DESIGN.md), in order.
-LISTING_COLUMNS = [
-    "row_id", "listing_id", "name", "name_kana", "gender", "birthdate", "age", "grade",
-    "guardian_name", "postal_code", "address", "phone", "email",
-]  # fmt: skip
-RECORD_FIELDS = LISTING_COLUMNS[2:]  # what a published record is made of
+# The listing data contract (matcher.contract), in order.
+LISTING_COLUMNS = list(contract.LISTING_COLUMNS)
+RECORD_FIELDS = list(contract.RECORD_FIELDS)  # what a published record is made of
 
 # Label keywords per column, most specific first (保護者氏名 is a guardian, not a name).
 _HEADER_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (

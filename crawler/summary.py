@@ -86,15 +86,3 @@ class CrawlSummary(BaseModel):
     def as_dict(self) -> dict[str, Any]:
         """The JSON view: what the crawl row's stats and the audit log keep a part of."""
         return self.model_dump(mode="json", exclude_none=True)
-
-    # Read access by key, as when the summary was a dict: for callers outside crawler/ not yet
-    # reading attributes (office/demo.py, bench/crawl.py). New code reads the attributes.
-
-    def __getitem__(self, key: str) -> Any:
-        return self.as_dict()[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.as_dict()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.as_dict().get(key, default)

@@ -14,7 +14,8 @@ from rich.markup import escape
 from sqlalchemy import func, select
 
 from crawler.display import terminal_safe
-from crawler.launch import CrawlResult, add_source, run_crawl, set_start_urls
+from crawler.launch import CrawlResult, run_crawl
+from crawler.sources import add_source, set_start_urls
 from office.cli_match import run_match
 from office.console import cli_actor, console, fail
 from store import audit
@@ -66,7 +67,7 @@ def run_demo(settings: Settings) -> None:
         console.print(f"audit chain: {'intact' if chain.ok else 'BROKEN'}, {chain.events} events")
     finally:
         store.close()
-    if "error" in crawl.summary:
+    if crawl.summary.error is not None:
         raise fail(f"the demo's crawl {crawl.crawl_id} failed (log {crawl.log_path})")
 
 
@@ -162,16 +163,16 @@ def _crawl(store: Store, url: str) -> CrawlResult:
     console.print(f"fixture broker web on {url}/ (local source {SOURCE!r})")
     result = run_crawl(store, SOURCE, actor=cli_actor(), timeout=300)
     summary = result.summary
-    if "error" in summary:
+    if summary.error is not None:
         console.print(
-            f"[yellow]crawl {result.crawl_id} failed: {escape(str(summary['error']))} "
+            f"[yellow]crawl {result.crawl_id} failed: {escape(summary.error)} "
             f"(log {result.log_path})[/]"
         )
         return result
     console.print(
-        f"crawl {result.crawl_id}: {summary.get('pages', '?')} pages, "
-        f"{summary.get('rows_new', 0)} new rows, {summary.get('rows_again', 0)} seen again; "
-        f"matching: {summary.get('matching', {}).get('status', '?')}"
+        f"crawl {result.crawl_id}: {summary.pages} pages, "
+        f"{summary.rows_new or 0} new rows, {summary.rows_again or 0} seen again; "
+        f"matching: {summary.matching.status if summary.matching else '?'}"
     )
     _show_findings(store)
     return result

@@ -39,19 +39,19 @@ def test_takedown_shrink_remove_and_return_are_tracked(store: Store, broker_web:
         first = run_crawl(store, "td", actor="t", timeout=60).summary
         listing = _listing(store)
         full = listing.row_count
-        assert listing.status == ListingStatus.ACTIVE and full == first["rows_new"] > 10
+        assert listing.status == ListingStatus.ACTIVE and full == first.rows_new > 10
 
         _control(broker_web, "shrink")
         second = run_crawl(store, "td", actor="t", timeout=60).summary
         listing = _listing(store)
         assert listing.status == ListingStatus.SHRUNK and listing.row_count == full // 2
-        assert second["rows_gone"] == full - full // 2 and second["rows_new"] == 0
-        assert second["listings_shrunk"] == [listing.id]
+        assert second.rows_gone == full - full // 2 and second.rows_new == 0
+        assert second.listings_shrunk == [listing.id]
 
         _control(broker_web, "remove")
         third = run_crawl(store, "td", actor="t", timeout=60).summary
         listing = _listing(store)
-        assert third["listings_removed"] == [listing.id]
+        assert third.listings_removed == [listing.id]
         assert listing.status == ListingStatus.REMOVED and listing.removed_at is not None
         with store.sessions() as s:
             still = s.scalars(select(ListingRow).where(ListingRow.gone_at.is_(None))).all()
@@ -61,9 +61,9 @@ def test_takedown_shrink_remove_and_return_are_tracked(store: Store, broker_web:
         _control(broker_web, "restore")
     fourth = run_crawl(store, "td", actor="t", timeout=60).summary
     listing = _listing(store)
-    assert fourth["listings_back"] == [listing.id] and listing.status == ListingStatus.ACTIVE
+    assert fourth.listings_back == [listing.id] and listing.status == ListingStatus.ACTIVE
     # the same rows are recognised again (by fingerprint), not added as new ones
-    assert fourth["rows_again"] == full and fourth["rows_new"] == 0
+    assert fourth.rows_again == full and fourth.rows_new == 0
     with store.sessions() as s:
         assert s.scalars(select(ListingRow).where(ListingRow.gone_at.is_not(None))).all() == []
 
@@ -73,7 +73,7 @@ def test_hostile_content_stored_as_text_and_shown_safely(
 ) -> None:
     add_source(store, "hostile", [broker_web + "/hostile/"], actor="t", is_local=True)
     result = run_crawl(store, "hostile", actor="t", timeout=60)
-    assert result.returncode == 0 and result.summary["complete"]
+    assert result.returncode == 0 and result.summary.complete
     with store.sessions() as s:
         rows = [
             store.vault.open_json(r.pii, LISTING_ROW_PII) for r in s.scalars(select(ListingRow))
@@ -114,10 +114,10 @@ def test_a_source_not_marked_local_cannot_reach_loopback(store: Store, broker_we
     add_source(store, "outside", [broker_web + "/"], actor="t", is_local=False)
     mark, _ = server_log(broker_web)
     summary = run_crawl(store, "outside", actor="t", timeout=60).summary
-    assert summary["pages"] == 0 and summary["records"] == 0
-    assert summary["refused"]
-    assert "non-public address, 127.0.0.1 (loopback)" in summary["refused"][0]["reason"]
-    assert summary["error"].startswith("nothing could be fetched")  # a failed crawl
+    assert summary.pages == 0 and summary.records == 0
+    assert summary.refused
+    assert "non-public address, 127.0.0.1 (loopback)" in summary.refused[0]["reason"]
+    assert summary.error.startswith("nothing could be fetched")  # a failed crawl
     assert server_log(broker_web, mark)[1] == []  # not even robots.txt reached the server
 
 
@@ -143,15 +143,15 @@ def test_dns_rebinding_refused_on_the_address_connected_to(store: Store, broker_
     }
     add_source(store, "rebind", [probe], actor="t", is_local=False)
     s = run_crawl(store, "rebind", actor="t", timeout=60, extra_settings=no_guard).summary
-    assert s["pages"] == 0 and s["complete"] is False
-    (refused,) = [r for r in s["refused"] if r["url"] == f"localhost:{port}"]
+    assert s.pages == 0 and s.complete is False
+    (refused,) = [r for r in s.refused if r["url"] == f"localhost:{port}"]
     assert "at connect time to a non-public address" in refused["reason"]
     assert "127.0.0.1" in refused["reason"] or "::1" in refused["reason"]
     assert _hits(broker_web, "/rebind-probe/") == 0  # the server never saw a connection
 
     add_source(store, "rebind-local", [probe], actor="t", is_local=True)
     s = run_crawl(store, "rebind-local", actor="t", timeout=60, extra_settings=no_guard).summary
-    assert s["pages"] >= 1 and s["refused"] == []
+    assert s.pages >= 1 and s.refused == []
     assert _hits(broker_web, "/rebind-probe/") == 1
 
 
@@ -201,4 +201,4 @@ def test_proxy_variables_are_not_used_by_crawls(
         monkeypatch.setenv(name, "http://127.0.0.1:9")
     add_source(store, "via-proxy", [broker_web + "/takedown/"], actor="t", is_local=True)
     summary = run_crawl(store, "via-proxy", actor="t", timeout=60).summary
-    assert summary["pages"] >= 1 and summary["records"] > 0
+    assert summary.pages >= 1 and summary.records > 0

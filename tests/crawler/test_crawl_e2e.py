@@ -108,16 +108,16 @@ def test_every_shape_extracted_with_every_field_in_its_column(
 
 def test_crawl_summary_and_crawl_row(crawled: CrawlResult, module_store: Store) -> None:
     s = crawled.summary
-    assert s["finish_reason"] == "finished" and s["complete"] is True
-    assert s["outcome"] == "finished" and "error" not in s
-    assert s["pages"] >= 20 and s["captures"] == s["pages"]
-    assert s["listings_new"] == 10  # 8 shapes (the liar has two pages) + the hostile page
-    assert s["records"] >= 1200
+    assert s.finish_reason == "finished" and s.complete is True
+    assert s.outcome == "finished" and s.error is None
+    assert s.pages >= 20 and s.captures == s.pages
+    assert s.listings_new == 10  # 8 shapes (the liar has two pages) + the hostile page
+    assert s.records >= 1200
     crawl = crawl_row(module_store, crawled.crawl_id)
-    assert crawl.status.value == "done" and crawl.error is None and crawl.pages == s["pages"]
+    assert crawl.status.value == "done" and crawl.error is None and crawl.pages == s.pages
     (ending,) = crawl_endings(module_store, crawled.crawl_id)
     assert ending.action == "crawl.finished" and ending.actor == "crawler"
-    assert ending.details["pages"] == s["pages"] and ending.details["rows_new"] == s["rows_new"]
+    assert ending.details["pages"] == s.pages and ending.details["rows_new"] == s.rows_new
 
 
 def test_no_remote_console_in_the_crawl_process(crawled: CrawlResult) -> None:
@@ -132,7 +132,7 @@ def test_no_remote_console_in_the_crawl_process(crawled: CrawlResult) -> None:
 
 
 def test_robots_disallowed_path_never_fetched(crawled: CrawlResult, broker_web: str) -> None:
-    assert crawled.summary["robots_forbidden"] >= 1
+    assert crawled.summary.robots_forbidden >= 1
     url = f"{broker_web}/_control/hits?path=/meibo/private/full.html"
     with urllib.request.urlopen(url, timeout=5) as resp:  # the server's own count
         assert resp.read() == b"0"
@@ -141,7 +141,7 @@ def test_robots_disallowed_path_never_fetched(crawled: CrawlResult, broker_web: 
 def test_redirects_to_private_addresses_refused(
     crawled: CrawlResult, module_store: Store, broker_web: str
 ) -> None:
-    refused = {r["url"]: r for r in crawled.summary["refused"]}
+    refused = {r["url"]: r for r in crawled.summary.refused}
     for target in (
         "http://169.254.169.254/latest/meta-data/",
         "http://10.0.0.1/admin",
@@ -163,7 +163,7 @@ def test_redirects_to_private_addresses_refused(
 def test_oversized_response_cut_with_reason(
     crawled: CrawlResult, module_store: Store, broker_web: str
 ) -> None:
-    (cut,) = crawled.summary["truncated"]
+    (cut,) = crawled.summary.truncated
     assert cut["url"] == f"{broker_web}/trap/big.html"
     assert "2097152-byte limit" in cut["reason"]
     with module_store.sessions() as s:
@@ -196,7 +196,7 @@ def test_evidence_verification_catches_a_changed_byte(
     with module_store.sessions() as s:
         report = verify(s)
         assert report.ok, report.problems[:3]
-        assert report.checked == crawled.summary["captures"]
+        assert report.checked == crawled.summary.captures
         cap = s.execute(
             select(EvidenceCapture).where(EvidenceCapture.url.like("%/catalog/item/1.html"))
         ).scalar_one()
@@ -222,7 +222,8 @@ def test_new_rows_become_candidate_matches(
     crawled: CrawlResult, module_store: Store, fixture_data: Fixture
 ) -> None:
     """The crawl hands its rows to the matcher; the matches are the people really published."""
-    assert crawled.summary["matching"]["status"] == "matched", crawled.summary["matching"]
+    assert crawled.summary.matching is not None
+    assert crawled.summary.matching.status == "matched", crawled.summary.matching
     published = {rid for ids in fixture_data.row_ids.values() for rid in ids}
     positives = {
         t["record_id"] for t in fixture_data.truth if t["row_id"] in published and t["record_id"]

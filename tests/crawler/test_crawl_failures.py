@@ -65,16 +65,16 @@ def test_a_failed_crawl_never_concludes_a_takedown(store: Store, broker_web: str
     listing must stay active with all its rows, not be taken for removed."""
     add_source(store, "td-then-refused", [broker_web + "/takedown/"], actor="t", is_local=True)
     first = run_crawl(store, "td-then-refused", actor="t", timeout=60).summary
-    assert first["rows_new"] > 10 and "error" not in first
+    assert first.rows_new > 10 and first.error is None
     with store.sessions.begin() as s:
         src = s.scalars(select(Source).where(Source.name == "td-then-refused")).one()
         src.is_local = False
     second = run_crawl(store, "td-then-refused", actor="t", timeout=60).summary
-    assert second["error"].startswith("nothing could be fetched")
-    assert second["complete"] is False and second["removals_checked"] is False
+    assert second.error.startswith("nothing could be fetched")
+    assert second.complete is False and second.removals_checked is False
     with store.sessions() as s:
         listing = s.scalars(select(Listing)).one()
-        assert listing.status == ListingStatus.ACTIVE and listing.row_count == first["rows_new"]
+        assert listing.status == ListingStatus.ACTIVE and listing.row_count == first.rows_new
         assert s.scalars(select(ListingRow).where(ListingRow.gone_at.is_not(None))).all() == []
 
 
@@ -99,17 +99,17 @@ def test_a_crawl_that_cannot_start_fails_with_the_reason(store: Store, broker_we
     gone = run_crawl(
         store, "starts", actor="t", timeout=60, extra_settings={"LEAKWATCH_SOURCE": "gone"}
     )
-    assert "the crawl could not start: unknown source 'gone'" in gone.summary["error"]
+    assert "the crawl could not start: unknown source 'gone'" in gone.summary.error
     # Scrapy itself cannot start: its log file cannot be opened
     broken = run_crawl(
         store, "starts", actor="t", timeout=60,
         extra_settings={"LOG_FILE": str(Path(store.settings.home) / "no-such-dir" / "x.log")},
     )  # fmt: skip
     assert broken.returncode == 1
-    assert broken.summary["error"].startswith("scrapy exited with code 1")
+    assert broken.summary.error.startswith("scrapy exited with code 1")
     for result in (gone, broken):
         crawl = crawl_row(store, result.crawl_id)
-        assert crawl.status == CrawlStatus.FAILED and crawl.error == result.summary["error"]
+        assert crawl.status == CrawlStatus.FAILED and crawl.error == result.summary.error
         (ending,) = crawl_endings(store, result.crawl_id)
         assert (ending.action, ending.actor, ending.reason) == ("crawl.failed", "t", crawl.error)
 
@@ -123,10 +123,10 @@ def test_a_timeout_stops_the_crawl_and_records_it_interrupted(
 ) -> None:
     _slow_source(store, broker_web, "slow-timeout")
     result = run_crawl(store, "slow-timeout", actor="t", timeout=8)
-    error = result.summary["error"]
+    error = result.summary.error
     # the crawl closed itself on the signal: what it had fetched is recorded
     assert error.startswith("timed out after 8 s: stopped by a signal after"), error
-    assert result.summary["pages"] >= 2 and result.summary["complete"] is False
+    assert result.summary.pages >= 2 and result.summary.complete is False
     crawl = crawl_row(store, result.crawl_id)
     assert crawl.status == CrawlStatus.FAILED and crawl.error == error
     (ending,) = crawl_endings(store, result.crawl_id)
@@ -134,9 +134,9 @@ def test_a_timeout_stops_the_crawl_and_records_it_interrupted(
 
     # stopped before the crawl process was even running: the launcher records it
     early = run_crawl(store, "slow-timeout", actor="t", timeout=0.2)
-    assert early.summary["error"] == "timed out after 0.2 s: the crawl was stopped"
+    assert early.summary.error == "timed out after 0.2 s: the crawl was stopped"
     crawl = crawl_row(store, early.crawl_id)
-    assert crawl.status == CrawlStatus.FAILED and crawl.error == early.summary["error"]
+    assert crawl.status == CrawlStatus.FAILED and crawl.error == early.summary.error
     (ending,) = crawl_endings(store, early.crawl_id)
     assert (ending.action, ending.actor) == ("crawl.interrupted", "t")
 
@@ -192,8 +192,8 @@ def test_a_crawl_process_that_dies_is_recorded_failed(store: Store, broker_web: 
         os.kill(child.pid, signal.SIGKILL)
         result = running.result(timeout=60)
     assert result.returncode == -signal.SIGKILL
-    assert result.summary["error"] == "the scrapy process was killed (SIGKILL)"
+    assert result.summary.error == "the scrapy process was killed (SIGKILL)"
     crawl = crawl_row(store, result.crawl_id)
-    assert crawl.status == CrawlStatus.FAILED and crawl.error == result.summary["error"]
+    assert crawl.status == CrawlStatus.FAILED and crawl.error == result.summary.error
     (ending,) = crawl_endings(store, result.crawl_id)
     assert (ending.action, ending.actor) == ("crawl.failed", "t")

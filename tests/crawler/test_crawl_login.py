@@ -76,8 +76,8 @@ def test_login_source_reads_member_rows_and_keeps_credentials_out(
     )
     s = result.summary
     assert result.returncode == 0, result.log_path.read_text()[-2000:]
-    assert s["login"] == {"status": "ok", "reason": "logged in"}
-    assert s["complete"] is True
+    assert s.login is not None and s.login.model_dump() == {"status": "ok", "reason": "logged in"}
+    assert s.complete is True
     members = build_fixture().members
     truth = Counter(tuple(r[f] for f in FIELDS) for r in members)
     got = Counter(_rows(store))
@@ -104,13 +104,14 @@ def test_without_credentials_or_with_a_wrong_password_no_member_rows_and_nothing
     monkeypatch.setenv(USER_ENV, MEMBER_USER)
     monkeypatch.setenv(PASS_ENV, MEMBER_PASSWORD)
     first = run_crawl(store, "members", actor="t", timeout=60).summary
-    assert first["login"]["status"] == "ok" and first["rows_new"] > 40
+    assert first.login.status == "ok" and first.rows_new > 40
 
     monkeypatch.setenv(PASS_ENV, WRONG_PASSWORD)
     wrong = run_crawl(store, "members", actor="t", timeout=60)
     s = wrong.summary
-    assert s["login"]["status"] == "failed" and "login form again" in s["login"]["reason"]
-    assert s["records"] == 0 and s["complete"] is False and s["removals_checked"] is False
+    assert s.login is not None and s.login.status == "failed"
+    assert "login form again" in s.login.reason
+    assert s.records == 0 and s.complete is False and s.removals_checked is False
     # the members' listing was not seen, and is not taken for removed
     with store.sessions() as db:
         listing = db.execute(select(Listing)).scalar_one()
@@ -121,9 +122,9 @@ def test_without_credentials_or_with_a_wrong_password_no_member_rows_and_nothing
 
     monkeypatch.delenv(PASS_ENV)
     unset = run_crawl(store, "members", actor="t", timeout=60).summary
-    assert unset["login"]["status"] == "not attempted"
-    assert PASS_ENV in unset["login"]["reason"] and unset["records"] == 0
-    assert unset["complete"] is False
+    assert unset.login.status == "not attempted"
+    assert PASS_ENV in unset.login.reason and unset.records == 0
+    assert unset.complete is False
 
 
 def test_login_options_hold_variable_names_only(store: Store) -> None:

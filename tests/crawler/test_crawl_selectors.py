@@ -47,7 +47,7 @@ def test_selector_override_reads_what_the_generic_path_cannot(
         options={"selectors": SELECTORS},
     )  # fmt: skip
     result = run_crawl(store, "cards", actor="t", timeout=60)
-    assert result.returncode == 0 and result.summary["complete"]
+    assert result.returncode == 0 and result.summary.complete
     with store.sessions() as s:
         rows = [
             store.vault.open_json(r.pii, LISTING_ROW_PII) for r in s.scalars(select(ListingRow))

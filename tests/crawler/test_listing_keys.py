@@ -47,8 +47,8 @@ def test_a_listing_keyed_with_its_host_and_port_is_recognised_and_re_keyed(
         # as the crawler recorded it before keys left the home host out
         listing.key = f"{urlsplit(broker_web).netloc}/takedown/"
     again = run_crawl(store, "keys", actor="t", timeout=60).summary
-    assert again["listings_new"] == 0 and again["listings_removed"] == []
-    assert again["rows_new"] == 0 and again["rows_again"] == first["rows_new"] > 10
+    assert again.listings_new == 0 and again.listings_removed == []
+    assert again.rows_new == 0 and again.rows_again == first.rows_new > 10
     with store.sessions() as s:
         listing = s.scalars(select(Listing)).one()
     assert (listing.id, listing.key) == (listing_id, "/takedown/")

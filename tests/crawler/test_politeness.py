@@ -80,8 +80,8 @@ def test_the_page_limit_caps_the_requests_the_site_sees(store: Store, broker_web
     assert limit - 1 <= len(pages) <= limit, len(pages)
     assert [h["path"] for h in hits if h not in pages] == ["/robots.txt"]
     # pages went unseen: the crawl is incomplete and concludes nothing is gone
-    assert "error" not in summary and summary["complete"] is False
-    assert summary["finish_reason"] == "closespider_pagecount" or summary["over_page_limit"]
+    assert summary.error is None and summary.complete is False
+    assert summary.finish_reason == "closespider_pagecount" or summary.over_page_limit
     assert last_crawl(store, "limited").error == (
-        f"incomplete ({summary['finish_reason']}): removals were not checked"
+        f"incomplete ({summary.finish_reason}): removals were not checked"
     )

@@ -100,8 +100,8 @@ def test_robots_txt_is_obeyed_unless_overridden(store: Store, broker_web: str) -
     obeyed = run_crawl(store, "obeys", actor="t", timeout=60).summary
     _, hits = server_log(broker_web, mark)
     assert [h["path"] for h in hits] == ["/robots.txt"]
-    assert obeyed["robots_forbidden"] == 1
-    assert obeyed["error"] == f"nothing could be fetched: {private}: Forbidden by robots.txt"
+    assert obeyed.robots_forbidden == 1
+    assert obeyed.error == f"nothing could be fetched: {private}: Forbidden by robots.txt"
 
     add_source(
         store, "overrides", [private], actor="t", is_local=True,
@@ -111,7 +111,7 @@ def test_robots_txt_is_obeyed_unless_overridden(store: Store, broker_web: str) -
     overridden = run_crawl(store, "overrides", actor="t", timeout=60).summary
     _, hits = server_log(broker_web, mark)
     assert [h["path"] for h in hits] == ["/meibo/private/full.html"]  # not even robots.txt
-    assert "error" not in overridden and overridden["robots_forbidden"] == 0
+    assert overridden.error is None and overridden.robots_forbidden == 0
     crawl = last_crawl(store, "overrides")
     assert crawl.error is None
     with store.sessions() as s:

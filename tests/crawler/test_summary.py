@@ -20,9 +20,3 @@ def test_json_round_trip_keeps_what_was_given_only() -> None:
     assert data["matching"] == {"status": "matched", "rows": 2, "result": {"rows": 2, "x": None}}
     assert data["listings_shrunk"] == []
 
-
-def test_read_by_key_as_before() -> None:
-    """office/demo.py and bench/crawl.py still read the summary as the dict it was."""
-    s = CrawlSummary(source="s", pages=3, error="timed out", matching=None)
-    assert s["pages"] == 3 and "error" in s and s["error"] == "timed out"
-    assert "matching" not in s and s.get("matching", {}) == {} and s.get("rows_new", 0) == 0
