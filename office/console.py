@@ -117,8 +117,11 @@ def exit_for(exc: Exception) -> typer.Exit:
 
 def write_error_log(exc: BaseException) -> Path:
     """Append the traceback to LEAKWATCH_HOME/logs/errors.log (0600; a temporary folder if
-    that cannot be written). Database errors carry no SQL parameters (hide_parameters)."""
-    text = "".join(traceback.format_exception(exc))
+    that cannot be written). Database errors carry no SQL parameters (hide_parameters) and
+    no values quoted by the database (safe_error_text)."""
+    from store.db import safe_error_text
+
+    text = safe_error_text("".join(traceback.format_exception(exc)))
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     entry = f"--- {stamp} leakwatch {' '.join(sys.argv[1:2])} (pid {os.getpid()})\n{text}"
     for folder in _log_folders():

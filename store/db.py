@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,21 @@ def alembic_config(url: str) -> Config:
     # ConfigParser interpolation would choke on '%' in passwords.
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+# PostgreSQL quotes values in an error's DETAIL ("Key (registration_code)=(…) already
+# exists", "Failing row contains (…)"): never in a log or a message of ours.
+_DETAIL = re.compile(r"^(\s*DETAIL:).*$", re.MULTILINE)
+_FAILING_ROW = re.compile(r"Failing row contains \(.*?\)\.?", re.DOTALL)
+_KEY_VALUE = re.compile(r"Key \((.*?)\)=\(.*?\)")
+
+
+def safe_error_text(text: str) -> str:
+    """``text`` (an error message or traceback) with the values a database quotes hidden.
+    (SQL parameters are hidden by the engines: ``hide_parameters``.)"""
+    text = _DETAIL.sub(r"\1 (hidden: it may quote values)", text)
+    text = _FAILING_ROW.sub("Failing row contains (hidden).", text)
+    return _KEY_VALUE.sub(r"Key (\1)=(hidden)", text)
 
 
 class SchemaError(Exception):

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import audit
+from store.db import safe_error_text
 from store.models import RunKind, RunStatus, WorkRun, utcnow
 
 
@@ -91,7 +92,7 @@ def tracked_run(
 def _error_line(exc: BaseException) -> str:
     """The error for the run's row and event: our messages name files, lines and columns,
     never personal values (and database errors carry no parameters)."""
-    return f"{type(exc).__name__}: {exc}"[:300]
+    return safe_error_text(f"{type(exc).__name__}: {exc}")[:300]
 
 
 def recover_stale(sessions: sessionmaker[Session], actor: str) -> list[int]:
