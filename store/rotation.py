@@ -154,7 +154,9 @@ def _reseal(
                     model.id, blob_col, Household.household_ref, WatchlistPerson.is_seed
                 ).join(Household, Household.id == WatchlistPerson.household_id)
                 query = query.where(model.id > last_id)
-            rows = session.execute(query.order_by(model.id).limit(BATCH)).all()
+            rows = session.execute(
+                query.order_by(model.id).limit(sealed.rows_per_batch or BATCH)
+            ).all()
             if not rows:
                 return done
             last_id = rows[-1][0]

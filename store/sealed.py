@@ -14,13 +14,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from store.lookup_keys import email_key, phone_key, postal_key
-from store.models import Base, CustomerReport, Household, ListingRow, WatchlistPerson
+from store.models import (
+    Base,
+    CustomerReport,
+    Household,
+    ListingRow,
+    ReportAttachment,
+    WatchlistPerson,
+)
 from store.vault import Vault
 
 PERSON_PII = "watchlist_person.pii"
 LISTING_ROW_PII = "listing_row.pii"
 REPORT_FACTS = "customer_report.facts"
 LOGIN_KEY = "household.login_key"  # until a codes export has delivered it
+NOTIFY_EMAIL = "household.notify_email"
+REPORT_DETAILS = "customer_report.details"
+ATTACHMENT = "report_attachment.content"
 
 
 def person_indexes(vault: Vault, pii: dict[str, str]) -> dict[str, bytes | None]:
@@ -79,6 +89,8 @@ class SealedColumn:
     context: str
     # Re-derives keyed columns (blind indexes) from the opened payload; None if there are none.
     reindex: Callable[[Vault, dict[str, Any]], dict[str, bytes | None]] | None
+    # Rows re-sealed per transaction when not the rotation's default (big values: fewer).
+    rows_per_batch: int | None = None
 
 
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
@@ -86,4 +98,8 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn(ListingRow, "pii", LISTING_ROW_PII, listing_row_indexes),
     SealedColumn(CustomerReport, "facts", REPORT_FACTS, None),
     SealedColumn(Household, "login_key_sealed", LOGIN_KEY, None),
+    SealedColumn(Household, "notify_email_sealed", NOTIFY_EMAIL, None),
+    SealedColumn(CustomerReport, "details_sealed", REPORT_DETAILS, None),
+    # Attachments are up to 5 MB each: a few per transaction keep the rotation's memory flat.
+    SealedColumn(ReportAttachment, "content_sealed", ATTACHMENT, None, rows_per_batch=8),
 )

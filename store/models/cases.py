@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from store.business_names import name_key
 from store.corporate_number import normalise_corporate_number
 from store.models.base import Base, UTCDateTime, str_enum, utcnow
 
@@ -29,6 +30,8 @@ class Business(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
+    name_key: Mapped[str] = mapped_column(String(300), index=True, default="",
+                                          comment="store.business_names.name_key(name)")
     corporate_number: Mapped[str | None] = mapped_column(
         String(13), unique=True, comment="法人番号, check digit validated"
     )
@@ -46,6 +49,11 @@ class Business(Base):
     def _check_corporate_number(self, _key: str, value: str | None) -> str | None:
         return None if value is None else normalise_corporate_number(value)
 
+    @validates("name")
+    def _keep_name_key(self, _key: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
+
 
 class BusinessAlias(Base):
     """Trade names, shop names and domains under which the same business appears."""
@@ -56,8 +64,14 @@ class BusinessAlias(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     business_id: Mapped[int] = mapped_column(ForeignKey("business.id", ondelete="CASCADE"))
     alias: Mapped[str] = mapped_column(String(300), index=True)
+    alias_key: Mapped[str] = mapped_column(String(300), index=True, default="")
 
     business: Mapped[Business] = relationship(back_populates="aliases")
+
+    @validates("alias")
+    def _keep_alias_key(self, _key: str, value: str) -> str:
+        self.alias_key = name_key(value)
+        return value
 
 
 class Decision(enum.StrEnum):

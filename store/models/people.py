@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -35,6 +35,10 @@ class Household(Base):
     # letters; then only the hash above remains. NULL: delivered (or imported before this).
     login_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The customer's opt-in for an e-mail when something new is found or done: the address
+    # is personal data, sealed.
+    notify_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    notify_email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     persons: Mapped[list[WatchlistPerson]] = relationship(back_populates="household")
@@ -101,3 +105,4 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
