@@ -75,7 +75,7 @@ PERMISSIONS: dict[Action, frozenset[Actor]] = {
     Action.MANAGE_USERS: frozenset({Actor.ADMIN}),
     Action.MANAGE_OWN_TOKENS: STAFF,
     Action.VIEW_STAFF_HOME: STAFF,
-    Action.VIEW_OWN_ACCOUNT: SIGNED_IN,
+    Action.VIEW_OWN_ACCOUNT: STAFF,  # the API: staff tokens only
 }
 
 

@@ -128,6 +128,26 @@ def file_for_caller(request: Request, store: StoreDep, body: ReportIn) -> Filed:
     return Filed(id=filed.report_id, reference=filed.reference)
 
 
+class CodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    registration_code: str = Field(min_length=1, max_length=40)
+
+
+class HouseholdOut(BaseModel):
+    household: str = Field(description="the household's reference in the watchlist")
+
+
+@router.post("/households/lookup", dependencies=[permission(Action.FIND_HOUSEHOLD_BY_CODE)],
+             responses={404: {"description": "no household has this registration code"}})  # fmt: skip
+def household_lookup(request: Request, store: StoreDep, body: CodeIn) -> HouseholdOut:
+    """The household a caller's registration code belongs to (audited)."""
+    try:
+        found = find_household(store, caller_of(request).principal, body.registration_code)
+    except NotFound:
+        raise HTTPException(404, "no household has this registration code") from None
+    return HouseholdOut(household=found.reference)
+
+
 @router.get("/users", dependencies=[permission(Action.MANAGE_USERS)])
 def users(store: StoreDep) -> list[UserOut]:
     return [UserOut.model_validate(u, from_attributes=True) for u in list_users(store)]

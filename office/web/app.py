@@ -35,13 +35,17 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    """The app on ``store`` (kept open by its owner), or on a store it opens at start-up
+    from ``settings`` and closes at shutdown."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if store is not None:
+            yield
+            return
         app.state.store = Store.open(settings)
-        app.state.resident = ResidentIndex()
         try:
             yield
         finally:
@@ -49,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="LeakWatch", version="0.1.0", docs_url=None, redoc_url=None,
                   lifespan=lifespan)  # fmt: skip
+    app.state.store, app.state.resident = store, ResidentIndex()
     for module in (public, auth, customer, hotline, staff, admin, api):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")

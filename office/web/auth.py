@@ -43,6 +43,9 @@ def customer_form(request: Request) -> Response:
 @router.post("/signin/customer", dependencies=[SIGN_IN, CsrfDep])
 def customer_sign_in(request: Request, store: StoreDep, code: Text = "", key: Text = ""
                      ) -> Response:  # fmt: skip
+    if not code.strip() or not key.strip():
+        return render(request, caller_of(request), "signin_customer.html", 400,
+                      error="登録番号とログインキーを入力してください。", code=code[:20])  # fmt: skip
     try:
         principal = sign_in_customer(store, code, key, _client(request))
     except Locked:
@@ -65,6 +68,9 @@ def staff_form(request: Request) -> Response:
 @router.post("/signin/staff", dependencies=[SIGN_IN, CsrfDep])
 def staff_sign_in(request: Request, store: StoreDep, username: Text = "", password: Text = ""
                   ) -> Response:  # fmt: skip
+    if not username.strip() or not password:
+        return render(request, caller_of(request), "signin_staff.html", 400,
+                      error="ユーザー名とパスワードを入力してください。", username=username[:64])  # fmt: skip
     try:
         principal = sign_in_staff(store, username, password, _client(request))
     except Locked:

@@ -54,18 +54,20 @@ StoreDep = Annotated[Store, Depends(get_store)]
 
 
 def current_caller(request: Request, store: StoreDep) -> Caller:
-    """The session of the cookie, or the staff user of a bearer token (API only)."""
+    """The session of the cookie (pages), or the staff user of a bearer token (the API)."""
     cached = getattr(request.state, "caller", None)
     if isinstance(cached, Caller):
         return cached
     caller = Caller(ANONYMOUS, None)
     auth = request.headers.get("authorization", "")
-    if request.url.path.startswith("/api/") and auth.lower().startswith("bearer "):
-        principal = principal_of_token(store, auth[7:].strip())
-        if principal is None:
-            raise HTTPException(401, "invalid or revoked token",
-                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
-        caller = Caller(principal, None, via_token=True)
+    if request.url.path.startswith("/api/"):
+        # The API takes tokens only: a cookie would let any page a user visits call it.
+        if auth.lower().startswith("bearer "):
+            principal = principal_of_token(store, auth[7:].strip())
+            if principal is None:
+                raise HTTPException(401, "invalid or revoked token",
+                                    headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+            caller = Caller(principal, None, via_token=True)
     elif token := request.cookies.get(SESSION_COOKIE):
         info = find_session(store, token)
         if info is not None:
