@@ -137,8 +137,11 @@ class HouseholdOut(BaseModel):
     household: str = Field(description="the household's reference in the watchlist")
 
 
+NO_HOUSEHOLD = {404: {"description": "no household has this registration code"}}
+
+
 @router.post("/households/lookup", dependencies=[permission(Action.FIND_HOUSEHOLD_BY_CODE)],
-             responses={404: {"description": "no household has this registration code"}})  # fmt: skip
+             responses=NO_HOUSEHOLD)  # type: ignore[arg-type]  # fmt: skip
 def household_lookup(request: Request, store: StoreDep, body: CodeIn) -> HouseholdOut:
     """The household a caller's registration code belongs to (audited)."""
     try:

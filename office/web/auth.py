@@ -44,8 +44,9 @@ def customer_form(request: Request) -> Response:
 def customer_sign_in(request: Request, store: StoreDep, code: Text = "", key: Text = ""
                      ) -> Response:  # fmt: skip
     if not code.strip() or not key.strip():
-        return render(request, caller_of(request), "signin_customer.html", 400,
-                      error="登録番号とログインキーを入力してください。", code=code[:20])  # fmt: skip
+        error = "登録番号とログインキーを入力してください。"
+        return render(request, caller_of(request), "signin_customer.html", 400, error=error,
+                      code=code[:20])  # fmt: skip
     try:
         principal = sign_in_customer(store, code, key, _client(request))
     except Locked:
@@ -69,8 +70,9 @@ def staff_form(request: Request) -> Response:
 def staff_sign_in(request: Request, store: StoreDep, username: Text = "", password: Text = ""
                   ) -> Response:  # fmt: skip
     if not username.strip() or not password:
-        return render(request, caller_of(request), "signin_staff.html", 400,
-                      error="ユーザー名とパスワードを入力してください。", username=username[:64])  # fmt: skip
+        error = "ユーザー名とパスワードを入力してください。"
+        return render(request, caller_of(request), "signin_staff.html", 400, error=error,
+                      username=username[:64])  # fmt: skip
     try:
         principal = sign_in_staff(store, username, password, _client(request))
     except Locked:

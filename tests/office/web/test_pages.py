@@ -95,8 +95,8 @@ def test_an_operator_enters_a_callers_report_by_code(web: Web) -> None:
     bad = _file(client, "/hotline/report", {"registration_code": "ZZZZ-ZZZZ-ZZZZ",
                                             "description": "電話"})  # fmt: skip
     assert bad.status_code == 422 and "この登録番号は見つかりません" in bad.text
-    done = _file(client, "/hotline/report", {"registration_code": code.lower(),
-                                             "contact_kind": "call", "description": "電話"})  # fmt: skip
+    form = {"registration_code": code.lower(), "contact_kind": "call", "description": "電話"}
+    done = _file(client, "/hotline/report", form)
     assert done.status_code == 200 and "LW-" in done.text
     no_code = _file(client, "/hotline/report", {"description": "電話"})
     assert no_code.status_code == 422 and "連絡先" in no_code.text  # how to call them back
