@@ -65,6 +65,16 @@ def add_user(store: Store, username: str, password: str, role: Role, *, actor: s
         return user.id
 
 
+DEMO_PREFIX = "demo-"
+
+
+def active_demo_accounts(store: Store) -> list[str]:
+    """Active accounts made by `leakwatch demo` (their passwords were printed)."""
+    with store.sessions() as s:
+        return list(s.scalars(select(User.username).where(
+            User.username.startswith(DEMO_PREFIX), User.active)))
+
+
 def list_users(store: Store) -> list[UserSummary]:
     with store.sessions() as s:
         return [UserSummary(u.id, u.username, u.display_name, u.role, u.active)

@@ -264,15 +264,25 @@ def config_cmd() -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    serve: Annotated[bool, typer.Option(help="Then run the web app until Ctrl-C.")] = True,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="The web app's port (a free one if taken).")
+    ] = 8000,
+) -> None:
     """Show LeakWatch working on synthetic data: init, import a watchlist, match a broker file,
-    crawl the local fixture broker web, and print the evidence behind a match.
+    crawl the local fixture broker web, print the evidence behind a match; then prepare the
+    web app's demo (accounts, findings, reports) and run it.
     """
+    from office.cli_web import free_port, run_server
     from office.demo import run_demo
     from store.settings import load_settings
 
     init()
-    run_demo(load_settings())
+    port = free_port("127.0.0.1", port)
+    run_demo(load_settings(), f"http://127.0.0.1:{port}/")
+    if serve:
+        run_server("127.0.0.1", port)
 
 
 

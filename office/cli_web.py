@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 from typing import Annotated
 
 import typer
@@ -19,11 +20,40 @@ def serve_cmd(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
     """Run the web app (customers' pages, reports, staff pages, the JSON API under /api/v1)."""
+    if not port_free(host, port):
+        raise fail(f"port {port} on {host} is taken: give another with --port")
+    run_server(host, port)
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str, wanted: int) -> int:
+    """``wanted`` if it is free, else one the system picks."""
+    if port_free(host, wanted):
+        return wanted
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def run_server(host: str, port: int) -> None:
+    """The web app on host:port until Ctrl-C (checked first: the store, production rules)."""
     import uvicorn
 
-    from office.web.app import create_app
+    from office.web.app import UnsafeProduction, create_app, refuse_unsafe_production
 
-    open_store().close()  # a missing schema or key: one line now, not a traceback per request
+    with open_store() as store:  # a missing schema or key: one line now, not per request
+        try:
+            refuse_unsafe_production(store)
+        except UnsafeProduction as exc:
+            raise fail(str(exc)) from None
     console.print(f"LeakWatch web app on http://{host}:{port}/ (Ctrl-C stops it)")
     uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False,
                 server_header=False)  # fmt: skip

@@ -18,6 +18,7 @@ from crawler.launch import CrawlResult, run_crawl
 from crawler.sources import add_source, set_start_urls
 from office.cli_match import run_match
 from office.console import cli_actor, console, fail
+from office.demo_web import DemoSignIns, prepare_web_demo
 from store import audit
 from store.masking import mask_value
 from store.models import (
@@ -44,7 +45,7 @@ SOURCE = "demo-broker"
 DEMO_PORT = 8765
 
 
-def run_demo(settings: Settings) -> None:
+def run_demo(settings: Settings, web_url: str = "http://127.0.0.1:8000/") -> None:
     demo_dir = settings.home / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)
     fixture = build_fixture(BROKER_SEED)
@@ -65,10 +66,23 @@ def run_demo(settings: Settings) -> None:
             chain = audit.verify(session)
         console.rule("4. audit")
         console.print(f"audit chain: {'intact' if chain.ok else 'BROKEN'}, {chain.events} events")
+        console.rule("5. the web app")
+        _show_sign_ins(prepare_web_demo(store, demo_dir), web_url)
     finally:
         store.close()
     if crawl.summary.error is not None:
         raise fail(f"the demo's crawl {crawl.crawl_id} failed (log {crawl.log_path})")
+
+
+def _show_sign_ins(sign_ins: DemoSignIns, url: str) -> None:
+    console.print(f"web app: {url}")
+    for code, key in sign_ins.customers[:2]:
+        console.print(f"  a customer (with findings): registration code {code}, login key {key}"
+                      f"  → {url}signin/customer")  # fmt: skip
+    for name, password in sorted(sign_ins.users.items()):
+        console.print(f"  staff {name}: password {password}  → {url}signin/staff")
+    console.print("  (demo passwords: LEAKWATCH_ENV=production refuses to start while a demo "
+                  "account is active)")  # fmt: skip
 
 
 def _import(store: Store, watchlist: Path, demo_dir: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
     )
     import_batch_size: int = Field(
         default=2000, ge=1, le=100_000, description="Rows per database transaction on import."
+    )
+    leakwatch_env: Literal["development", "production"] = Field(
+        default="development",
+        description="production: the web app refuses to start while a demo account (demo-*, "
+        "its password printed by `leakwatch demo`) is active.",
     )
     sql_echo: bool = Field(
         default=False,

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from casework.accounts import active_demo_accounts
 from casework.resident import ResidentIndex
 from office.web import admin, api, auth, customer, hotline, public, staff
 from office.web.deps import ANONYMOUS_CALLER, Caller, SignInNeeded
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             yield
             return
         app.state.store = Store.open(settings)
+        refuse_unsafe_production(app.state.store)
         try:
             yield
         finally:
@@ -63,6 +65,21 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.middleware("http")(_security_headers)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     return app
+
+
+class UnsafeProduction(RuntimeError):
+    """LEAKWATCH_ENV=production with something only a demo may have."""
+
+
+def refuse_unsafe_production(store: Store) -> None:
+    """In production, no account whose password a demo printed may be active."""
+    if store.settings.leakwatch_env != "production":
+        return
+    if demo := active_demo_accounts(store):
+        raise UnsafeProduction(
+            f"LEAKWATCH_ENV=production, but demo accounts with printed passwords are active "
+            f"({', '.join(demo)}): disable them with `leakwatch user disable NAME`"
+        )
 
 
 async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]

@@ -160,7 +160,7 @@ def test_every_command_explains_itself() -> None:
 def test_demo_runs_as_a_real_process(file_key_env: dict[str, str]) -> None:
     """The README's first command, minus the install: a fresh home, real subprocesses."""
     result = subprocess.run(
-        [sys.executable, "-m", "office", "demo"],
+        [sys.executable, "-m", "office", "demo", "--no-serve"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -171,6 +171,8 @@ def test_demo_runs_as_a_real_process(file_key_env: dict[str, str]) -> None:
     assert "imported: 1,500 new" in out and "audit chain: intact" in out
     assert "precision 1.000" in out or "precision 0.99" in out
     assert "matching: matched" in out and "evidence for one match" in out and "sha256" in out
+    assert "a customer (with findings): registration code" in out
+    assert "staff demo-admin: password" in out and "staff demo-operator: password" in out
     assert _persons() == 1500
 
 

@@ -161,3 +161,21 @@ def test_a_full_disk_leaves_the_keys_undelivered(home_env: dict[str, str], tmp_p
     assert pending == _counts()[1] > 0  # every key still waits: none was lost
     done = _run(home_env, "codes", "export", "--out", str(tmp_path / "codes.csv"))
     assert done.returncode == 0 and f"{pending:,} login keys written" in done.stdout
+
+
+def test_serve_refuses_a_taken_port_and_production_with_demo_accounts(
+    home_env: dict[str, str],
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = _run(home_env, "serve", "--port", port)
+    assert busy.returncode == 2 and f"port {port} on 127.0.0.1 is taken" in _one_line(busy.stderr)
+    env = home_env | {"LEAKWATCH_PASSWORD": "a long demo password"}
+    assert _run(env, "user", "add", "demo-admin", "--role", "admin").returncode == 0
+    refused = _run(env | {"LEAKWATCH_ENV": "production"}, "serve", "--port", port)
+    line = _one_line(refused.stderr)
+    assert refused.returncode == 2 and "demo accounts with printed passwords" in line

@@ -29,16 +29,18 @@ def test_the_demo_crawl_recognises_its_rows_when_the_web_moved_port(store: Store
         assert urlsplit(first).port != urlsplit(second).port  # both up: two ports for sure
         one = _crawl(store, first).summary
         two = _crawl(store, second).summary
-    assert "error" not in one and "error" not in two, (one.get("error"), two.get("error"))
-    assert one["listings_new"] == 10 and one["rows_new"] >= 1200
-    assert two["rows_new"] == 0 and two["rows_again"] == one["rows_new"]
-    assert two["listings_new"] == 0 and two["listings_removed"] == [] and two["rows_gone"] == 0
+    assert one.error is None and two.error is None, (one.error, two.error)
+    assert (one.listings_new or 0) >= 10 and (one.rows_new or 0) >= 1200
+    assert two.rows_new == 0 and two.rows_again == one.rows_new
+    assert two.listings_new == 0 and two.listings_removed == [] and two.rows_gone == 0
     with store.sessions() as s:
         listings = s.scalars(select(Listing)).all()
         source = s.scalars(select(Source).where(Source.name == SOURCE)).one()
         moved = s.scalars(select(AuditEvent).where(AuditEvent.action == "source.urls_changed"))
         assert [e.object_id for e in moved] == [str(source.id)]
-    assert len(listings) == 10 and {x.status for x in listings} == {ListingStatus.ACTIVE}
+    assert len(listings) == one.listings_new and {x.status for x in listings} == {
+        ListingStatus.ACTIVE
+    }
     assert source.start_urls == [second + "/"]
 
 
@@ -58,7 +60,7 @@ def test_a_taken_demo_port_moves_the_web_to_a_free_one(capfd: pytest.CaptureFixt
 
 def _demo() -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "office", "demo"],
+        [sys.executable, "-m", "office", "demo", "--no-serve"],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
 
