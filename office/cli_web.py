@@ -18,11 +18,14 @@ user_app = typer.Typer(help="Staff accounts of the web app.", no_args_is_help=Tr
 def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (method, path, status; no form data).")
+    ] = False,
 ) -> None:
     """Run the web app (customers' pages, reports, staff pages, the JSON API under /api/v1)."""
     if not port_free(host, port):
         raise fail(f"port {port} on {host} is taken: give another with --port")
-    run_server(host, port)
+    run_server(host, port, access_log=access_log)
 
 
 def port_free(host: str, port: int) -> bool:
@@ -43,7 +46,7 @@ def free_port(host: str, wanted: int) -> int:
         return int(probe.getsockname()[1])
 
 
-def run_server(host: str, port: int) -> None:
+def run_server(host: str, port: int, *, access_log: bool = False) -> None:
     """The web app on host:port until Ctrl-C (checked first: the store, production rules)."""
     import uvicorn
 
@@ -55,8 +58,8 @@ def run_server(host: str, port: int) -> None:
         except UnsafeProduction as exc:
             raise fail(str(exc)) from None
     console.print(f"LeakWatch web app on http://{host}:{port}/ (Ctrl-C stops it)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False,
-                server_header=False)  # fmt: skip
+    uvicorn.run(create_app(), host=host, port=port, log_level="info" if access_log else "warning",
+                access_log=access_log, server_header=False)  # fmt: skip
 
 
 def _password() -> str:
