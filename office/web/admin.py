@@ -9,11 +9,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from casework.accounts import AccountError, NoSuchUser, add_user, disable_user, list_users
 from casework.permissions import Action
-from office.web.deps import CsrfDep, StoreDep, caller_of, permission
+from office.web.deps import CsrfDep, ObjectId, StoreDep, caller_of, permission
 from office.web.pages import render
 from store.models import Role
 
-router = APIRouter(prefix="/admin")
+router = APIRouter(prefix="/admin", include_in_schema=False)
 MANAGE = permission(Action.MANAGE_USERS)
 Text = Annotated[str, Form()]
 
@@ -53,7 +53,7 @@ def _message(exc: Exception) -> str:
 
 
 @router.post("/users/{user_id}/disable", dependencies=[MANAGE, CsrfDep])
-def disable(request: Request, store: StoreDep, user_id: int) -> Response:
+def disable(request: Request, store: StoreDep, user_id: ObjectId) -> Response:
     try:
         disable_user(store, user_id, actor=caller_of(request).principal.audit_name)
     except NoSuchUser:

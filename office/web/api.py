@@ -13,7 +13,7 @@ from casework.accounts import AccountError, NoSuchUser, add_user, disable_user, 
 from casework.intake import FormProblems, ReportForm, file_report, process_report
 from casework.permissions import Action
 from casework.staff import NotFound, find_household, list_reports, view_report
-from office.web.deps import StoreDep, caller_of, get_resident, permission
+from office.web.deps import ObjectId, StoreDep, caller_of, get_resident, permission
 from store.models import ContactKind, ReportChannel, ReportStatus, Role
 
 ERRORS = {401: {"description": "no valid API token"}, 403: {"description": "not allowed"}}
@@ -78,7 +78,7 @@ class UserOut(BaseModel):
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(pattern=r"^[!-~]{1,64}$", description="printable ASCII, no spaces")
     password: str = Field(min_length=12, max_length=200)
     role: Role
     display_name: str = Field("", max_length=200)
@@ -98,7 +98,7 @@ def reports(request: Request, store: StoreDep) -> list[ReportOut]:
 
 @router.get("/reports/{report_id}", dependencies=[permission(Action.VIEW_REPORTS)],
             responses={404: {"description": "no such report in your scope"}})  # fmt: skip
-def report(request: Request, store: StoreDep, report_id: int) -> ReportDetail:
+def report(request: Request, store: StoreDep, report_id: ObjectId) -> ReportDetail:
     try:
         view = view_report(store, caller_of(request).principal, report_id)
     except NotFound:
@@ -123,7 +123,9 @@ def file_for_caller(request: Request, store: StoreDep, body: ReportIn) -> Filed:
     try:
         filed = file_report(store, principal, form, [], household_id=household)
     except FormProblems as problems:
-        raise HTTPException(422, problems.fields) from None
+        # As FastAPI's own validation errors are documented: a list of (where, what).
+        raise HTTPException(422, [{"loc": ["body", name], "msg": message, "type": "value_error"}
+                                  for name, message in problems.fields.items()]) from None
     process_report(store, filed.report_id, get_resident(request))
     return Filed(id=filed.report_id, reference=filed.reference)
 
@@ -163,8 +165,8 @@ def new_user(request: Request, store: StoreDep, body: UserIn) -> UserOut:
         uid = add_user(store, body.username, body.password, body.role,
                        actor=caller_of(request).principal.audit_name,
                        display_name=body.display_name)  # fmt: skip
-    except AccountError as exc:
-        raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from None
+    except AccountError as exc:  # the model checked the rest: the name is taken
+        raise HTTPException(409, str(exc)) from None
     return UserOut(id=uid, username=body.username.strip(),
                    display_name=body.display_name or body.username, role=body.role,
                    active=True)  # fmt: skip
@@ -173,7 +175,7 @@ def new_user(request: Request, store: StoreDep, body: UserIn) -> UserOut:
 @router.post("/users/{user_id}/disable", status_code=204,
              dependencies=[permission(Action.MANAGE_USERS)],
              responses={404: {"description": "no such user"}})  # fmt: skip
-def disable(request: Request, store: StoreDep, user_id: int) -> None:
+def disable(request: Request, store: StoreDep, user_id: ObjectId) -> None:
     try:
         disable_user(store, user_id, actor=caller_of(request).principal.audit_name)
     except NoSuchUser:

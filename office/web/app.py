@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app = FastAPI(title="LeakWatch", version="0.1.0", docs_url=None, redoc_url=None,
                   lifespan=lifespan)  # fmt: skip
     app.state.store, app.state.resident = store, ResidentIndex()
+    # The pages are HTML for people; the OpenAPI document describes the JSON API only.
     for module in (public, auth, customer, hotline, staff, admin, api):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
@@ -125,7 +126,8 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 async def _invalid(request: Request, exc: RequestValidationError) -> Response:
     if request.url.path.startswith("/api/"):
         # Field locations and messages only: the input itself may be personal data.
-        problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""),
+                     "type": e.get("type", "value_error")} for e in exc.errors()]  # fmt: skip
         return JSONResponse({"detail": problems}, status_code=422)
     return render(request, _caller(request), "error.html", 422, title=_TITLES[422],
                   message="入力された値を読み取れませんでした。")  # fmt: skip

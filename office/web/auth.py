@@ -18,7 +18,7 @@ from casework.sessions import end_session, start_session
 from office.web.deps import SESSION_COOKIE, CsrfDep, StoreDep, caller_of, permission
 from office.web.pages import render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 SIGN_IN = permission(Action.SIGN_IN)
 Text = Annotated[str, Form()]
 

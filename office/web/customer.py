@@ -18,11 +18,11 @@ from casework.customers import (
     set_notifications,
 )
 from casework.permissions import Action
-from office.web.deps import CsrfDep, StoreDep, caller_of, permission
+from office.web.deps import CsrfDep, ObjectId, StoreDep, caller_of, permission
 from office.web.pages import render
 from office.web.reporting import file_from_page
 
-router = APIRouter(prefix="/me")
+router = APIRouter(prefix="/me", include_in_schema=False)
 Files = Annotated[list[UploadFile], File()]
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
@@ -62,7 +62,7 @@ async def report(request: Request, attachments: Files = []) -> Response:  # noqa
 
 
 @router.get("/reports/{report_id}", dependencies=[permission(Action.VIEW_OWN_REPORTS)])
-def one_report(request: Request, store: StoreDep, report_id: int) -> Response:
+def one_report(request: Request, store: StoreDep, report_id: ObjectId) -> Response:
     caller = caller_of(request)
     found = [r for r in my_reports(store, caller.principal) if r.id == report_id]
     if not found:

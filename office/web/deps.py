@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 
 from casework.accounts import principal_of_token
 from casework.permissions import ANONYMOUS, Action, Actor, Principal, may
@@ -22,6 +22,9 @@ from casework.resident import ResidentIndex
 from casework.sessions import SessionInfo, find_session
 from store.runtime import Store
 
+# An object's id in a path: a positive database integer (a bigger number is a 422, never a
+# database error).
+ObjectId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 SESSION_COOKIE = "lw_session"
 PRE_CSRF_COOKIE = "lw_csrf"  # before sign-in: a double-submit token for the sign-in forms
 

@@ -13,7 +13,7 @@ from office.web.deps import CsrfDep, caller_of, permission
 from office.web.pages import render
 from office.web.reporting import file_from_page
 
-router = APIRouter(prefix="/hotline")
+router = APIRouter(prefix="/hotline", include_in_schema=False)
 Files = Annotated[list[UploadFile], File()]
 
 HOTLINE_PAGE: dict[str, Any] = {

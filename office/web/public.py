@@ -13,7 +13,7 @@ from office.web.deps import CsrfDep, caller_of, permission
 from office.web.pages import render
 from office.web.reporting import file_from_page
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 Files = Annotated[list[UploadFile], File()]
 
 PUBLIC_PAGE: dict[str, Any] = {

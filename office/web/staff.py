@@ -12,10 +12,10 @@ from fastapi.responses import Response
 from casework.accounts import create_token
 from casework.permissions import Action
 from casework.staff import NotFound, download_attachment, list_reports, view_report
-from office.web.deps import CsrfDep, StoreDep, caller_of, permission
+from office.web.deps import CsrfDep, ObjectId, StoreDep, caller_of, permission
 from office.web.pages import render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 
 @router.get("/staff", dependencies=[permission(Action.VIEW_STAFF_HOME)])
@@ -31,7 +31,7 @@ def reports(request: Request, store: StoreDep) -> Response:
 
 
 @router.get("/staff/reports/{report_id}", dependencies=[permission(Action.VIEW_REPORTS)])
-def report(request: Request, store: StoreDep, report_id: int) -> Response:
+def report(request: Request, store: StoreDep, report_id: ObjectId) -> Response:
     caller = caller_of(request)
     try:
         view = view_report(store, caller.principal, report_id)
@@ -42,7 +42,7 @@ def report(request: Request, store: StoreDep, report_id: int) -> Response:
 
 @router.get("/staff/attachments/{attachment_id}",
             dependencies=[permission(Action.DOWNLOAD_ATTACHMENT)])  # fmt: skip
-def attachment(request: Request, store: StoreDep, attachment_id: int) -> Response:
+def attachment(request: Request, store: StoreDep, attachment_id: ObjectId) -> Response:
     try:
         item = download_attachment(store, caller_of(request).principal, attachment_id)
     except NotFound:
