@@ -91,7 +91,7 @@ def test_a_customer_signs_in_sees_findings_and_files_a_report(
     page.fill("#key", code["login_key"])
     page.click("button:has-text('ログイン')")
     assert page.url.endswith("/me")
-    assert page.locator("table").first.inner_text().count("株式会社テスト名簿") == 1
+    assert page.locator(".card").first.inner_text().count("株式会社テスト名簿") == 1
     assert "氏名" in page.content() and _member(web, 0)["name"] not in page.content()
     page.click("text=不審な連絡を届け出る")
     page.select_option("#contact_kind", "call")
