@@ -12,6 +12,9 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as lite_insert
 from sqlalchemy.orm import Session
 
 from store.models import SignInLimit, utcnow
@@ -50,15 +53,18 @@ def check(session: Session, key: str, now: datetime | None = None) -> None:
 
 
 def fail(session: Session, key: str, limit: Limit, now: datetime | None = None) -> bool:
-    """Count one failure; True if it locked the key."""
+    """Count one failure; True if it locked the key. Concurrent failures all count: the
+    count is raised in the database (a read-then-write would lose some of them)."""
     now = now or utcnow()
-    row = session.get(SignInLimit, key, with_for_update=True)
-    if row is None:
-        row = SignInLimit(key=key, failures=0, window_start=now)
-        session.add(row)
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else lite_insert
+    session.execute(dialect_insert(SignInLimit).values(key=key, failures=0, window_start=now)
+                    .on_conflict_do_nothing(index_elements=["key"]))  # fmt: skip
+    session.execute(update(SignInLimit).where(SignInLimit.key == key)
+                    .values(failures=SignInLimit.failures + 1))  # fmt: skip
+    row = session.get(SignInLimit, key, populate_existing=True)
+    assert row is not None
     if now - row.window_start > limit.window:
-        row.failures, row.window_start = 0, now
-    row.failures += 1
+        row.failures, row.window_start = 1, now
     if row.failures >= limit.max_failures:
         row.locked_until, row.failures, row.window_start = now + limit.lock, 0, now
         return True

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from store.models import AuditEvent, AuditHead, utcnow
@@ -64,9 +64,14 @@ def record(
 
     Details must never hold personal data: counts, ids and hashes only.
     """
+    # Take the head's write lock before reading it. FOR UPDATE does on PostgreSQL; SQLite
+    # ignores it, and its driver begins a transaction only at the first write, so a head read
+    # before any write could be one another writer is about to move (two events, one seq).
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
     head = session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one()
+    session.refresh(head)  # the head as it is now, not as this session may have cached it
     clean = {k: to_plain(v) for k, v in (details or {}).items()}
     # Round-trip through JSON so what we hash is exactly what the database gives back.
     clean = json.loads(json.dumps(clean, ensure_ascii=False, default=str))

@@ -24,7 +24,11 @@ def make_engine(url: str, echo: bool = False, single_use: bool = False) -> Engin
     parameters never appear in error messages or logs (they hold codes and sealed data).
     A new SQLite file is created 0600 in a 0700 folder: it holds registration codes.
     """
-    extra: dict[str, Any] = {"poolclass": NullPool} if single_use else {}
+    # A web server runs requests on a pool of threads, each holding a connection or two:
+    # SQLAlchemy's default of 5 (+10) made them queue for a connection under load.
+    extra: dict[str, Any] = (
+        {"poolclass": NullPool} if single_use else {"pool_size": 20, "max_overflow": 20}
+    )
     if url.startswith("sqlite"):
         db_path = url.split("///", 1)[-1]
         if db_path and db_path != ":memory:":

@@ -169,3 +169,31 @@ def test_reorder_is_detected(store: Store) -> None:
     )
     report = _verify(store)
     assert not report.ok and report.first_bad_seq == 2
+
+
+def test_concurrent_writers_never_share_a_sequence_number(store: Store) -> None:
+    """Four threads appending at once (the web app's thread pool): every event gets its own
+    place in the chain. On SQLite the head is locked by a write before it is read."""
+    import threading
+
+    from store.audit import record, verify
+
+    errors: list[BaseException] = []
+
+    def append(n: int) -> None:
+        try:
+            for i in range(25):
+                with store.sessions.begin() as s:
+                    record(s, f"thread:{n}", "test.concurrent", object_id=i)
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with store.sessions() as s:
+        report = verify(s)
+    assert report.ok and report.events == 100
