@@ -1,8 +1,9 @@
 """Pure matching of Japanese personal data: normalisation, the match index, scoring, explanations.
 
-Imports only the standard library and small data packages: never the store, web or Scrapy.
-The public normalisation API is re-exported here; the work is done in one module per job:
-``text`` (width, spaces, dashes), ``kana`` (readings), ``variants`` (variant kanji), ``names``,
+Imports only the standard library, numpy, rapidfuzz and small data packages: never the
+store, web or Scrapy. The internals are described in docs/matcher.md. The public
+normalisation API is re-exported here; the work is done in one module per job: ``text``
+(width, spaces, dashes), ``kana`` (readings), ``variants`` (variant kanji), ``names``,
 ``gazetteer`` + ``address``, ``phone``, ``dates``, ``postal``, ``mail``.
 
 Matching (also re-exported): ``WatchlistIndex`` (``index``: compact columns, blocking keys,
@@ -11,10 +12,15 @@ encrypted save/load via ``sealing``), ``Matcher`` / ``score_listing`` (``match``
 persons column by column: ``watchlist_chunk`` makes a ``PersonChunk`` in any process for
 ``WatchlistIndex.add_chunks``), ``keys`` (loose readings, hashes, blocking keys),
 ``columns`` (vocabularies, packed strings, key tables), ``batch`` (listing rows as arrays,
-candidate pairs), ``compare`` (comparison levels, term frequencies), ``model``
-(Fellegi–Sunter, EM, household correction), ``asof`` (a listing's date), ``calibrate``
-(Platt scaling, reliability) and ``explain`` (``Explanation``). ``gc_paused`` keeps the
-cyclic GC off for a bulk step (a caller's too: reading a big file beside the index).
+candidate pairs), ``levels`` (every field's comparison levels, named, with their m/u
+priors: the one table the comparison, the model and the explanations are built from),
+``compare`` (a pair's level per field, term frequencies), ``model`` (Fellegi–Sunter, EM,
+household correction), ``context`` (locating evidence, rival households, calibration),
+``decide`` (ranking, decisions, explanations), ``asof`` (a listing's date),
+``calibrate`` (Platt scaling, reliability), ``workers`` (work spread over forked
+processes) and ``contract`` (the CSV files' columns). ``gc_paused`` turns the cyclic GC off
+for a bulk run: a decision for an entry point (``leakwatch match`` takes it), never taken
+inside ``Matcher`` or ``WatchlistIndex``.
 ``native`` puts a compiled build of the normalisation modules in their place when there is
 a current one (``leakwatch native build``): same code, same results, faster.
 """

@@ -187,7 +187,7 @@ _PLAIN_LOT = re.compile(
 )
 
 
-def _split_block(text: str, have_chome: bool) -> tuple[str, str, str, str]:
+def _split_block(text: str) -> tuple[str, str, str, str]:
     """``text`` after the town → (rest before the numbers, block, building, room)."""
     plain = _PLAIN_LOT.fullmatch(text)
     if plain is not None:
@@ -229,7 +229,6 @@ def _split_block(text: str, have_chome: bool) -> tuple[str, str, str, str]:
                 tail = tail[:rm.start()].strip(" -")
     if room:
         room = str(int(room)) if len(room) < 12 else room
-    del have_chome
     return rest, "-".join(parts), tail.strip(), room
 
 
@@ -255,10 +254,11 @@ def address_parts(s: str) -> AddressParts:
     a parse."""
     if not isinstance(s, str):
         return _NOTHING
-    try:
-        return _parse(s)
-    except Exception:
-        return ("", "", "", None, "", "", "", "", s[:_MAX_LEN])
+    # No exception is caught: a parse only slices, looks up and converts ASCII digit runs
+    # of bounded length (the text is cut to _MAX_LEN first), which cannot fail for any
+    # string (the property tests feed it arbitrary text). What can fail is loading the
+    # gazetteer — a broken installation, to be reported, not every address made unknown.
+    return _parse(s)
 
 
 _NOTHING: AddressParts = ("", "", "", None, "", "", "", "", "")
@@ -272,6 +272,37 @@ def load_tables() -> None:
 
 def _parse(s: str) -> AddressParts:
     g = gazetteer()
+    text, postal = _prepare_parts(s)
+    key = to_key(text)
+    pref, pos, candidates = _find_city(g, key, postal)
+    city_obj: City | None = None
+    town_hit: tuple[TownEntry, int, int] | None = None
+    for c, end in candidates:
+        th = _find_town(c, key, end)
+        if th is not None:
+            city_obj, pos, town_hit = c, end, th
+            break
+    if city_obj is None and candidates:
+        city_obj, pos = candidates[0]
+    if city_obj is None:
+        rest, block, building, room = _split_block(text[pos:])
+        return pref, "", "", None, block, building, room, postal, rest
+    town, prefix = "", ""
+    chome: int | None = None
+    if town_hit is not None:
+        tstart = town_hit[1]
+        end = _city_end(candidates, city_obj)
+        prefix = text[end:tstart] if end < tstart else ""
+        town, chome, pos = _town_and_chome(text, town_hit)
+    rest, block, building, room = _split_block(text[pos:])
+    if prefix:
+        rest = (prefix + " " + rest).strip()
+    return city_obj.pref, city_obj.name, town, chome, block, building, room, postal, rest
+
+
+def _prepare_parts(s: str) -> tuple[str, str]:
+    """The text to parse (spaces, widths and dashes unified, the postal code, 日本 and
+    kanji address numbers taken out) and the postal code it gave."""
     text = _prepare(s)
     postal = ""
     m = _POSTAL.match(text) or _POSTAL_ANY.search(text)
@@ -283,8 +314,13 @@ def _parse(s: str) -> AddressParts:
         text = text[3:] if text.startswith("日本国") else text[2:]
     if _KANJI_ADDR_NUM.search(text):
         text = _KANJI_ADDR_NUM.sub(_to_arabic, text)
-    key = to_key(text)
+    return text, postal
 
+
+def _find_city(g: Gazetteer, key: str, postal: str) -> tuple[str, int, list[tuple[City, int]]]:
+    """The prefecture the text starts with (or ""), where it ends, and the municipalities
+    that may follow it (each with where it ends): by name, else by the postal code, else
+    by a town name the text starts with."""
     pref = ""
     pos = 0
     candidates: list[tuple[City, int]] = []
@@ -312,45 +348,31 @@ def _parse(s: str) -> AddressParts:
             city = g.city_by_name.get((hit[0], hit[1]))
             if city is not None:
                 candidates = [(city, pos)]
-
     if not candidates and not pref:
         candidates = _cities_by_town(g, key)
-    city_obj: City | None = None
-    town_hit: tuple[TownEntry, int, int] | None = None
-    for c, end in candidates:
-        th = _find_town(c, key, end)
-        if th is not None:
-            city_obj, pos, town_hit = c, end, th
-            break
-    if city_obj is None and candidates:
-        city_obj, pos = candidates[0]
-    if city_obj is None:
-        rest, block, building, room = _split_block(text[pos:], False)
-        return pref, "", "", None, block, building, room, postal, rest
+    return pref, pos, candidates
 
-    town = ""
+
+def _town_and_chome(text: str, town_hit: tuple[TownEntry, int, int]
+                    ) -> tuple[str, int | None, int]:
+    """The town as the gazetteer spells it (with its 丁目 in kanji numerals when the text
+    gives a valid one), the 丁目, and where the text goes on after them."""
+    (name, chome_valid, plain, base), _, pos = town_hit
+    if name.endswith("丁") and text.startswith("目", pos):
+        pos += 1  # 北田出井町一丁目 for the registered 北田出井町一丁 (Sakai writes 丁)
+    town = name if plain else ""
     chome: int | None = None
-    prefix = ""
-    if town_hit is not None:
-        (name, chome_valid, plain, base), tstart, pos = town_hit
-        if name.endswith("丁") and text.startswith("目", pos):
-            pos += 1  # 北田出井町一丁目 for the registered 北田出井町一丁 (Sakai writes 丁)
-        prefix = text[end:tstart] if (end := _city_end(candidates, city_obj)) < tstart else ""
-        town = name if plain else ""
-        if chome_valid:
-            cm = _CHOME.match(text, pos + 1 if text.startswith(" ", pos) else pos)
-            if cm:
-                n = int(cm.group(1))
-                if cm.group(2) or n in chome_valid:
-                    chome = n
-                    town = (base or name) + int_to_kanji(n) + "丁目"
-                    pos = cm.end()
-            if not town:
-                town = base or name
-    rest, block, building, room = _split_block(text[pos:], chome is not None)
-    if prefix:
-        rest = (prefix + " " + rest).strip()
-    return city_obj.pref, city_obj.name, town, chome, block, building, room, postal, rest
+    if chome_valid:
+        cm = _CHOME.match(text, pos + 1 if text.startswith(" ", pos) else pos)
+        if cm:
+            n = int(cm.group(1))
+            if cm.group(2) or n in chome_valid:
+                chome = n
+                town = (base or name) + int_to_kanji(n) + "丁目"
+                pos = cm.end()
+        if not town:
+            town = base or name
+    return town, chome, pos
 
 
 def _cities_by_town(g: Gazetteer, key: str) -> list[tuple[City, int]]:

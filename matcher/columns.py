@@ -89,6 +89,12 @@ class PackedStrings:
     def __getitem__(self, i: int) -> str:
         return self.data[int(self.offsets[i]) : int(self.offsets[i + 1])].decode("utf-8")
 
+    def many(self, positions: npt.NDArray[np.int64]) -> list[str]:
+        """The strings at ``positions``, decoded in one pass over their offsets."""
+        data, offsets = self.data, self.offsets
+        return [data[a:b].decode("utf-8") for a, b in zip(
+            offsets[positions].tolist(), offsets[positions + 1].tolist(), strict=True)]
+
     def __len__(self) -> int:
         return len(self.offsets) - 1
 

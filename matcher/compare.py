@@ -1,15 +1,19 @@
-"""Comparison levels for (listing row, person) pairs, all pairs at once.
+"""Comparison levels of (listing row, person) pairs, all pairs at once: one function per field.
 
-Each field gets a level per pair (``LEVELS`` names them) and, where the chance agreement of a
-*random* person depends on the value (a common surname, a popular birth year, a crowded
-block), a per-pair log2 u-probability from the index's own frequencies: term-frequency
-adjustment. Where it does not, ``log2u`` is NaN and the model's level u is used.
+Each field's function gives every pair one of the field's levels (its table in ``levels``
+names them) and, where the chance agreement of a *random* person depends on the value (a
+common surname, a popular birth year, a crowded block), a per-pair log2 u-probability from
+the index's own frequencies (the level's ``tf``): term-frequency adjustment. Where it does
+not, ``log2u`` is NaN and the model's level u is used. Levels are numpy ``int8`` codes set
+by name (``levels[same] = Email.AGREE``); nothing is made per pair but in the few string
+comparisons (typos, masked numbers) that numpy cannot do.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,23 +24,23 @@ from matcher.batch import ListingBatch, Numbers
 from matcher.features import GUARDIAN, UNSPACED_NAME, UNSPACED_READING
 from matcher.index import WatchlistIndex
 from matcher.keys import confusable_typo, phone_head_key, phone_tail_key
+from matcher.levels import (
+    FIELDS,
+    Birth,
+    Email,
+    FamilyName,
+    Gender,
+    GivenName,
+    Guardian,
+    Phone,
+    Place,
+)
 
 F64 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int8]
 I64 = npt.NDArray[np.int64]
+Levels = tuple[I8, F64]  # a field's levels and log2 u of every pair
 
-NAME_LEVELS = ("missing", "disagree", "fuzzy", "typo", "reading", "exact", "exact_old_form")
-LEVELS: dict[str, tuple[str, ...]] = {
-    "family_name": NAME_LEVELS,
-    "given_name": NAME_LEVELS[:-1],
-    "birth": ("missing", "disagree", "near", "range", "exact"),
-    "gender": ("missing", "disagree", "agree"),
-    "place": ("missing", "disagree", "city", "town", "other_room", "block", "unit"),
-    "phone": ("missing", "disagree", "masked_compatible", "exact"),
-    "email": ("missing", "disagree", "agree"),
-    "guardian": ("missing", "is_the_guardian", "disagree", "agree"),
-}
-FIELDS = tuple(LEVELS)
 FUZZY_MIN = 0.75
 EMAIL_U_FLOOR = -10.0  # log2: an e-mail handle says at most ~10 bits
 
@@ -60,9 +64,32 @@ class Comparison:
         )  # fmt: skip
 
 
-def _freq(counts: npt.NDArray[np.int32], ids: I64, n: int) -> F64:
-    safe = np.clip(ids, 0, len(counts) - 1)
-    return np.log2(np.maximum(counts[safe], 1) / n)
+class _Pairs:
+    """The pairs being compared, gathered once for every field: each pair's row values
+    (``row``: the batch's columns) and person values (``person``: the index's columns)."""
+
+    def __init__(self, index: WatchlistIndex, batch: ListingBatch, rows: I64, pos: I64,
+                 light: bool) -> None:  # fmt: skip
+        self.index, self.batch, self.rows, self.pos, self.light = index, batch, rows, pos, light
+        # Copies (fancy indexing): an unspaced name re-split for one pair changes no other.
+        self.row = {k: v[rows] for k, v in batch.cols.items()}
+        self.person: dict[str, npt.NDArray[Any]] = {k: v[pos] for k, v in index.cols.items()}
+        self.stats = index.stats()
+        self.n: int = self.stats["n"]
+
+    def empty(self) -> Levels:
+        """Every pair at the null level (0), without a frequency of its own."""
+        return np.zeros(len(self.rows), dtype=np.int8), np.full(len(self.rows), np.nan)
+
+    def log2_share(self, tf: str, values: npt.NDArray[Any]) -> F64:
+        """log2 of the share of the watchlist holding each value, by the index frequency
+        ``tf``: a vocabulary column's counts (``fam``, ``town`` …) or a key table's."""
+        counts = self.stats.get(tf)
+        if counts is not None:
+            found = counts[np.clip(values, 0, len(counts) - 1)]
+        else:
+            found = self.index.tables[tf].count(values)
+        return np.asarray(np.log2(np.maximum(found, 1) / self.n), dtype=np.float64)
 
 
 def compare(
@@ -70,83 +97,122 @@ def compare(
 ) -> Comparison:
     """Levels of every pair. ``light`` skips the per-pair string work (typos, fuzzy names,
     masked phones): enough to find the anchors of a listing's as-of date."""
-    c = {k: v[rows] for k, v in batch.cols.items()}
-    p = {k: v[pos] for k, v in index.cols.items()}
-    st = index.stats()
-    n = st["n"]
-    levels: dict[str, I8] = {}
-    log2u: dict[str, F64] = {}
-    nan = np.full(len(rows), np.nan)
+    pairs = _Pairs(index, batch, rows, pos, light)
+    several = _several_numbers(pairs)
+    family, given = _names(pairs, several)
+    fields = {
+        "family_name": family, "given_name": given, "birth": _birth(pairs),
+        "gender": _gender(pairs), "place": _place(pairs), "phone": _phone(pairs, several),
+        "email": _email(pairs), "guardian": _guardian(pairs),
+    }  # fmt: skip
+    assert tuple(fields) == FIELDS  # the order weights are summed in
+    levels = {f: lv for f, (lv, _) in fields.items()}
+    log2u = {f: lu for f, (_, lu) in fields.items()}
+    return Comparison(rows, pos, levels, log2u, float(np.log2(pairs.n)))
 
-    feats = batch.feats
-    kana_words = index.vocabs["kana"].words
-    loose_words = index.vocabs["loose"].words
-    kanji_words = index.vocabs["kanji"].words
-    # A name or reading written without a space was split by a guess: re-split it where the
-    # person's own family name is a prefix (堀原由美子 is 堀原 + 由美子, not 堀 + 原由美子).
-    override: dict[tuple[int, int, str], str] = {}
+
+# --- names ------------------------------------------------------------------------------------
+
+# Per-pair strings the re-split of an unspaced name gave: (pair, 0 family / 1 given, "k"
+# kanji, "w" as written or "l" loose reading) -> the part.
+Override = dict[tuple[int, int, str], str]
+
+
+def _names(pairs: _Pairs, several: tuple[I64, I8, F64]) -> tuple[Levels, Levels]:
+    """Family and given names: the same kanji, as written, or reading; then, where nothing
+    better was found, typos and fuzzy readings."""
+    override = _resplit_unspaced(pairs)
+    c, p = pairs.row, pairs.person
+    swap = _swapped(pairs)
+    fam_l, giv_l = np.where(swap, c["giv_l"], c["fam_l"]), np.where(swap, c["fam_l"], c["giv_l"])
+    family = _name_levels(pairs, FamilyName, (c["fam"], fam_l, p["fam"], p["fam_l"]))
+    # The same kanji, and written the same old way (髙橋 for 髙橋): rarer than the common form.
+    same_kanji = (c["fam"] != 0) & (p["fam"] > 0) & (c["fam"] == p["fam"])
+    old = same_kanji & (c["fam_w"] == p["fam_w"]) & (p["fam_w"] != p["fam"])
+    family[0][old] = FamilyName.EXACT_OLD_FORM
+    family[1][old] = pairs.log2_share(FamilyName.EXACT_OLD_FORM.spec.tf, p["fam_w"][old])
+    given = _name_levels(pairs, GivenName, (c["giv"], giv_l, p["giv"], p["giv_l"]))
+    # Typos and fuzzy agreement only where nothing better was found and where they can
+    # matter: the other name part agrees, or the row is located (phone, lot, postal code,
+    # e-mail).
+    located = _located(pairs, several)
+    for part, (levels, _), table, other, other_table in (
+        (0, family, FamilyName, given[0], GivenName),
+        (1, given, GivenName, family[0], FamilyName),
+    ):
+        worth = (levels == table.DISAGREE) & (located | (other >= other_table.READING))
+        if not pairs.light:
+            _typos(pairs, (part, table), np.flatnonzero(worth), levels, swap, override)
+    return family, given
+
+
+def _name_levels(pairs: _Pairs, levels: type[FamilyName] | type[GivenName],
+                 values: tuple[I64, I64, npt.NDArray[Any], npt.NDArray[Any]]) -> Levels:
+    """One name part's levels from its kanji and loose reading (row's, person's)."""
+    row_k, row_l, per_k, per_l = values
+    lv, lu = pairs.empty()
+    has_k = (row_k != 0) & (per_k > 0)
+    has_l = (row_l != 0) & (per_l > 0)
+    exact_k = has_k & (row_k == per_k)
+    same_l = has_l & (row_l == per_l)
+    lv[has_l] = levels.DISAGREE
+    lv[has_k] = levels.DISAGREE
+    # Kana-only agreement is the best a kana or romaji row can show: exact, but as
+    # telling as the reading is common.
+    kana_only = ~has_k & same_l
+    lv[kana_only] = levels.EXACT
+    lu[kana_only] = pairs.log2_share(levels.READING.spec.tf, per_l[kana_only])
+    reading = has_k & ~exact_k & same_l
+    lv[reading] = levels.READING
+    lu[reading] = pairs.log2_share(levels.READING.spec.tf, per_l[reading])
+    lv[exact_k] = levels.EXACT
+    lu[exact_k] = pairs.log2_share(levels.EXACT.spec.tf, per_k[exact_k])
+    return lv, lu
+
+
+def _resplit_unspaced(pairs: _Pairs) -> Override:
+    """A name or reading written without a space was split by a guess: re-split it where
+    the person's own family name is a prefix (堀原由美子 is 堀原 + 由美子, not 堀 + 原由美子).
+    Changes the pairs' row ids (``pairs.row``) and gives the new parts' strings."""
+    c, p, index = pairs.row, pairs.person, pairs.index
+    feats = pairs.batch.feats
+    kanji, loose = index.vocabs["kanji"], index.vocabs["loose"]
+    override: Override = {}
     for i in np.flatnonzero(c["unspaced"] != 0).tolist():
-        f = feats[int(rows[i])]
-        pf = kanji_words[int(p["fam"][i])]
+        f = feats[int(pairs.rows[i])]
+        pf = kanji.words[int(p["fam"][i])]
         full = f.fam + f.giv
         if (f.unspaced & UNSPACED_NAME and f.fam and pf and f.fam != pf
                 and full.startswith(pf) and len(full) > len(pf)):
             cut = len(pf)
             written = f.fam_w + f.giv_w
-            kv = index.vocabs["kanji"]
-            c["fam"][i], c["giv"][i] = kv.get(pf), kv.get(full[cut:])
-            c["fam_w"][i], c["giv_w"][i] = kv.get(written[:cut]), kv.get(written[cut:])
+            c["fam"][i], c["giv"][i] = kanji.get(pf), kanji.get(full[cut:])
+            c["fam_w"][i], c["giv_w"][i] = kanji.get(written[:cut]), kanji.get(written[cut:])
             override[(i, 0, "k")], override[(i, 1, "k")] = pf, full[cut:]
             override[(i, 0, "w")], override[(i, 1, "w")] = written[:cut], written[cut:]
-        lf = loose_words[int(p["fam_l"][i])]
+        lf = loose.words[int(p["fam_l"][i])]
         full_l = f.fam_l + f.giv_l
         if (f.unspaced & UNSPACED_READING and f.fam_l and lf and f.fam_l != lf
                 and full_l.startswith(lf) and len(full_l) > len(lf)):
-            lv_ = index.vocabs["loose"]
-            c["fam_l"][i], c["giv_l"][i] = lv_.get(lf), lv_.get(full_l[len(lf):])
+            c["fam_l"][i], c["giv_l"][i] = loose.get(lf), loose.get(full_l[len(lf):])
             override[(i, 0, "l")], override[(i, 1, "l")] = lf, full_l[len(lf):]
+    return override
 
-    # Romaji lists may give the name either way round: use the orientation that fits.
+
+def _swapped(pairs: _Pairs) -> npt.NDArray[np.bool_]:
+    """Romaji lists may give the name either way round: the pairs where the other
+    orientation fits (and the given one does not)."""
+    c, p = pairs.row, pairs.person
     rf_l, rg_l = c["fam_l"], c["giv_l"]
-    swap = (c["order_known"] == 0) & (
-        ((rf_l == p["giv_l"]) & (rf_l != 0)) | ((rg_l == p["fam_l"]) & (rg_l != 0))
-    ) & ~(((rf_l == p["fam_l"]) & (rf_l != 0)) | ((rg_l == p["giv_l"]) & (rg_l != 0)))
-    rf_l, rg_l = np.where(swap, rg_l, rf_l), np.where(swap, rf_l, rg_l)
+    crossed = ((rf_l == p["giv_l"]) & (rf_l != 0)) | ((rg_l == p["fam_l"]) & (rg_l != 0))
+    straight = ((rf_l == p["fam_l"]) & (rf_l != 0)) | ((rg_l == p["giv_l"]) & (rg_l != 0))
+    return np.asarray((c["order_known"] == 0) & crossed & ~straight, dtype=np.bool_)
 
-    pending: list[tuple[str, I64, I64, I64, I64]] = []
-    for fld, rk, rw, rl, pk, pw, pl, pkana, counts in (
-        ("family_name", c["fam"], c["fam_w"], rf_l, p["fam"], p["fam_w"], p["fam_l"],
-         p["fam_k"], "fam"),
-        ("given_name", c["giv"], c["giv_w"], rg_l, p["giv"], p["giv_w"], p["giv_l"],
-         p["giv_k"], "giv"),
-    ):  # fmt: skip
-        lv = np.zeros(len(rows), dtype=np.int8)
-        lu = nan.copy()
-        has_k = (rk != 0) & (pk > 0)
-        has_l = (rl != 0) & (pl > 0)
-        exact_k = has_k & (rk == pk)
-        same_l = has_l & (rl == pl)
-        lv[has_l] = 1
-        lv[has_k] = 1
-        # kana-only agreement is the best a kana or romaji row can show
-        kana_only = ~has_k & same_l
-        lv[kana_only] = 5
-        lu[kana_only] = _freq(st[counts[:3] + "_l"], pl[kana_only], n)
-        reading = has_k & ~exact_k & same_l
-        lv[reading] = 4
-        lu[reading] = _freq(st[counts[:3] + "_l"], pl[reading], n)
-        lv[exact_k] = 5
-        lu[exact_k] = _freq(st[counts], pk[exact_k], n)
-        if fld == "family_name":
-            old = exact_k & (rw == pw) & (pw != pk)
-            lv[old] = 6
-            lu[old] = _freq(st["fam_w"], pw[old], n)
-        levels[fld] = lv
-        log2u[fld] = lu
-        pending.append((fld, pk, pw, pl, pkana))
 
-    # Typos and fuzzy agreement, only where nothing better was found and where it can matter:
-    # the other name part agrees, or the row is located (phone, lot, postal code, e-mail).
+def _located(pairs: _Pairs, several: tuple[I64, I8, F64]) -> npt.NDArray[np.bool_]:
+    """Pairs the row places at the person (lot, phone, a fitting mask, e-mail, postal code):
+    where a typo in a name is worth looking for."""
+    c, p = pairs.row, pairs.person
     located = (
         ((c["block"] != 0) & (c["block"] == p["block"]))
         | ((c["phone"] > 0) & (c["phone"] == p["phone"]))
@@ -154,75 +220,108 @@ def compare(
         | ((c["email"] != 0) & (c["email"] == p["email"]))
         | ((c["postal"] > 0) & (c["postal"] == p["postal"]))
     )
-    several, several_lv, several_lu = _several_numbers(index, batch, rows, pos, light, n)
-    located[several] |= several_lv >= 2
-    for fld, pk, pw, pl, pkana in pending:
-        lv = levels[fld]
-        other = levels["given_name" if fld == "family_name" else "family_name"]
-        worth = (lv == 1) & (located | (other >= 4))
-        todo = np.flatnonzero(worth) if not light else np.zeros(0, dtype=np.int64)
-        if len(todo):
-            part = 0 if fld == "family_name" else 1
-            rr = rows[todo]
-            sw = swap[todo]
-            row_f = [feats[r] for r in rr.tolist()]
-            tl = todo.tolist()
-            swl = sw.tolist()
-            ak, aw, akana, al = _GETTERS[part]
-            bkana, bl = _GETTERS[part ^ 1][2], _GETTERS[part ^ 1][3]
-            row_k = [override.get((i, part, "k")) or ak(f) for i, f in zip(tl, row_f, strict=True)]
-            row_kw = [override.get((i, part, "w")) or aw(f)
-                      for i, f in zip(tl, row_f, strict=True)]
-            row_kana = [bkana(f) if s else akana(f) for f, s in zip(row_f, swl, strict=True)]
-            row_l = [override.get((i, part ^ int(s), "l")) or (bl(f) if s else al(f))
-                     for i, f, s in zip(tl, row_f, swl, strict=True)]
-            per_k = [kanji_words[i] for i in pk[todo]]
-            per_kw = [kanji_words[i] for i in pw[todo]]
-            per_kana = [kana_words[i] for i in pkana[todo]]
-            per_l = [loose_words[i] for i in pl[todo]]
-            sim = cpdist(row_l, per_l, scorer=Levenshtein.normalized_similarity,
-                         processor=None)
-            for j, i in enumerate(tl):
-                a, b = row_k[j], per_k[j]
-                if (a and len(a) == len(b) and (confusable_typo(a, b)
-                                                or confusable_typo(row_kw[j], per_kw[j])
-                                                or confusable_typo(row_kw[j], b))) or (
-                    row_kana[j] and len(row_kana[j]) == len(per_kana[j])
-                    and (confusable_typo(row_kana[j], per_kana[j])
-                         # the reading keeps ー for a written ウ (タロウ → タロー)
-                         or confusable_typo(row_kana[j], per_kana[j].replace("ー", "ウ")))
-                ):
-                    lv[i] = 3
-                elif sim[j] >= FUZZY_MIN and row_l[j] and per_l[j]:
-                    lv[i] = 2
+    at, phone_levels, _ = several
+    located[at] |= phone_levels >= Phone.MASKED_COMPATIBLE
+    return np.asarray(located, dtype=np.bool_)
 
-    # Birth: a day, or an interval (year, month, age or grade) that may contain it.
-    lv = np.zeros(len(rows), dtype=np.int8)
-    lu = nan.copy()
-    b, lo, hi = p["birth"], c["birth_lo"], c["birth_hi"]
+
+def _typos(pairs: _Pairs, name: tuple[int, type[FamilyName] | type[GivenName]], todo: I64,
+           levels: I8, swap: npt.NDArray[np.bool_], override: Override) -> None:  # fmt: skip
+    """Raise the ``todo`` pairs of name part ``name`` (0 family, 1 given; its levels) to
+    ``typo`` (one confusable character, in kanji or in the reading) or ``fuzzy`` (close
+    readings)."""
+    if not len(todo):
+        return
+    part, table = name
+    row_k, row_kw, row_kana, row_l = _row_strings(pairs, part, todo, swap, override)
+    per_k, per_kw, per_kana, per_l = _person_strings(pairs, part, todo)
+    sim = cpdist(row_l, per_l, scorer=Levenshtein.normalized_similarity, processor=None)
+    for j, i in enumerate(todo.tolist()):
+        a, b = row_k[j], per_k[j]
+        kana, theirs = row_kana[j], per_kana[j]
+        if (a and len(a) == len(b) and (confusable_typo(a, b)
+                                        or confusable_typo(row_kw[j], per_kw[j])
+                                        or confusable_typo(row_kw[j], b))) or (
+            kana and len(kana) == len(theirs)
+            and (confusable_typo(kana, theirs)
+                 # the reading keeps ー for a written ウ (タロウ → タロー)
+                 or confusable_typo(kana, theirs.replace("ー", "ウ")))
+        ):
+            levels[i] = table.TYPO
+        elif sim[j] >= FUZZY_MIN and row_l[j] and per_l[j]:
+            levels[i] = table.FUZZY
+
+
+def _row_strings(pairs: _Pairs, part: int, todo: I64, swap: npt.NDArray[np.bool_],
+                 override: Override) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The rows' kanji, kanji as written, reading and loose reading of name ``part`` (the
+    other part's reading where the pair reads the romaji the other way round)."""
+    feats = [pairs.batch.feats[r] for r in pairs.rows[todo].tolist()]
+    at, swl = todo.tolist(), swap[todo].tolist()
+    kanji, written, kana, loose = _GETTERS[part]
+    other_kana, other_loose = _GETTERS[part ^ 1][2], _GETTERS[part ^ 1][3]
+    row_k = [override.get((i, part, "k")) or kanji(f) for i, f in zip(at, feats, strict=True)]
+    row_kw = [override.get((i, part, "w")) or written(f)
+              for i, f in zip(at, feats, strict=True)]  # fmt: skip
+    row_kana = [other_kana(f) if s else kana(f) for f, s in zip(feats, swl, strict=True)]
+    row_l = [override.get((i, part ^ int(s), "l")) or (other_loose(f) if s else loose(f))
+             for i, f, s in zip(at, feats, swl, strict=True)]  # fmt: skip
+    return row_k, row_kw, row_kana, row_l
+
+
+def _person_strings(pairs: _Pairs, part: int, todo: I64
+                    ) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The persons' kanji, kanji as written, reading and loose reading of name ``part``."""
+    p, vocabs = pairs.person, pairs.index.vocabs
+    prefix = ("fam", "giv")[part]
+    kanji, kana, loose = vocabs["kanji"].words, vocabs["kana"].words, vocabs["loose"].words
+    return ([kanji[i] for i in p[prefix][todo]], [kanji[i] for i in p[prefix + "_w"][todo]],
+            [kana[i] for i in p[prefix + "_k"][todo]], [loose[i] for i in p[prefix + "_l"][todo]])
+
+
+_GETTERS = (
+    (attrgetter("fam"), attrgetter("fam_w"), attrgetter("fam_k"), attrgetter("fam_l")),
+    (attrgetter("giv"), attrgetter("giv_w"), attrgetter("giv_k"), attrgetter("giv_l")),
+)
+
+
+# --- the other fields -------------------------------------------------------------------------
+
+
+def _birth(pairs: _Pairs) -> Levels:
+    """A day, or an interval (year, month, age or grade) that may contain it; u by how many
+    persons were born in the row's interval."""
+    lv, lu = pairs.empty()
+    b, lo, hi = pairs.person["birth"], pairs.row["birth_lo"], pairs.row["birth_hi"]
     known = (b > 0) & (lo > 0)
     inside = known & (lo <= b) & (b <= hi)
     dist = np.maximum(lo - b, b - hi)
-    lv[known] = 1
-    lv[known & ~inside & (dist <= 366)] = 2
-    lv[inside] = 3
-    lv[inside & (c["birth_day"] == 1)] = 4
-    births = st["births"]
+    lv[known] = Birth.DISAGREE
+    lv[known & ~inside & (dist <= 366)] = Birth.NEAR
+    lv[inside] = Birth.RANGE
+    lv[inside & (pairs.row["birth_day"] == 1)] = Birth.EXACT
+    births = pairs.stats[Birth.RANGE.spec.tf]  # every birth date, sorted
     cnt = np.searchsorted(births, hi[inside], "right") - np.searchsorted(births, lo[inside])
-    lu[inside] = np.log2(np.maximum(cnt, 1) / n)
-    levels["birth"], log2u["birth"] = lv, lu
+    lu[inside] = np.log2(np.maximum(cnt, 1) / pairs.n)
+    return lv, lu
 
-    g = np.zeros(len(rows), dtype=np.int8)
-    gk = (c["gender"] > 0) & (p["gender"] > 0)
-    g[gk] = 1
-    g[gk & (c["gender"] == p["gender"])] = 2
-    levels["gender"], log2u["gender"] = g, nan.copy()
 
-    # Place: the same flat, the same lot, another flat in the same building, town, city.
-    lv = np.zeros(len(rows), dtype=np.int8)
-    lu = nan.copy()
+def _gender(pairs: _Pairs) -> Levels:
+    lv, lu = pairs.empty()
+    row, person = pairs.row["gender"], pairs.person["gender"]
+    known = (row > 0) & (person > 0)
+    lv[known] = Gender.DISAGREE
+    lv[known & (row == person)] = Gender.AGREE
+    return lv, lu
+
+
+def _place(pairs: _Pairs) -> Levels:
+    """The same flat, the same lot (another flat in the building, or no flat given), the
+    same town or postal code, the same city."""
+    c, p = pairs.row, pairs.person
+    lv, lu = pairs.empty()
     has = ((c["city"] != 0) | (c["postal"] > 0)) & ((p["city"] > 0) | (p["postal"] > 0))
-    lv[has] = 1
+    lv[has] = Place.DISAGREE
     city = has & (c["city"] > 0) & (c["city"] == p["city"])
     town = has & (((c["town"] > 0) & (c["town"] == p["town"])) |
                   ((c["postal"] > 0) & (c["postal"] == p["postal"])))  # fmt: skip
@@ -230,93 +329,53 @@ def compare(
     both_units = (c["unit"] != 0) & (p["unit"] != 0)
     unit = block & both_units & (c["unit"] == p["unit"])
     other = block & both_units & (c["unit"] != p["unit"])
-    lv[city] = 2
-    lu[city] = _freq(st["city"], p["city"][city], n)
-    lv[town] = 3
-    lu[town] = _freq(st["town"], p["town"][town], n)
-    lv[other] = 4
-    lv[block & ~other] = 5
-    bc = np.zeros(len(rows), dtype=np.int64)
-    bc[block] = index.tables["block"].count(c["block"][block])
-    lu[block] = np.log2(np.maximum(bc[block], 1) / n)
-    lv[unit] = 6
+    lv[city] = Place.CITY
+    lu[city] = pairs.log2_share(Place.CITY.spec.tf, p["city"][city])
+    lv[town] = Place.TOWN
+    lu[town] = pairs.log2_share(Place.TOWN.spec.tf, p["town"][town])
+    lv[other] = Place.OTHER_ROOM
+    lv[block & ~other] = Place.BLOCK
+    on_lot = np.zeros(len(pairs.rows), dtype=np.int64)  # persons filed under the pair's lot
+    on_lot[block] = pairs.index.tables[Place.BLOCK.spec.tf].count(c["block"][block])
+    lu[block] = np.log2(np.maximum(on_lot[block], 1) / pairs.n)
+    lv[unit] = Place.UNIT
     # One flat holds one household: about three people.
-    lu[unit] = np.log2(np.clip(bc[unit], 1, 3) / n)
-    levels["place"], log2u["place"] = lv, lu
+    lu[unit] = np.log2(np.clip(on_lot[unit], 1, 3) / pairs.n)
+    return lv, lu
 
-    # Phone: exact, or compatible with a masked number.
-    lv = np.zeros(len(rows), dtype=np.int8)
-    lu = nan.copy()
+
+def _phone(pairs: _Pairs, several: tuple[I64, I8, F64]) -> Levels:
+    """Exact, or compatible with a masked number; for a cell of several numbers, the best
+    any of them reaches (``several``: :func:`_several_numbers`)."""
+    c, p = pairs.row, pairs.person
+    lv, lu = pairs.empty()
     ph = p["phone"]
     both = (c["phone"] > 0) & (ph > 0)
-    lv[both] = 1
+    lv[both] = Phone.DISAGREE
     eq = both & (c["phone"] == ph)
-    lv[eq] = 3
-    lu[eq] = np.log2(np.maximum(index.tables["phone"].count(ph[eq]), 1) / n)
+    lv[eq] = Phone.EXACT
+    lu[eq] = pairs.log2_share(Phone.EXACT.spec.tf, ph[eq])
     masked = np.flatnonzero((c["masked"] == 1) & (ph > 0))
-    if len(masked) and not light:
-        lv[masked] = 1
-        mcache: dict[str, float] = {}
+    if len(masked) and not pairs.light:
+        lv[masked] = Phone.DISAGREE
+        cache: dict[str, float] = {}
         for i in masked.tolist():
-            row_digits = feats[int(rows[i])].phone
-            mine = str(int(ph[i]))[1:]
-            if len(mine) == len(row_digits) and all(
-                x == y or x == "?" for x, y in zip(row_digits, mine, strict=True)
-            ):
-                lv[i] = 2
-                lu[i] = _masked_log2u(index, row_digits, n, mcache)
-    better = several_lv > lv[several]  # a cell of several numbers: the best any reaches
-    lv[several[better]], lu[several[better]] = several_lv[better], several_lu[better]
-    levels["phone"], log2u["phone"] = lv, lu
-
-    lv = np.zeros(len(rows), dtype=np.int8)
-    lu = nan.copy()
-    em = (c["email"] != 0) & (p["email"] != 0)
-    lv[em] = 1
-    same = em & (c["email"] == p["email"])
-    lv[same] = 2
-    # Not below 2**-10: synthetic and real handles alike (name + year @ a big provider) recur.
-    lu[same] = np.maximum(
-        np.log2(np.maximum(index.tables["email"].count(p["email"][same]), 1) / n), EMAIL_U_FLOOR
-    )
-    levels["email"], log2u["email"] = lv, lu
-
-    # The household's guardian, as the row's guardian_name gives it.
-    lv = np.zeros(len(rows), dtype=np.int8)
-    lu_g = nan.copy()
-    has_g = (c["g_giv"] != 0) | (c["g_giv_l"] != 0)
-    if has_g.any():
-        gpos = index.guardian_of(p["hh"])
-        known_g = has_g & (gpos >= 0)
-        gp = np.maximum(gpos, 0)
-        g_giv, g_giv_l = index.cols["giv"][gp], index.cols["giv_l"][gp]
-        agree = known_g & (
-            ((c["g_giv"] != 0) & (c["g_giv"] == g_giv))
-            | ((c["g_giv_l"] != 0) & (c["g_giv_l"] == g_giv_l))
-            | ((c["g_giv_l2"] != 0) & (c["g_giv_l2"] == g_giv_l))
-        )
-        lv[known_g] = 2
-        lv[agree] = 3
-        lv[has_g & (p["rel"] == GUARDIAN)] = 1
-        # How many households' guardians have that given name: a common one (ともみ) tells
-        # less than a rare one.
-        g_agree = lv == 3
-        g_counts = st["g_giv_l"]
-        lu_g[g_agree] = np.log2(
-            np.maximum(g_counts[np.clip(g_giv_l[g_agree], 0, len(g_counts) - 1)], 1)
-            / st["n_guardians"]
-        )
-    levels["guardian"], log2u["guardian"] = lv, lu_g
-    return Comparison(rows, pos, levels, log2u, float(np.log2(n)))
+            row_digits = pairs.batch.feats[int(pairs.rows[i])].phone
+            if _fits_mask(row_digits, str(int(ph[i]))[1:]):
+                lv[i] = Phone.MASKED_COMPATIBLE
+                lu[i] = _masked_log2u(pairs, row_digits, cache)
+    at, several_lv, several_lu = several
+    better = several_lv > lv[at]
+    lv[at[better]], lu[at[better]] = several_lv[better], several_lu[better]
+    return lv, lu
 
 
-def _several_numbers(
-    index: WatchlistIndex, batch: ListingBatch, rows: I64, pos: I64, light: bool, n: int
-) -> tuple[I64, I8, F64]:
+def _several_numbers(pairs: _Pairs) -> tuple[I64, I8, F64]:
     """The pairs whose row gave several numbers (where in ``rows``), with the phone level and
     log2 u the best of the numbers reaches: one that is the person's phone or fax is
     ``exact`` (u: the share of persons with that phone or fax), a masked one that fits the
     person's phone ``masked_compatible``, anything else against a phone ``disagree``."""
+    index, batch, rows, pos = pairs.index, pairs.batch, pairs.rows, pairs.pos
     multi = batch.cols["multi"]
     several = np.flatnonzero(multi[rows] == 1) if multi.any() else np.zeros(0, np.int64)
     lv = np.zeros(len(several), dtype=np.int8)
@@ -324,7 +383,7 @@ def _several_numbers(
     if not len(several):
         return several, lv, lu
     numbers = Numbers(index, batch)
-    mcache: dict[str, float] = {}
+    cache: dict[str, float] = {}
     phones = index.cols["phone"][pos[several]].tolist()
     for j, (r, q, ph) in enumerate(zip(rows[several].tolist(), pos[several].tolist(), phones,
                                        strict=True)):  # fmt: skip
@@ -332,25 +391,31 @@ def _several_numbers(
         if key:
             k = np.array([key], dtype=np.int64)
             shared = int(index.tables["phone"].count(k)[0] + index.tables["fax"].count(k)[0])
-            lv[j], lu[j] = 3, np.log2(max(shared, 1) / n)
+            lv[j], lu[j] = Phone.EXACT, np.log2(max(shared, 1) / pairs.n)
         elif ph:
-            lv[j] = 1
+            lv[j] = Phone.DISAGREE
             mine = str(ph)[1:]
-            for d in () if light else numbers.feats[r].phones:
-                if "?" in d and len(d) == len(mine) and all(
-                    x == y or x == "?" for x, y in zip(d, mine, strict=True)
-                ):
-                    lv[j], lu[j] = 2, _masked_log2u(index, d, n, mcache)
+            for d in () if pairs.light else numbers.feats[r].phones:
+                if "?" in d and _fits_mask(d, mine):
+                    lv[j], lu[j] = Phone.MASKED_COMPATIBLE, _masked_log2u(pairs, d, cache)
                     break
     return several, lv, lu
 
 
-def _masked_log2u(index: WatchlistIndex, digits: str, n: int, cache: dict[str, float]) -> float:
+def _fits_mask(masked: str, number: str) -> bool:
+    """Whether ``number`` (digits) could be what ``masked`` ("?" for a hidden digit) shows."""
+    return len(masked) == len(number) and all(
+        x == y or x == "?" for x, y in zip(masked, number, strict=True)
+    )
+
+
+def _masked_log2u(pairs: _Pairs, digits: str, cache: dict[str, float]) -> float:
     """log2 share of the watchlist whose number fits this mask (its blocking key's size)."""
     got = cache.get(digits)
     if got is None:
+        n = pairs.n
         counts = [
-            int(index.tables[kind].count(np.array([k], dtype=np.int64))[0])
+            int(pairs.index.tables[kind].count(np.array([k], dtype=np.int64))[0])
             for kind, k in (
                 ("ph_tail", phone_tail_key(digits)), ("ph_head", phone_head_key(digits))
             )
@@ -360,7 +425,45 @@ def _masked_log2u(index: WatchlistIndex, digits: str, n: int, cache: dict[str, f
     return got
 
 
-_GETTERS = (
-    (attrgetter("fam"), attrgetter("fam_w"), attrgetter("fam_k"), attrgetter("fam_l")),
-    (attrgetter("giv"), attrgetter("giv_w"), attrgetter("giv_k"), attrgetter("giv_l")),
-)
+def _email(pairs: _Pairs) -> Levels:
+    lv, lu = pairs.empty()
+    row, person = pairs.row["email"], pairs.person["email"]
+    em = (row != 0) & (person != 0)
+    lv[em] = Email.DISAGREE
+    same = em & (row == person)
+    lv[same] = Email.AGREE
+    # Not below 2**-10: synthetic and real handles alike (name + year @ a big provider) recur.
+    lu[same] = np.maximum(pairs.log2_share(Email.AGREE.spec.tf, person[same]), EMAIL_U_FLOOR)
+    return lv, lu
+
+
+def _guardian(pairs: _Pairs) -> Levels:
+    """The household's guardian, as the row's guardian_name gives it (given name in kanji,
+    or its reading either way round)."""
+    c, p, index = pairs.row, pairs.person, pairs.index
+    lv, lu = pairs.empty()
+    has_g = (c["g_giv"] != 0) | (c["g_giv_l"] != 0)
+    if not has_g.any():
+        return lv, lu
+    gpos = index.guardian_of(p["hh"])
+    known = has_g & (gpos >= 0)
+    gp = np.maximum(gpos, 0)
+    g_giv, g_giv_l = index.cols["giv"][gp], index.cols["giv_l"][gp]
+    agree = known & (
+        ((c["g_giv"] != 0) & (c["g_giv"] == g_giv))
+        | ((c["g_giv_l"] != 0) & (c["g_giv_l"] == g_giv_l))
+        | ((c["g_giv_l2"] != 0) & (c["g_giv_l2"] == g_giv_l))
+    )
+    lv[known] = Guardian.DISAGREE
+    lv[agree] = Guardian.AGREE
+    lv[has_g & (p["rel"] == GUARDIAN)] = Guardian.IS_THE_GUARDIAN
+    # How many households' guardians have that given name: a common one (ともみ) tells less
+    # than a rare one.
+    named = lv == Guardian.AGREE
+    counts = pairs.stats[Guardian.AGREE.spec.tf]
+    lu[named] = np.log2(np.maximum(counts[np.clip(g_giv_l[named], 0, len(counts) - 1)], 1)
+                        / pairs.stats["n_guardians"])  # fmt: skip
+    return lv, lu
+
+
+__all__ = ["Comparison", "compare"]

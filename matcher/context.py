@@ -31,12 +31,13 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.compare import Comparison
+from matcher.levels import Birth, Email, FamilyName, GivenName, Guardian, Phone, Place
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 
-GUARDIAN_BIRTH = 3  # birth level from which a named guardian helps locate a child
+GUARDIAN_BIRTH = Birth.RANGE  # birth level from which a named guardian helps locate a child
 # A child's name, birth date (or school year) and the guardian's given name locate a household
 # only if another household sharing all three is unlikely: at most 2**GUARDIAN_RARITY_BITS
 # expected in the whole watchlist, from the fields' term frequencies. 佐藤 悠真 in 中1 with a
@@ -53,16 +54,21 @@ def locating(cmp: Comparison) -> Bool:
     the child's own name and birth date, and only when that combination is rare (a namesake's
     parent rarely shares a name, but common names in the same school year do)."""
     lv = cmp.levels
+    family, birth = lv["family_name"], lv["birth"]
     # The same lot or a masked number is shared by whole buildings and blocks of numbers: it
     # locates a household only when the surname does not contradict it (another family at the
     # address, a stranger whose number fits the mask). The same flat or the full number does.
-    weak = ((lv["place"] == 5) | (lv["phone"] == 2)) & (lv["family_name"] != 1)
+    weak = ((lv["place"] == Place.BLOCK) | (lv["phone"] == Phone.MASKED_COMPATIBLE)) & (
+        family != FamilyName.DISAGREE
+    )
     # The same flat or full number with both surname and birth date contradicting it is
     # whoever has that flat or number now (a new tenant, a reassigned mobile).
-    strong = ((lv["place"] >= 6) | (lv["phone"] == 3)) & ~(
-        (lv["family_name"] == 1) & (lv["birth"] == 1)
+    strong = ((lv["place"] >= Place.UNIT) | (lv["phone"] == Phone.EXACT)) & ~(
+        (family == FamilyName.DISAGREE) & (birth == Birth.DISAGREE)
     )
-    guardian = (lv["guardian"] == 3) & (lv["birth"] >= GUARDIAN_BIRTH) & (lv["given_name"] >= 4)
+    guardian = (lv["guardian"] == Guardian.AGREE) & (birth >= GUARDIAN_BIRTH) & (
+        lv["given_name"] >= GivenName.READING
+    )
     if guardian.any():
         lu = cmp.log2u
         # Without a frequency (a typo'd surname) a field counts as telling nothing.
@@ -71,11 +77,10 @@ def locating(cmp: Comparison) -> Bool:
                                                      "guardian")), np.zeros(len(cmp))
         )  # fmt: skip
         guardian &= shared <= GUARDIAN_RARITY_BITS
-    located = (
-        weak | strong
-        | ((lv["email"] == 2) & (lv["family_name"] >= 4) & (lv["birth"] != 1) & (lv["birth"] != 2))
-        | guardian
-    )  # fmt: skip
+    email = (lv["email"] == Email.AGREE) & (family >= FamilyName.READING) & (
+        birth != Birth.DISAGREE
+    ) & (birth != Birth.NEAR)
+    located = weak | strong | email | guardian
     return np.asarray(located, dtype=np.bool_)
 
 

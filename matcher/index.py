@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,10 @@ import numpy.typing as npt
 
 from matcher.columns import KeyTable, PackedStrings, Vocab
 from matcher.features import GUARDIAN, Features
-from matcher.gcpause import gc_paused
 from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
 from matcher.persons import PERSON_FIELDS, PersonChunk, watchlist_chunk
 from matcher.sealing import open_blob, seal_blob
+from matcher.workers import can_fork, in_order, spans
 
 # An index holds normalised values and keys: bump the version whenever normalisation or the
 # keys change, so that an index saved by an older LeakWatch is rebuilt, not silently missed.
@@ -57,49 +58,42 @@ KEY_KINDS = (
 YEAR0 = 1850  # years are stored as offsets (16 bits)
 
 
-def _batches(rows: Iterable[Mapping[str, str]], size: int) -> Iterator[list[Mapping[str, str]]]:
-    it = iter(rows)
-    while chunk := list(islice(it, size)):
-        yield chunk
-
-
-# Rows handed to forked workers by inheritance (only the ranges travel): pickling a million
-# dicts to the workers cost the parent as much as normalising a fifth of them.
-_SHARED: Sequence[Mapping[str, str]] = ()
-
-
-def _chunk_of_range(span: tuple[int, int]) -> PersonChunk:
-    return _chunk_of_rows(_SHARED[span[0]:span[1]])
-
-
 def _chunk_of_rows(rows: Sequence[Mapping[str, str]]) -> PersonChunk:
     return watchlist_chunk({k: [r.get(k) or "" for r in rows] for k in PERSON_FIELDS}, len(rows))
 
 
+CHUNK = 20_000  # persons normalised together (a chunk of the index's columns)
+_WINDOW = 8  # chunks per worker read at a time from rows that are not a sequence
+
+
 def _person_chunks(rows: Iterable[Mapping[str, str]], workers: int) -> Iterator[PersonChunk]:
     """Normalise in ``workers`` processes (0 or 1: here), chunk by chunk, in input order."""
-    size = 20_000
-    if workers <= 1:
-        yield from map(_chunk_of_rows, _batches(rows, size))
+    if workers <= 1 or not can_fork():
+        it = iter(rows)
+        while chunk := list(islice(it, CHUNK)):
+            yield _chunk_of_rows(chunk)
         return
-    import multiprocessing as mp
-
     from matcher.address import load_tables
 
-    global _SHARED
-    load_tables()
-    fork = "fork" in mp.get_all_start_methods()
-    if fork and isinstance(rows, Sequence):
-        _SHARED = rows
-        try:
-            with mp.get_context("fork").Pool(workers) as pool:
-                spans = ((i, min(i + size, len(rows))) for i in range(0, len(rows), size))
-                yield from pool.imap(_chunk_of_range, spans)
-        finally:
-            _SHARED = ()
+    load_tables()  # before the fork: the helpers share one copy
+    if isinstance(rows, Sequence):
+        yield from _forked_chunks(rows, workers)
         return
-    with mp.get_context("fork" if fork else "spawn").Pool(workers) as pool:
-        yield from pool.imap(_chunk_of_rows, _batches(rows, size))
+    it = iter(rows)  # a stream (say, the store's persons): a window of it at a time
+    while window := list(islice(it, CHUNK * workers * _WINDOW)):
+        yield from _forked_chunks(window, workers)
+
+
+def _forked_chunks(rows: Sequence[Mapping[str, str]], workers: int) -> Iterator[PersonChunk]:
+    # The helpers inherit the rows by forking (only item numbers and chunks travel):
+    # pickling a million dicts to them cost as much as normalising a fifth of them.
+    ranges = spans(len(rows), CHUNK)
+
+    def chunk(i: int) -> PersonChunk:
+        start, stop = ranges[i]
+        return _chunk_of_rows(rows[start:stop])
+
+    yield from in_order(chunk, len(ranges), workers, name="chunk of watchlist persons")
 
 
 def _ids(vocab: Vocab, words: list[str], local: npt.NDArray[np.int32]
@@ -168,6 +162,49 @@ def person_keys(f: Features, ids: Mapping[str, int], years: Iterable[int]) -> di
     return out
 
 
+def chunk_keys(columns: Mapping[str, npt.NDArray[Any]], numbers: Mapping[str, npt.NDArray[Any]]
+               ) -> dict[str, npt.NDArray[Any]]:
+    """Every blocking key of a chunk's persons by kind (0: none), as :func:`person_keys`
+    files one person: ``columns`` as :meth:`WatchlistIndex._chunk_columns` gives them."""
+    fam, giv, fam_l, giv_l = columns["fam"], columns["giv"], columns["fam_l"], columns["giv_l"]
+    post, year = numbers["postal"] << 24, numbers["year"]
+    return {
+        "phone": numbers["phone"], "ph_tail": numbers["tail"], "ph_head": numbers["head"],
+        "postal_fam": np.where((post != 0) & (fam_l != 0), post | fam_l, 0),
+        "postal_kanji": np.where((post != 0) & (fam != 0), post | fam, 0),
+        "block": numbers["block"],
+        "kana_year": name_year_keys(fam_l, giv_l, year, False),
+        "kanji_year": name_year_keys(fam, giv, year, True), "email": numbers["email"],
+        "fax": numbers["fax"],
+    }  # fmt: skip
+
+
+@dataclass
+class _Added:
+    """What a run of chunks adds to the index, gathered until every chunk is in: each
+    chunk's columns, its keys sorted as it comes (while the next chunks are still being
+    read; all of them merged at the end), its record ids and their hashes."""
+
+    columns: dict[str, list[npt.NDArray[Any]]] = field(
+        default_factory=lambda: {k: [] for k in COLUMNS})
+    key_runs: dict[str, list[KeyTable]] = field(
+        default_factory=lambda: {k: [] for k in KEY_KINDS})
+    rid_hashes: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    record_ids: list[PackedStrings] = field(default_factory=list)
+    n: int = 0
+
+    def add(self, chunk: PersonChunk, columns: Mapping[str, npt.NDArray[Any]],
+            at: npt.NDArray[np.int32]) -> None:  # fmt: skip
+        """``chunk`` (its ``columns``) at the index positions ``at``."""
+        for name, (dt, _) in COLUMNS.items():
+            self.columns[name].append(np.asarray(columns[name], dtype=dt))
+        for kind, keys in chunk_keys(columns, chunk.numbers).items():
+            self.key_runs[kind].append(KeyTable.build(np.asarray(keys, np.int64), at))
+        self.rid_hashes.append(chunk.numbers["rid_h"])
+        self.record_ids.append(PackedStrings.of(chunk.record_ids))
+        self.n += len(chunk)
+
+
 class WatchlistIndex:
     """Compact, searchable watchlist: ``build``, ``add``, ``remove``, ``save``, ``load``."""
 
@@ -213,84 +250,64 @@ class WatchlistIndex:
     ) -> int:
         """Add persons already normalised by :func:`matcher.watchlist_chunk` (in any
         process), chunk by chunk in order; the same index as ``add`` of their rows."""
-        # Millions of small ints in lists make the cyclic GC rescan them over and over.
-        with gc_paused():
-            return self._add(chunks, progress)
-
-    def _add(
-        self,
-        chunks: Iterable[PersonChunk],
-        progress: Callable[[int], None] | None,
-    ) -> int:
         base = len(self.alive)
-        col_parts: dict[str, list[npt.NDArray[Any]]] = {k: [] for k in COLUMNS}
-        # Each chunk's keys sorted as it comes (while the next chunks are still being read),
-        # all of them merged at the end.
-        key_runs: dict[str, list[KeyTable]] = {k: [] for k in KEY_KINDS}
-        rid_parts: list[npt.NDArray[np.int64]] = []
-        packed: list[PackedStrings] = []
-        v = self.vocabs
-        n = 0
+        added = _Added()
         # Column by column, in numpy: a chunk's distinct words are the only Python step.
         for chunk in chunks:
             if not len(chunk):
                 continue
-            fam, giv, fam_w, giv_w = _ids(v["kanji"], chunk.words["kanji"], chunk.ids["kanji"])
-            fam_k, giv_k = _ids(v["kana"], chunk.words["kana"], chunk.ids["kana"])
-            fam_l, giv_l = _ids(v["loose"], chunk.words["loose"], chunk.ids["loose"])
-            (town_id,) = _ids(v["town"], chunk.words["town"], chunk.ids["town"])
-            (city_id,) = _ids(v["city"], chunk.words["city"], chunk.ids["city"])
-            num = chunk.numbers
-            postal, year = num["postal"], num["year"]
-            given = {
-                "fam": fam, "giv": giv, "fam_w": fam_w, "giv_w": giv_w, "fam_k": fam_k,
-                "giv_k": giv_k, "fam_l": fam_l, "giv_l": giv_l, "birth": num["birth"],
-                "gender": num["gender"], "rel": num["rel"], "town": town_id, "city": city_id,
-                "postal": postal, "block": num["block"], "unit": num["unit"],
-                "phone": num["phone"], "email": num["email"], "hh": num["hh"],
-            }  # fmt: skip
-            for name, (dt, _) in COLUMNS.items():
-                col_parts[name].append(np.asarray(given[name], dtype=dt))
-            post = postal << 24
-            filed = {
-                "phone": num["phone"], "ph_tail": num["tail"], "ph_head": num["head"],
-                "postal_fam": np.where((post != 0) & (fam_l != 0), post | fam_l, 0),
-                "postal_kanji": np.where((post != 0) & (fam != 0), post | fam, 0),
-                "block": num["block"],
-                "kana_year": name_year_keys(fam_l, giv_l, year, False),
-                "kanji_year": name_year_keys(fam, giv, year, True), "email": num["email"],
-                "fax": num["fax"],
-            }  # fmt: skip
-            at = np.arange(base + n, base + n + len(chunk), dtype=np.int32)
-            for kind in KEY_KINDS:
-                key_runs[kind].append(KeyTable.build(np.asarray(filed[kind], np.int64), at))
-            rid_parts.append(num["rid_h"])
+            columns = self._chunk_columns(chunk)
+            at = np.arange(base + added.n, base + added.n + len(chunk), dtype=np.int32)
+            added.add(chunk, columns, at)
             # The table of record ids is the old one until the end: removing chunk by chunk
             # finds what removing all at once would.
-            self._remove_hashes(rid_parts[-1])  # a re-imported record replaces its old one
-            packed.append(PackedStrings.of(chunk.record_ids))
-            n += len(chunk)
+            self._remove_hashes(chunk.numbers["rid_h"])  # a re-import replaces the old one
             if progress is not None:
-                progress(n)
-        if not n:
+                progress(added.n)
+        if not added.n:
             return 0
+        self._append(base, added)
+        if progress is not None:
+            progress(added.n)
+        return added.n
+
+    def _chunk_columns(self, chunk: PersonChunk) -> dict[str, npt.NDArray[Any]]:
+        """A chunk's values of every column, its words as ids in this index's vocabularies
+        (new words added, numbered as they first appear)."""
+        v = self.vocabs
+        fam, giv, fam_w, giv_w = _ids(v["kanji"], chunk.words["kanji"], chunk.ids["kanji"])
+        fam_k, giv_k = _ids(v["kana"], chunk.words["kana"], chunk.ids["kana"])
+        fam_l, giv_l = _ids(v["loose"], chunk.words["loose"], chunk.ids["loose"])
+        (town_id,) = _ids(v["town"], chunk.words["town"], chunk.ids["town"])
+        (city_id,) = _ids(v["city"], chunk.words["city"], chunk.ids["city"])
+        num = chunk.numbers
+        return {
+            "fam": fam, "giv": giv, "fam_w": fam_w, "giv_w": giv_w, "fam_k": fam_k,
+            "giv_k": giv_k, "fam_l": fam_l, "giv_l": giv_l, "birth": num["birth"],
+            "gender": num["gender"], "rel": num["rel"], "town": town_id, "city": city_id,
+            "postal": num["postal"], "block": num["block"], "unit": num["unit"],
+            "phone": num["phone"], "email": num["email"], "hh": num["hh"],
+        }  # fmt: skip
+
+    def _append(self, base: int, added: _Added) -> None:
+        """The gathered chunks' persons appended at ``base``, their keys merged in."""
+        n = added.n
         for name in COLUMNS:
-            self.cols[name] = np.concatenate([self.cols[name], *col_parts[name]])
+            self.cols[name] = np.concatenate([self.cols[name], *added.columns[name]])
         self.alive = np.concatenate([self.alive, np.ones(n, dtype=np.bool_)])
-        self.record_ids.extend_packed(PackedStrings.concat(packed))
+        self.record_ids.extend_packed(PackedStrings.concat(added.record_ids))
         positions = np.arange(base, base + n, dtype=np.int32)
-        self.rid_table = self.rid_table.merge(KeyTable.build(np.concatenate(rid_parts), positions))
+        self.rid_table = self.rid_table.merge(
+            KeyTable.build(np.concatenate(added.rid_hashes), positions)
+        )
         is_g = self.cols["rel"][base:] == GUARDIAN
         self.guardians = self.guardians.merge(
             KeyTable.build(self.cols["hh"][base:][is_g], positions[is_g])
         )
         for kind in KEY_KINDS:
             # Zeros (no key) dropped, sorted stably: owners stay in order (KeyTable.build).
-            self.tables[kind] = self.tables[kind].merge(KeyTable.of_runs(key_runs[kind]))
+            self.tables[kind] = self.tables[kind].merge(KeyTable.of_runs(added.key_runs[kind]))
         self._stats = None
-        if progress is not None:
-            progress(n)
-        return n
 
     def remove(self, record_ids: Iterable[str]) -> int:
         """Forget persons (erasure): values wiped now, dropped from disk at the next save."""
@@ -325,6 +342,10 @@ class WatchlistIndex:
 
     def record_id(self, pos: int) -> str:
         return self.record_ids[pos]
+
+    def record_ids_at(self, positions: npt.NDArray[np.int64]) -> list[str]:
+        """The record ids of the persons at ``positions`` (many at once)."""
+        return self.record_ids.many(positions)
 
     def position(self, record_id: str) -> int | None:
         lo, hi = self.rid_table.lookup_many(np.array([str_hash("rid\x1f" + record_id)]))

@@ -25,7 +25,6 @@ _VU = {"ヴァ": "バ", "ヴィ": "ビ", "ヴェ": "ベ", "ヴォ": "ボ", "ヴ�
 _VU_RE = re.compile("|".join(sorted(_VU, key=len, reverse=True)))
 _O_ROW = set("オコゴソゾトドノホボポモヨョロヲォ")
 _U_ROW = set("ウクグスズツヅヌフブプムユュルゥ")
-_LONG_RE = re.compile("ー+")
 
 _ROMAJI = {
     "kya": "キャ", "kyu": "キュ", "kyo": "キョ", "sha": "シャ", "shu": "シュ", "sho": "ショ",

@@ -118,8 +118,3 @@ def phone_head_key(digits: str) -> int:
     if "?" in head:
         return 0
     return int(f"2{len(digits):02d}{head}")
-
-
-def name_pair_key(a: str, b: str) -> str:
-    """Order-free key of two name parts (romaji lists often swap family and given)."""
-    return "|".join(sorted((a, b)))

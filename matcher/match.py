@@ -1,18 +1,11 @@
 """Matching listing rows against the watchlist index: the public entry point.
 
-``Matcher(index).match(rows)`` normalises the rows, finds candidates through the blocking
-keys, infers each listing's as-of date (so ages and grades become birth intervals), compares,
-re-estimates the model by EM on the batch, keeps the best record per household, puts each
-candidate in its row's context (``context``: locating evidence, rival households) for a
-calibrated score — the probability that the row is that person — and decides:
-
-* ``match`` — score ≥ ``thresholds.match``, with locating evidence (the same lot or flat,
-  a compatible phone, the same e-mail, the guardian's name with the child's), first in its
-  row and no other located household clearing the bar on its own;
-* ``review`` — score ≥ ``thresholds.review``, or a candidate the model alone would match but
-  a rule above caps (no locating evidence: a namesake with the same birth date at another
-  address is ``review``, never ``match``; another household about as likely);
-* ``nonmatch`` — otherwise (reported only above ``thresholds.report``).
+``Matcher(index).match(rows)`` normalises the rows (``features``; over several processes for
+a big listing: ``workers``), finds candidates through the blocking keys (``batch``), infers
+each listing's as-of date (``asof``: so ages and grades become birth intervals), compares
+(``compare``), re-estimates the model by EM on the batch (``model``), and decides
+(``decide``: the best record per household, in its row's context, scored — the probability
+that the row is that person — and ``match``, ``review`` or ``nonmatch``, explained).
 
 People who moved are matched through what they kept (a mobile phone, an e-mail). At most one
 record per household and per (row, record) is reported: a child's row never matches the
@@ -39,44 +32,15 @@ from matcher.batch import (
     row_keys,
     sorted_unique,
 )
-from matcher.compare import FIELDS, LEVELS, Comparison, compare
-from matcher.context import RowGroups, final_bits, household_best, locating
-from matcher.explain import Explanation, FieldEvidence
+from matcher.compare import Comparison, compare
+from matcher.decide import Candidate, Thresholds, decide
 from matcher.features import Features, birth_from_age_or_grade, listing_features
-from matcher.gcpause import gc_paused
 from matcher.index import WatchlistIndex
-from matcher.model import Model, probability
+from matcher.levels import Email, FamilyName, GivenName, Phone, Place
+from matcher.model import Model
+from matcher.workers import in_order, spans
 
 Progress = Callable[[str, int, int], None]
-BIRTH_EXACT = LEVELS["birth"].index("exact")
-NEAR_BITS = 4.0  # a household within 16x the odds of the row's best is a real alternative
-RIVAL_SHOWN = 0.01  # bits: weaker rivals are shown as "none"
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    match: float = 0.95
-    # The score is a calibrated probability: a one-in-five chance that a leaked record is in
-    # circulation is worth a reviewer's look (seed 5: 746 pairs to review, 40 % of them true;
-    # 0.5 would show 497 and miss a third of those true ones, 0.1 would show 1,306).
-    review: float = 0.2
-    report: float = 0.05  # weaker candidates are not reported at all
-    max_per_row: int = 3
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.report <= self.review <= self.match <= 1.0:
-            raise ValueError("thresholds must satisfy 0 <= report <= review <= match <= 1")
-
-
-@dataclass(slots=True)  # not frozen: built by the thousand, frozen init is slow
-class Candidate:
-    row: int  # position of the row in the input
-    row_id: str
-    record_id: str
-    position: int  # in the index
-    score: float
-    decision: str  # match | review | nonmatch
-    explanation: Explanation
 
 
 @dataclass
@@ -107,8 +71,8 @@ class Matcher:
         em: bool = True,
         workers: int = 0,
     ) -> None:
-        """``workers`` > 1: normalise the listing rows in that many forked processes (the
-        rest of matching stays in this one)."""
+        """``workers`` > 1: normalise a big listing's rows in that many processes (this
+        one and forked helpers; the rest of matching stays in this one)."""
         self.index = index
         self.workers = workers
         self.thresholds = thresholds or Thresholds()
@@ -128,19 +92,6 @@ class Matcher:
         are the run's own, as they would be otherwise (an age's birth range is filled in)."""
         if features is not None and len(features) != len(rows):
             raise ValueError(f"{len(features)} features for {len(rows)} rows")
-        # Tens of thousands of small acyclic objects (features, candidates, explanations):
-        # with a big heap around (a watchlist in memory) the cyclic GC would rescan it over
-        # and over — a third of the matching time at 1M persons.
-        with gc_paused():
-            return self._match(rows, as_of, progress, features)
-
-    def _match(
-        self,
-        rows: Sequence[Mapping[str, str]],
-        as_of: Mapping[str, date] | None,
-        progress: Progress | None,
-        features: Sequence[Features] | None,
-    ) -> MatchResult:
         index = self.index
         total = len(rows)
         clock = _Clock()
@@ -175,7 +126,7 @@ class Matcher:
             progress("compare", total, total)
         model = self.model.em(cmp) if self.em else self.model
         clock.lap("em")
-        found = self._decide(cmp, model, rows)
+        found = decide(cmp, model, index, self.thresholds, rows)
         clock.lap("decide")
         if progress is not None:
             progress("decide", total, total)
@@ -231,8 +182,9 @@ class Matcher:
                     anchors[listing_of[r]].append(iv)
         lv = cmp.levels
         strong = (
-            (lv["family_name"] >= 4) & (lv["given_name"] >= 4)
-            & ((lv["phone"] >= 2) | (lv["place"] >= 5) | (lv["email"] == 2))
+            (lv["family_name"] >= FamilyName.READING) & (lv["given_name"] >= GivenName.READING)
+            & ((lv["phone"] >= Phone.MASKED_COMPATIBLE) | (lv["place"] >= Place.BLOCK)
+               | (lv["email"] == Email.AGREE))
         )  # fmt: skip
         births = self.index.cols["birth"]
         for r, pos in zip(cmp.rows[strong].tolist(), cmp.pos[strong].tolist(), strict=True):
@@ -269,167 +221,37 @@ class Matcher:
                 waiting.append(r)
         return waiting
 
-    # --- decisions ----------------------------------------------------------------------------
 
-    def _decide(
-        self, cmp: Comparison, model: Model, rows: Sequence[Mapping[str, str]]
-    ) -> list[Candidate]:
-        if not len(cmp):
-            return []
-        t = self.thresholds
-        located = locating(cmp)
-        # raw: the model alone, uncalibrated (also what the review floor asks)
-        weights, loc_bits, raw, face = model.calibrated(cmp, located)
-        prior = model.prior_bits()
-        adjusted = prior + np.sum(list(weights.values()), axis=0) + loc_bits
-        best = household_best(cmp.rows, self.index.cols["hh"][cmp.pos], adjusted)
-        best = best[np.argsort(cmp.rows[best], kind="stable")]
-        groups = RowGroups(cmp.rows[best])  # sorted by row: its groups are runs in this order
-        share = groups.share_bits(face[best])
-        final_b = final_bits(adjusted[best], share)
-        # Within each row: located candidates first (a namesake elsewhere never outranks
-        # the person found at the row's address or phone), most likely first.
-        order = np.lexsort((-final_b, ~located[best], cmp.rows[best]))
-        best, share, final_b = best[order], share[order], final_b[order]
-        rows_b = cmp.rows[best]
-        rival = final_b - adjusted[best]
-        sc_b, loc_b = probability(final_b), located[best]
-        alone = probability(raw[best]) >= t.match  # what the model alone would call a match
-        # Rank within the row; how far each candidate trails the row's most likely one.
-        n = len(best)
-        starts, lengths = groups.starts, groups.lengths
-        rank = np.arange(n) - np.repeat(starts, lengths)
-        trail = np.repeat(np.maximum.reduceat(final_b, starts), lengths) - final_b
-        code = np.zeros(n, dtype=np.int8)  # 0 nonmatch, 1 review, 2 match
-        code[sc_b >= t.review] = 1
-        # The same full name and birth date stays in front of a reviewer, however low the
-        # calibrated score, unless another household of the row is far more likely: a
-        # namesake with the same birth date elsewhere is `review`, never `match` nor dropped.
-        lv = cmp.levels
-        same_person = (
-            (lv["family_name"][best] >= 4) & (lv["given_name"][best] >= 4)
-            & (lv["birth"][best] == BIRTH_EXACT)
-        )  # fmt: skip
-        code[alone & same_person & (trail < NEAR_BITS)] = 1
-        # Two located households that each clear the bar on their own, neither far more
-        # plausibly the row's household: the model's odds are least trustworthy exactly there
-        # (its fields are not independent), so a reviewer decides, whatever the rivals term
-        # leaves of the weaker one.
-        clear = (probability(adjusted[best]) >= t.match) & loc_b & (share > -NEAR_BITS)
-        contested = np.repeat(np.add.reduceat(clear, starts), lengths) > 1
-        # A match names a person: something about the person must agree, not only the
-        # household (a nameless record — an unborn child — at the row's address is not the
-        # row's adult).
-        personal = (
-            (lv["given_name"][best] >= 2) | (lv["birth"][best] >= 3) | (lv["email"][best] == 2)
-        )  # fmt: skip
-        code[(sc_b >= t.match) & loc_b & (rank == 0) & ~contested & personal] = 2
-        why = np.zeros(n, dtype=np.int8)  # why a candidate the model alone matches is not one
-        capped = alone & (code < 2)
-        why[capped & ~personal] = 4
-        why[capped & (contested | (rival < -1.0))] = 3
-        why[capped & ~loc_b] = 2
-        why[capped & (rank > 0) & (trail >= NEAR_BITS)] = 1
-        keep = (rank < t.max_per_row) & ((sc_b >= t.report) | (code > 0))
-        sel = np.flatnonzero(keep)
-        chosen = list(zip(
-            rows_b[sel].tolist(), best[sel].tolist(),
-            [_DECISIONS[c] for c in code[sel].tolist()],
-            [_NOTES[w] for w in why[sel].tolist()], strict=True,
-        ))  # fmt: skip
-        if not chosen:
-            return []
-        idx = np.array([c[1] for c in chosen], dtype=np.int64)
-        # Gather once, then build plain tuples: cheap even for many candidates.
-        names = [*FIELDS, "household", "location", "rivals"]
-        lv_names = [*(LEVELS[f] for f in FIELDS), ("not_established", "counted_once"),
-                    ("located", "not_located"), ("none", "other_households")]
-        lv_cols = [lv[f][idx].tolist() for f in FIELDS]
-        lv_cols.append((weights["household"][idx] != 0).astype(np.int64).tolist())
-        lv_cols.append((~located[idx]).astype(np.int64).tolist())
-        lv_cols.append((rival[sel] < -RIVAL_SHOWN).astype(np.int64).tolist())
-        w_cols = [weights[f][idx].tolist() for f in (*FIELDS, "household")]
-        w_cols += [loc_bits[idx].tolist(), rival[sel].tolist()]
-        logits = final_b[sel].tolist()
-        scores = sc_b[sel].tolist()
-        positions = cmp.pos[idx].tolist()
-        packed = self.index.record_ids
-        offs = packed.offsets
-        data = packed.data
-        record_ids = [
-            data[a:b].decode("utf-8")
-            for a, b in zip(offs[cmp.pos[idx]].tolist(), offs[cmp.pos[idx] + 1].tolist(),
-                            strict=True)
-        ]  # fmt: skip
-        row_ids = [(r.get("row_id") or "") for r in rows]
-        # Field by field, then transposed: one C-level zip instead of a generator per row.
-        new = tuple.__new__
-        by_field = [
-            [new(FieldEvidence, (n, ln[c], w)) for c, w in zip(lc, wc, strict=True)]
-            for n, ln, lc, wc in zip(names, lv_names, lv_cols, w_cols, strict=True)
-        ]
-        out: list[Candidate] = []
-        for j, ((r, _i, decision, notes), fields) in enumerate(
-            zip(chosen, zip(*by_field, strict=True), strict=True)
-        ):
-            expl = Explanation(prior, fields, logits[j], scores[j], notes)
-            pos = positions[j]
-            out.append(
-                Candidate(
-                    r, row_ids[r] or str(r), record_ids[j], pos, scores[j], decision, expl
-                )
-            )
-        return out
-
-
-# Rows handed to forked workers by inheritance: only (start, stop) ranges travel.
-_ROWS: Sequence[Mapping[str, str]] = ()
-_PARALLEL_MIN = 5000  # fewer rows are normalised here: a pool costs more than it saves
+_PARALLEL_MIN = 5000  # fewer rows are normalised here: forking costs more than it saves
 _CHUNK = 2000
-
-
-def _features_of_range(span: tuple[int, int]) -> list[Features]:
-    return [listing_features(r) for r in _ROWS[span[0]:span[1]]]
 
 
 def _normalise(
     rows: Sequence[Mapping[str, str]], workers: int, progress: Progress | None
 ) -> list[Features]:
-    global _ROWS
-    import multiprocessing as mp
-
+    """The rows' features, in order; over ``workers`` processes for a big listing."""
     total = len(rows)
     feats: list[Features] = []
-    if workers > 1 and total >= _PARALLEL_MIN and "fork" in mp.get_all_start_methods():
+    if workers > 1 and total >= _PARALLEL_MIN:
         from matcher.address import load_tables
 
-        load_tables()
-        _ROWS = rows
-        try:
-            with mp.get_context("fork").Pool(workers) as pool:
-                spans = ((i, min(i + _CHUNK, total)) for i in range(0, total, _CHUNK))
-                for part in pool.imap(_features_of_range, spans):
-                    feats.extend(part)
-                    if progress is not None:
-                        progress("normalise", len(feats), total)
-        finally:
-            _ROWS = ()
+        load_tables()  # before the fork: the helpers share one copy
+        chunks = spans(total, _CHUNK)
+
+        def normalised(i: int) -> list[Features]:
+            start, stop = chunks[i]
+            return [listing_features(r) for r in rows[start:stop]]
+
+        for part in in_order(normalised, len(chunks), workers, name="chunk of listing rows"):
+            feats.extend(part)
+            if progress is not None:
+                progress("normalise", len(feats), total)
         return feats
     for i, row in enumerate(rows):
         feats.append(listing_features(row))
         if progress is not None and (i + 1) % 2000 == 0:
             progress("normalise", i + 1, total)
     return feats
-
-
-_DECISIONS = ("nonmatch", "review", "match")
-_NOTES: tuple[tuple[str, ...], ...] = (
-    (),
-    ("another record in another household scores higher",),
-    ("no locating evidence (address, phone or e-mail): could be a namesake",),
-    ("another household is about as likely",),
-    ("only the household agrees: nothing about the person (name, birth date, e-mail)",),
-)  # for candidates the model alone would call a match
 
 
 class _Clock:

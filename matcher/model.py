@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from matcher.compare import FIELDS, LEVELS, Comparison
+from matcher.compare import Comparison
 from matcher.context import (
     RowGroups,
     fit_in_context,
@@ -31,42 +31,45 @@ from matcher.context import (
     locating,
     unlocated_bits,
 )
+from matcher.levels import FIELD_LEVELS, FIELDS, Guardian, m_classes, m_priors
 
 F64 = npt.NDArray[np.float64]
 
-# For each field: category of each level (-1 = missing, never evidence), m prior per category,
-# u per level (used when the pair has no term-frequency u).
-SPEC: dict[str, tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...]]] = {
-    "family_name": ((-1, 0, 1, 2, 3, 4, 5), (0.02, 0.01, 0.02, 0.05, 0.85, 0.05),
-                    (1, 0.97, 0.01, 5e-4, 0.002, 0.005, 1e-4)),
-    "given_name": ((-1, 0, 1, 2, 3, 4), (0.02, 0.02, 0.03, 0.05, 0.88),
-                   (1, 0.985, 0.01, 5e-4, 0.002, 0.005)),
-    "birth": ((-1, 0, 1, 2, 2), (0.02, 0.02, 0.96), (1, 0.9, 0.05, 0.05, 1e-4)),
-    "gender": ((-1, 0, 1), (0.02, 0.98), (1, 0.5, 0.5)),
-    "place": ((-1, 0, 1, 2, 3, 4, 5), (0.12, 0.02, 0.03, 0.01, 0.32, 0.50),
-              (1, 0.98, 0.01, 1e-3, 1e-6, 1e-5, 1e-6)),
-    "phone": ((-1, 0, 1, 1), (0.12, 0.88), (1, 0.999, 1e-4, 1e-6)),
-    "email": ((-1, 0, 1), (0.05, 0.95), (1, 0.9999, 1e-6)),
-    "guardian": ((-1, 0, 1, 2), (0.001, 0.05, 0.949), (1, 0.15, 0.85, 0.02)),
-}  # fmt: skip
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field's model parameters, as its level table (``levels``) gives them: the
+    m-class of each level (-1: the null level, never evidence), the m prior of each class,
+    the u of each level (used when the pair has no term-frequency u), and the u between two
+    members of one household (only for the fields that tell members apart)."""
+
+    classes: tuple[int, ...]
+    m_prior: tuple[float, ...]
+    u: tuple[float, ...]
+    within_u: tuple[float, ...] | None
+
+
+def _field_spec(field: str) -> FieldSpec:
+    levels = FIELD_LEVELS[field]
+    within = [lv.spec.within_u for lv in levels if lv.spec.within_u is not None]
+    return FieldSpec(m_classes(levels), m_priors(levels), tuple(lv.spec.u for lv in levels),
+                     tuple(within) if len(within) == len(levels) else None)  # fmt: skip
+
+
+SPEC: dict[str, FieldSpec] = {f: _field_spec(f) for f in FIELDS}
 PRIOR_MATCH = 0.1  # share of candidate pairs that are true matches, before EM
 
 # Fields that describe a household (shared by parents, children and twins alike) and fields
 # that tell its members apart. When the household fields establish the household, counting
 # them all at face value would make every member a match; instead they count once, as "one of
 # this household's members" (HOUSEHOLD_MEMBER_BITS), and the identity fields are judged
-# against the household's *other members* (WITHIN_U): a twin shares the birthday, a sibling
-# the surname, address and phone, no one the given name.
-HOUSEHOLD_FIELDS = ("family_name", "place", "phone", "guardian")
-IDENTITY_FIELDS = ("given_name", "birth", "gender", "email")
+# against the household's *other members* (their levels' ``within_u``): a twin shares the
+# birthday, a sibling the surname, address and phone, no one the given name. The identity
+# fields are those whose levels have a within-household u.
+IDENTITY_FIELDS = tuple(f for f in FIELDS if SPEC[f].within_u is not None)
+HOUSEHOLD_FIELDS = tuple(f for f in FIELDS if f not in IDENTITY_FIELDS)
 HOUSEHOLD_MEMBER_BITS = -1.0  # log2 odds that a row from a household is one given member
 HOUSEHOLD_RAMP = (8.0, 16.0)  # household evidence (bits) from which the household is established
-WITHIN_U: dict[str, tuple[float, ...]] = {
-    "given_name": (1, 0.93, 0.01, 0.0005, 0.002, 0.01),
-    "birth": (1, 0.55, 0.3, 0.2, 0.02),
-    "gender": (1, 0.5, 0.5),
-    "email": (1, 0.9, 0.05),
-}
 PSEUDO_COUNTS = 2000.0  # strength of the m priors in MAP-EM
 # The calibration before any reviewer's label: logit' = SCALE · logit + SHIFT for pairs with
 # locating evidence, UNLOCATED_SCALE · logit + UNLOCATED_SHIFT, softly capped at
@@ -85,7 +88,7 @@ UNLOCATED_CAP = -0.35  # bits: the most an unlocated pair can reach (soft; see c
 @dataclass
 class Model:
     m: dict[str, list[float]] = field(
-        default_factory=lambda: {f: list(SPEC[f][1]) for f in FIELDS}
+        default_factory=lambda: {f: list(SPEC[f].m_prior) for f in FIELDS}
     )
     prior: float = PRIOR_MATCH  # P(match) for a candidate pair
     # Calibration (see DEFAULT_SCALE): logit' = scale * logit + shift, by locating evidence
@@ -117,13 +120,15 @@ class Model:
                      float("inf"))
 
     def _field(self, f: str, cmp: Comparison, within: bool = False) -> F64:
-        cat, _, u = SPEC[f]
+        spec = SPEC[f]
+        cat = spec.classes
         lv = cmp.levels[f].astype(np.int64)
         m_lv = np.array([self.m[f][c] if c >= 0 else 1.0 for c in cat])
         if within:
-            w = np.log2(m_lv[lv]) - np.log2(np.array(WITHIN_U[f]))[lv]
+            assert spec.within_u is not None
+            w = np.log2(m_lv[lv]) - np.log2(np.array(spec.within_u))[lv]
         else:
-            u_lv = np.log2(np.array(u, dtype=np.float64))
+            u_lv = np.log2(np.array(spec.u, dtype=np.float64))
             lu = cmp.log2u[f]
             w = np.log2(m_lv[lv]) - np.where(np.isnan(lu), u_lv[lv], lu)
         w[np.array(cat)[lv] < 0] = 0.0
@@ -133,7 +138,7 @@ class Model:
         """Per-field log2 Bayes factors plus the ``household`` correction, uncalibrated."""
         out = {f: self._field(f, cmp) for f in FIELDS}
         # "is the guardian" speaks about identity, not about the household.
-        g_self = cmp.levels["guardian"] == 1
+        g_self = cmp.levels["guardian"] == Guardian.IS_THE_GUARDIAN
         hh = np.sum([out[f] for f in HOUSEHOLD_FIELDS], axis=0) - np.where(
             g_self, out["guardian"], 0.0
         )
@@ -197,7 +202,7 @@ class Model:
         sub = cmp if mask is None else cmp.take(mask)
         if not len(sub):
             return self
-        cats = {f: np.array(SPEC[f][0])[sub.levels[f].astype(np.int64)] for f in FIELDS}
+        cats = {f: np.array(SPEC[f].classes)[sub.levels[f].astype(np.int64)] for f in FIELDS}
         model = self.uncalibrated()
         for _ in range(iterations):
             logit = model.logits(sub) * math.log(2)
@@ -236,7 +241,7 @@ class Model:
         if refit_m and pos.sum() >= 10:
             for f in FIELDS:
                 prior_m = np.array(self.m[f])
-                cat = np.array(SPEC[f][0])[cmp.levels[f][pos].astype(np.int64)]
+                cat = np.array(SPEC[f].classes)[cmp.levels[f][pos].astype(np.int64)]
                 counts = np.bincount(cat[cat >= 0], minlength=len(prior_m))
                 mass = counts + PSEUDO_COUNTS * prior_m
                 model.m[f] = list(mass / mass.sum())
@@ -254,16 +259,41 @@ class Model:
     # --- persistence --------------------------------------------------------------------------
 
     def to_json(self) -> str:
-        return json.dumps({"m": self.m, "prior": self.prior, "scale": self.scale,
-                           "shift": self.shift, "unlocated_scale": self.unlocated_scale,
+        """The parameters; each field's m-probabilities with the labels of their m-classes
+        (``m_classes``), so that a model saved before the level tables changed is read by
+        name, or refused, never misread."""
+        return json.dumps({"m": self.m, "m_classes": {f: class_labels(f) for f in FIELDS},
+                           "prior": self.prior, "scale": self.scale, "shift": self.shift,
+                           "unlocated_scale": self.unlocated_scale,
                            "unlocated_shift": self.unlocated_shift,
-                           "unlocated_cap": self.unlocated_cap})
+                           "unlocated_cap": self.unlocated_cap})  # fmt: skip
 
     @classmethod
     def from_json(cls, text: str) -> Model:
+        """A model from :meth:`to_json` (one without ``m_classes``: in today's class order);
+        ValueError when its m-classes are not the level tables' (learn it again)."""
         d = json.loads(text)
-        return cls({f: list(d["m"][f]) for f in FIELDS}, d["prior"], d["scale"], d["shift"],
-                   d["unlocated_scale"], d["unlocated_shift"], d["unlocated_cap"])
+        return cls({f: _m_by_class(f, d["m"][f], d.get("m_classes", {}).get(f))
+                    for f in FIELDS},
+                   d["prior"], d["scale"], d["shift"], d["unlocated_scale"],
+                   d["unlocated_shift"], d["unlocated_cap"])  # fmt: skip
+
+
+def class_labels(field: str) -> list[str]:
+    """The labels of ``field``'s m-classes, in class order (each class by the level that
+    declares its m)."""
+    return [lv.label for lv in FIELD_LEVELS[field] if lv.spec.m is not None]
+
+
+def _m_by_class(field: str, values: list[float], saved: list[str] | None) -> list[float]:
+    if saved is None:
+        return list(values)
+    by_label = dict(zip(saved, values, strict=True))
+    want = class_labels(field)
+    if set(by_label) != set(want):
+        raise ValueError(f"a model for other {field} levels ({', '.join(saved)}; now "
+                         f"{', '.join(want)}): learn it again")  # fmt: skip
+    return [float(by_label[c]) for c in want]
 
 
 def probability(logit_bits: F64 | float) -> F64:
@@ -271,4 +301,4 @@ def probability(logit_bits: F64 | float) -> F64:
     return 1.0 / (1.0 + np.exp2(-np.clip(np.asarray(logit_bits, dtype=np.float64), -60, 60)))
 
 
-__all__ = ["LEVELS", "SPEC", "Model", "probability"]
+__all__ = ["SPEC", "FieldSpec", "Model", "probability"]

@@ -34,9 +34,3 @@ def fold_variants(s: str) -> str:
 @cache
 def _variant_translation() -> SparseTranslation:
     return SparseTranslation(variant_table())
-
-
-def has_variants(s: str) -> bool:
-    """True when ``s`` contains a character that :func:`fold_variants` would change."""
-    table = variant_table()
-    return any(ord(c) in table for c in s)

@@ -17,7 +17,6 @@ newest) scores every later run.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -37,6 +36,7 @@ from matcher import (
     WatchlistIndex,
 )
 from store import audit
+from store.match_files import read_index_file, save_index_file
 from store.models import (
     CandidateMatch,
     Household,
@@ -76,18 +76,14 @@ def build_index(
 
 
 def save_index(store: Store, index: WatchlistIndex, path: Path) -> None:
-    index.save(path, store.key_ring().current.index_key)
+    """The index sealed under the current index key: 0600, whole or not at all."""
+    save_index_file(path, index, store.key_ring().current.index_key)
 
 
 def load_index(store: Store, path: Path) -> WatchlistIndex:
-    """Load an index saved under the current or an older (not yet rotated-away) key."""
-    last: IndexKeyError | None = None
-    for key in store.key_ring().keys:
-        try:
-            return WatchlistIndex.load(path, key.index_key)
-        except IndexKeyError as exc:
-            last = exc
-    raise last or IndexKeyError("no key")
+    """Load an index saved under the current or an older (not yet rotated-away) key:
+    IndexKeyError when none opens it, IndexFormatError when another version saved it."""
+    return read_index_file(path, [key.index_key for key in store.key_ring().keys])
 
 
 def watchlist_version(store: Store) -> str:
@@ -119,10 +115,7 @@ def current_index(store: Store) -> WatchlistIndex:
             pass  # sealed under a key rotated away since, or by an older LeakWatch: rebuild
     index = build_index(store)
     folder.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    save_index(store, index, partial)
-    os.chmod(partial, 0o600)
-    os.replace(partial, path)  # readers never see a half-written index
+    save_index(store, index, path)  # readers never see a half-written index
     for stale in folder.glob("watchlist-*.idx"):
         if stale != path:
             stale.unlink(missing_ok=True)

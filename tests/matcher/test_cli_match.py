@@ -69,7 +69,7 @@ def test_match_end_to_end_and_index_reuse(files: dict[str, Path], tmp_path: Path
     # An index saved by an older LeakWatch (other normalisation) is refused with what to do.
     from matcher import WatchlistIndex
     from matcher.sealing import open_blob, seal_blob
-    from office.cli_match import index_keys
+    from store.match_files import index_keys
     from tests.samples import old_version
 
     key = index_keys()[0]

@@ -214,9 +214,9 @@ _LOT_PIECES = st.sampled_from(["1", "2", "19", "484", "007", "12345678901234", "
 def test_plain_lot_fast_path_agrees_with_the_general_parse(text: str) -> None:
     """The one-regex reading of common lots (484番地, 25番24号, 7-9, 1-2-3) gives what the
     general number-by-number loop gives."""
-    fast = address._split_block(text, False)
+    fast = address._split_block(text)
     with general_steps_only(address, "_PLAIN_LOT"):
-        assert fast == address._split_block(text, False)
+        assert fast == address._split_block(text)
 
 
 @settings(max_examples=600, deadline=None)

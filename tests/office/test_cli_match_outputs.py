@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from office.cli import app
-from office.cli_match import OutputError, write_replacing
+from store.private_files import OutputError, write_replacing
 from synth.listing import generate_listing
 from synth.watchlist import generate_watchlist
 from tests.samples import write_csv

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from matcher import WatchlistIndex
-from office import match_pipeline
-from office.cli_match import index_keys, run_match
+from office.cli_match import run_match
+from store import match_build
 from store.csv_input import ByteRange
+from store.match_files import index_keys
 from synth.listing import generate_listing
 from synth.watchlist import generate_watchlist
 from tests.samples import assert_same_index, write_csv
@@ -59,11 +60,11 @@ def test_workers_build_what_one_process_builds(
     files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(match_pipeline, "RANGE_BYTES", 20_000)  # many ranges from a small file
+    monkeypatch.setattr(match_build, "RANGE_BYTES", 20_000)  # many ranges from a small file
     lines, rejects, persons, seconds = run(files, tmp_path / "par.csv")
     assert "normalise listing" in seconds  # the workers' path was taken
 
-    monkeypatch.setattr(match_pipeline, "parallel_ranges", lambda *_: None)
+    monkeypatch.setattr(match_build, "parallel_ranges", lambda *_: None)
     one_lines, one_rejects, one_persons, one_seconds = run(files, tmp_path / "one.csv")
     assert "normalise listing" not in one_seconds
 
@@ -82,17 +83,17 @@ def test_workers_build_what_one_process_builds(
 @pytest.mark.parametrize(("n", "workers"), [(1, 2), (7, 2), (120, 2), (120, 4), (33, 8)])
 def test_ranges_cover_the_file_in_order_and_shrink_towards_its_end(n: int, workers: int) -> None:
     pieces = [ByteRange(10 * i, 10 * (i + 1), 3 * i + 2) for i in range(n)]
-    ranges = match_pipeline.guided(pieces, workers)
+    ranges = match_build.guided(pieces, workers)
     assert ranges[0].start == 0 and ranges[-1].end == 10 * n and ranges[0].line == 2
     for a, b in pairwise(ranges):
         assert a.end == b.start and b.line == 3 * (b.start // 10) + 2
     sizes = [(r.end - r.start) // 10 for r in ranges]
-    assert max(sizes) <= match_pipeline.PIECES
+    assert max(sizes) <= match_build.PIECES
     assert sizes[-1] == 1  # the last range is a single piece
     tail = sizes[len(sizes) // 2:]
     assert tail == sorted(tail, reverse=True)
     if n >= 100:  # a big file: full ranges first, few ranges in all
-        assert sizes[0] == match_pipeline.PIECES and len(ranges) < n / 3
+        assert sizes[0] == match_build.PIECES and len(ranges) < n / 3
 
 
 @pytest.mark.parametrize("failure", ["raises", "dies"])
@@ -100,10 +101,10 @@ def test_a_failing_helper_stops_the_run_with_a_clear_error(
     files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(match_pipeline, "RANGE_BYTES", 20_000)
-    parent, read = os.getpid(), match_pipeline._read_range
+    monkeypatch.setattr(match_build, "RANGE_BYTES", 20_000)
+    parent, read = os.getpid(), match_build._read_range
 
-    def failing(file: match_pipeline.WatchlistFile, rng: ByteRange) -> match_pipeline.Result:
+    def failing(file: match_build.WatchlistFile, rng: ByteRange) -> match_build.Result:
         if os.getpid() == parent:
             time.sleep(0.05)  # so that the helper surely gets ranges of its own
             return read(file, rng)
@@ -111,7 +112,7 @@ def test_a_failing_helper_stops_the_run_with_a_clear_error(
             os._exit(3)
         raise ValueError("disk on fire")
 
-    monkeypatch.setattr(match_pipeline, "_read_range", failing)
+    monkeypatch.setattr(match_build, "_read_range", failing)
     message = "disk on fire" if failure == "raises" else r"ended early \(exit codes \[3\]\)"
     with pytest.raises(RuntimeError, match=message):
         run(files, tmp_path / "m.csv")
@@ -121,7 +122,7 @@ def test_a_quoted_watchlist_is_cut_where_records_end_and_a_lone_cr_one_read_whol
     files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(match_pipeline, "RANGE_BYTES", 20_000)
+    monkeypatch.setattr(match_build, "RANGE_BYTES", 20_000)
     wl, _ = files
     with wl.open(encoding="utf-8", newline="") as fh:
         rest = "," * (len(next(csv.reader(fh))) - 2)  # the empty fields after id and name
@@ -129,11 +130,11 @@ def test_a_quoted_watchlist_is_cut_where_records_end_and_a_lone_cr_one_read_whol
         fh.write(f'P-q,"山田\n太郎"{rest}\n')
     lines, rejects, persons, seconds = run(files, tmp_path / "q.csv")
     assert "normalise listing" in seconds  # cut into ranges all the same
-    ranges = match_pipeline.parallel_ranges
-    monkeypatch.setattr(match_pipeline, "parallel_ranges", lambda *_: None)
+    ranges = match_build.parallel_ranges
+    monkeypatch.setattr(match_build, "parallel_ranges", lambda *_: None)
     assert run(files, tmp_path / "q1.csv")[:3] == (lines, rejects, persons)
     assert persons == FIRST + LATER + 1 and lines  # the quoted one too
-    monkeypatch.setattr(match_pipeline, "parallel_ranges", ranges)
+    monkeypatch.setattr(match_build, "parallel_ranges", ranges)
     with wl.open("a", encoding="utf-8", newline="") as fh:  # a lone carriage return
         fh.write(f"P-cr,山田\r太郎{rest}\n")
     assert "normalise listing" not in run(files, tmp_path / "cr.csv")[3]
