@@ -24,12 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -336,21 +334,10 @@ def _phase(session: object, pid: int) -> str:
     return "after it finished"
 
 
-@contextmanager
-def _postgres(server: str) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+def _postgres(server: str) -> Any:
+    from store.db import throwaway_database
 
-    name = f"lw_fault_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(server).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return throwaway_database(server, "lw_bench")
 
 
 def main() -> None:

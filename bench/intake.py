@@ -22,11 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -126,21 +126,10 @@ def run(label: str, url: str, home: Path, rates: list[int], seconds: int) -> Non
               f"{TARGET_P99_MS:.0f} ms (p50 {best.p50:.0f} ms, p99 {best.p99:.0f} ms)")
 
 
-@contextmanager
-def _postgres(server: str) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+def _postgres(server: str) -> Any:
+    from store.db import throwaway_database
 
-    name = f"lw_intake_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(server).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return throwaway_database(server, "lw_bench")
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 This module parses the options, shows the progress and the summary; the run itself —
 reading, the index, matching, every file written — is :func:`store.match_files.match_files`.
 It also decides the run's garbage-collector policy, for the whole process (see
-:func:`run_match`). And the `native` commands: the compiled normalisers.
+``match_cmd``). And the `native` commands: the compiled normalisers.
 """
 
 from __future__ import annotations
@@ -21,30 +21,6 @@ from store.csv_input import InputError
 from store.keyring import KeyError_
 from store.match_files import Bar, Bars, MatchRun, match_files
 from store.private_files import OutputError
-
-
-def run_match(
-    listing: Path,
-    out: Path,
-    *,
-    watchlist: Path | None = None,
-    index_path: Path | None = None,
-    save_index: Path | None = None,
-    thresholds: Thresholds | None = None,
-    em: bool = True,
-    explain: bool = False,
-    model_path: Path | None = None,
-    progress: Progress | None = None,
-) -> MatchRun:
-    """`leakwatch match` without the terminal (for the demo): :func:`match_files` with
-    progress bars on ``progress`` and the cyclic GC off meanwhile — a run makes millions of
-    small acyclic objects (rows, features, chunks) beside a big heap (the gazetteer, the
-    index), which the GC would rescan over and over for nothing (0.4 s of a 5 s run on the
-    benchmark). Forked helpers inherit the setting."""
-    with gc_paused():
-        return match_files(listing, out, watchlist=watchlist, index_path=index_path,
-                           save_index=save_index, thresholds=thresholds, em=em,
-                           explain=explain, model_path=model_path, bars=_bars(progress))
 
 
 def _bars(progress: Progress | None) -> Bars | None:
@@ -101,9 +77,12 @@ def match_cmd(
         TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
         TimeElapsedColumn(), console=err_console, transient=False,
     )  # fmt: skip
-    # The cyclic GC stays off until the summary is out (run_match's reason): turned back on
-    # after the run, its first collection would walk everything made meanwhile (0.1 s at
-    # 200,000 persons) just before the process ends anyway.
+    # The cyclic GC stays off for the run and until the summary is out. A run makes millions
+    # of small acyclic objects (rows, features, chunks) beside a big heap (the gazetteer, the
+    # index), which the GC would rescan over and over for nothing (0.4 s of a 5 s run on the
+    # benchmark); turned back on after the run, its first collection would walk everything
+    # made meanwhile (0.1 s at 200,000 persons) just before the process ends anyway. Forked
+    # helpers inherit the setting.
     with gc_paused():
         try:
             with progress:

@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 from crawler.display import terminal_safe
 from crawler.launch import CrawlResult, run_crawl
 from crawler.sources import add_source, set_start_urls
-from office.cli_match import run_match
+from matcher import gc_paused
 from office.console import cli_actor, console, fail
 from office.demo_web import DemoSignIns, prepare_web_demo
 from store import audit
 from store.masking import mask_value
+from store.match_files import match_files
 from store.models import (
     CandidateMatch,
     Decision,
@@ -118,7 +119,8 @@ def _match_file(rows: list[dict[str, str]], watchlist: Path, demo_dir: Path) -> 
     write_csv(listing, listing_path, LISTING_COLUMNS)
     write_csv(truth, truth_path, TRUTH_COLUMNS)
     out = demo_dir / "matches.csv"
-    run = run_match(listing_path, out, watchlist=watchlist, explain=True)
+    with gc_paused():  # as `leakwatch match` does (see there)
+        run = match_files(listing_path, out, watchlist=watchlist, explain=True)
     with open(out, encoding="utf-8") as handle:
         lines = list(csv.DictReader(handle))
     decisions = Counter(line["decision"] for line in lines)

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from matcher import (
@@ -151,19 +151,7 @@ def match_listing_rows(
     version = watchlist_version(store)
     out = StoreMatchResult()
     with store.sessions() as s:
-        q = (
-            select(ListingRow.id, ListingRow.listing_id, ListingRow.pii)
-            .where(ListingRow.gone_at.is_(None))
-            .where(~exists().where(CandidateMatch.listing_row_id == ListingRow.id))
-            .order_by(ListingRow.id)
-        )
-        if row_ids is not None:  # asked for by id: matched again whatever the version
-            q = q.where(ListingRow.id.in_(list(row_ids)))
-        else:
-            q = q.where(or_(ListingRow.matched_against.is_(None),
-                            ListingRow.matched_against != version))  # fmt: skip
-        if listing_ids is not None:
-            q = q.where(ListingRow.listing_id.in_(list(listing_ids)))
+        q = _rows_to_match(version, row_ids, listing_ids)
         rows = open_listing_rows(store.vault, s.execute(q))
         out.rows = len(rows)
         if not rows:
@@ -178,12 +166,7 @@ def match_listing_rows(
         out.candidates = write_candidates(
             s, result, lambda row_id: {"listing_row_id": int(row_id)}, out.decisions
         )
-        for lref, iv in result.as_of.items():
-            lst = listings.get(int(lref)) if lref else None
-            if lst is not None and lst.as_of is None and iv is not None:
-                mid = date.fromordinal((iv[0].toordinal() + iv[1].toordinal()) // 2)
-                lst.as_of = datetime.combine(mid, time(), tzinfo=UTC)
-                out.listings_dated += 1
+        out.listings_dated = _date_listings(listings, result)
         ids = [int(r["row_id"]) for r in rows]
         for chunk in range(0, len(ids), 1000):
             s.execute(update(ListingRow).where(ListingRow.id.in_(ids[chunk : chunk + 1000]))
@@ -195,6 +178,39 @@ def match_listing_rows(
         )  # fmt: skip
         s.commit()
     return out
+
+
+def _rows_to_match(
+    version: str, row_ids: Sequence[int] | None, listing_ids: Sequence[int] | None
+) -> Select[int, int, bytes]:
+    """Live rows without candidates: those asked for by id (whatever the watchlist version),
+    else those not yet matched against this version of the watchlist."""
+    q = (
+        select(ListingRow.id, ListingRow.listing_id, ListingRow.pii)
+        .where(ListingRow.gone_at.is_(None))
+        .where(~exists().where(CandidateMatch.listing_row_id == ListingRow.id))
+        .order_by(ListingRow.id)
+    )
+    if row_ids is not None:
+        q = q.where(ListingRow.id.in_(list(row_ids)))
+    else:
+        q = q.where(or_(ListingRow.matched_against.is_(None),
+                        ListingRow.matched_against != version))  # fmt: skip
+    if listing_ids is not None:
+        q = q.where(ListingRow.listing_id.in_(list(listing_ids)))
+    return q
+
+
+def _date_listings(listings: dict[int, Listing], result: MatchResult) -> int:
+    """Give undated listings the middle of the date the matcher inferred; how many."""
+    dated = 0
+    for lref, iv in result.as_of.items():
+        lst = listings.get(int(lref)) if lref else None
+        if lst is not None and lst.as_of is None and iv is not None:
+            mid = date.fromordinal((iv[0].toordinal() + iv[1].toordinal()) // 2)
+            lst.as_of = datetime.combine(mid, time(), tzinfo=UTC)
+            dated += 1
+    return dated
 
 
 def write_candidates(

@@ -147,14 +147,7 @@ def make_household(
     """
     surname = (names.rare_surname_picker() if rare else names.surname_picker()).pick(rng)
     addr = sample_address(rng)
-    phone = (
-        phones.landline(rng, addr.town.pref, addr.town.city)
-        if rng.random() < 0.55
-        else phones.mobile(rng)
-    )
-    is_mobile = phone[:3] in ("090", "080", "070")
-    # Only homes with a fixed line have a fax, and in 2014 about one in five of those did.
-    fax = phones.fax_for(rng, phone) if not is_mobile and rng.random() < 0.2 else ""
+    phone, fax = _phone_and_fax(rng, addr)
     hh = Household(
         surname,
         surname.kanji if rare else registered_spelling(rng, surname),
@@ -165,6 +158,38 @@ def make_household(
     )
     k = children if children is not None else _household_size(rng)
     g_sex: Sex = "F" if rng.random() < 0.88 else "M"
+    born, births, g_birth, due = _births_and_due(rng, k, g_sex)
+    taken: set[str] = set()
+    g_name = adult_name(rng, g_sex, taken, rare)
+    taken.update((g_name.kanji, g_name.kana))
+    guardian = Person(g_name, g_sex, g_birth, "本人", due=due)
+    if rng.random() < 0.35:
+        guardian.email = phones.email(rng, g_name.romaji, surname.romaji, g_birth.year)
+    hh.members.append(guardian)
+    kids = _children(rng, births, taken, rare, surname.romaji)
+    _child_relationships(kids)
+    hh.members.extend(kids)
+    if born < k:
+        hh.members.append(Person(None, None, None, "胎児", due=due))
+    return hh
+
+
+def _phone_and_fax(rng: random.Random, addr: Address) -> tuple[str, str]:
+    phone = (
+        phones.landline(rng, addr.town.pref, addr.town.city)
+        if rng.random() < 0.55
+        else phones.mobile(rng)
+    )
+    is_mobile = phone[:3] in ("090", "080", "070")
+    # Only homes with a fixed line have a fax, and in 2014 about one in five of those did.
+    fax = phones.fax_for(rng, phone) if not is_mobile and rng.random() < 0.2 else ""
+    return phone, fax
+
+
+def _births_and_due(
+    rng: random.Random, k: int, g_sex: Sex
+) -> tuple[int, list[int], date, date | None]:
+    """(children born, their birth ordinals, the guardian's birth date, a due date or None)."""
     expecting = g_sex == "F" and rng.random() < 0.05
     born = k
     if expecting:
@@ -181,13 +206,11 @@ def make_household(
         born = k
         births = _child_births(rng, k)
         g_birth = _guardian_birth(rng, births[0], g_sex)
-    taken: set[str] = set()
-    g_name = adult_name(rng, g_sex, taken, rare)
-    taken.update((g_name.kanji, g_name.kana))
-    guardian = Person(g_name, g_sex, g_birth, "本人", due=due)
-    if rng.random() < 0.35:
-        guardian.email = phones.email(rng, g_name.romaji, surname.romaji, g_birth.year)
-    hh.members.append(guardian)
+    return born, births, g_birth, due
+
+
+def _children(rng: random.Random, births: list[int], taken: set[str], rare: bool,
+              family_romaji: str) -> list[Person]:  # fmt: skip
     kids: list[Person] = []
     for b in births:
         sex = _sex(rng)
@@ -196,10 +219,6 @@ def make_household(
         bd = date.fromordinal(b)
         kid = Person(n, sex, bd, "")
         if _LEAK_ORD - b > 13 * _YEAR and rng.random() < 0.1:  # teenagers with their own phone
-            kid.email = phones.email(rng, n.romaji, surname.romaji, bd.year)
+            kid.email = phones.email(rng, n.romaji, family_romaji, bd.year)
         kids.append(kid)
-    _child_relationships(kids)
-    hh.members.extend(kids)
-    if born < k:
-        hh.members.append(Person(None, None, None, "胎児", due=due))
-    return hh
+    return kids

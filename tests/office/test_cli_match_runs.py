@@ -12,8 +12,8 @@ from typer.testing import CliRunner, Result
 
 from matcher.asof import MIN_ANCHORS
 from office.cli import app
-from office.cli_match import run_match
 from store.keyring import MasterKey
+from store.match_files import match_files
 from synth.listing import generate_listing
 from synth.watchlist import generate_watchlist
 from tests.samples import write_csv
@@ -107,7 +107,7 @@ def test_the_summary_gives_every_listings_as_of(
     wl_path = write_csv(tmp_path / "w.csv", wl, columns=list(wl[0]))
     listing = write_csv(tmp_path / "l.csv", rows + few, columns=list(rows[0]))
     out = tmp_path / "m.csv"
-    done = run_match(listing, out, watchlist=wl_path)
+    done = match_files(listing, out, watchlist=wl_path)
     inferred = {lid for lid, iv in done.result.as_of.items() if iv is not None}
     aged_ids = {r["listing_id"] for r in aged + few}
     assert inferred and inferred < aged_ids  # L-few: too few rows to date it

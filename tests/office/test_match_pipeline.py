@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from matcher import WatchlistIndex
-from office.cli_match import run_match
 from store import match_build
 from store.csv_input import ByteRange
-from store.match_files import index_keys
+from store.match_files import index_keys, match_files
 from synth.listing import generate_listing
 from synth.watchlist import generate_watchlist
 from tests.samples import assert_same_index, write_csv
@@ -50,7 +49,7 @@ def files(tmp_path: Path, env: dict[str, str]) -> tuple[Path, Path]:
 
 def run(files: tuple[Path, Path], out: Path) -> tuple[list[str], str, int, dict[str, float]]:
     wl, listing = files
-    r = run_match(listing, out, watchlist=wl, save_index=out.with_suffix(".idx"))
+    r = match_files(listing, out, watchlist=wl, save_index=out.with_suffix(".idx"))
     rejects = wl.with_name(wl.name + ".rejects.csv")
     return (sorted(out.read_text(encoding="utf-8").splitlines()),
             rejects.read_text(encoding="utf-8"), r.persons, r.seconds)  # fmt: skip

@@ -174,8 +174,9 @@ def _business_name_keys() -> None:
     for table, source, column in (("business", "name", "name_key"),
                                   ("business_alias", "alias", "alias_key")):  # fmt: skip
         with op.batch_alter_table(table, schema=None) as batch_op:
+            comment = "store.business_names.name_key(name)" if column == "name_key" else None
             batch_op.add_column(sa.Column(column, sa.String(length=300), nullable=False,
-                                          server_default=""))  # fmt: skip
+                                          server_default="", comment=comment))  # fmt: skip
             batch_op.create_index(batch_op.f(f"ix_{table}_{column}"), [column], unique=False)
         rows = sa.table(table, sa.column("id", sa.Integer), sa.column(source, sa.String),
                         sa.column(column, sa.String))  # fmt: skip
