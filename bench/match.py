@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,6 +56,8 @@ from synth.watchlist import generate_watchlist  # noqa: E402
 
 if TYPE_CHECKING:
     from splink import SettingsCreator
+    from splink.comparison_level_library import CustomLevel
+    from splink.comparison_library import CustomComparison
 
 NEGATIVE_KINDS = ("sibling", "twin", "other_parent", "neighbour", "namesake", "random")
 
@@ -272,24 +274,61 @@ def splink_settings() -> SettingsCreator:
     from splink import SettingsCreator, block_on
     from splink.blocking_rule_library import CustomRule
 
-    def name(part: str, null: str, levels: list[cll.CustomLevel]) -> cl.CustomComparison:
-        k = f"{part}_kana"
-        return cl.CustomComparison(
-            output_column_name=part,
-            comparison_levels=[
-                cll.CustomLevel(f"(({part}_l IS NULL OR {part}_r IS NULL) AND "
-                                f"({k}_l IS NULL OR {k}_r IS NULL)) OR {null}"
-                                ).configure(is_null_level=True),
-                cll.ExactMatchLevel(part, term_frequency_adjustments=True),
-                cll.ExactMatchLevel(k, term_frequency_adjustments=True),
-                *levels,
-                cll.JaroWinklerLevel(k, 0.9),
-                cll.DamerauLevenshteinLevel(part, 1),
-                cll.ElseLevel(),
-            ],
-        )  # fmt: skip
+    return SettingsCreator(
+        link_type="link_only",
+        blocking_rules_to_generate_predictions=[
+            block_on("phone"),
+            block_on("block"),
+            block_on("surname_kana", "forename_kana"),
+            block_on("surname", "forename"),
+            block_on("forename_kana", "dob"),
+            block_on("email"),
+            CustomRule("l.full_kana = r.full_kana_swapped"),
+        ],
+        comparisons=[
+            name_comparison("surname", f"{_HOUSEHOLD} OR {_SWAPPED}", []),
+            name_comparison("forename", "false", [cll.CustomLevel(_SWAPPED, "readings swapped")]),
+            birth_comparison(),
+            location_comparison(),
+            cl.ExactMatch("gender"),
+            cl.ExactMatch("email"),
+        ],
+        retain_intermediate_calculation_columns=False,
+    )
 
-    location = cl.CustomComparison(
+
+def name_comparison(part: str, null: str, levels: list[CustomLevel]) -> CustomComparison:
+    """One name part ("surname" or "forename"), kanji and reading together: no evidence where
+    neither is on both sides or where ``null`` holds; else kanji exact, reading exact (both
+    with term-frequency adjustments), the extra ``levels``, reading Jaro-Winkler >= 0.9, kanji
+    within one edit."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    k = f"{part}_kana"
+    return cl.CustomComparison(
+        output_column_name=part,
+        comparison_levels=[
+            cll.CustomLevel(f"(({part}_l IS NULL OR {part}_r IS NULL) AND "
+                            f"({k}_l IS NULL OR {k}_r IS NULL)) OR {null}"
+                            ).configure(is_null_level=True),
+            cll.ExactMatchLevel(part, term_frequency_adjustments=True),
+            cll.ExactMatchLevel(k, term_frequency_adjustments=True),
+            *levels,
+            cll.JaroWinklerLevel(k, 0.9),
+            cll.DamerauLevenshteinLevel(part, 1),
+            cll.ElseLevel(),
+        ],
+    )  # fmt: skip
+
+
+def location_comparison() -> CustomComparison:
+    """Location and contact as one comparison, most specific level first, so that a shared
+    household counts once."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    return cl.CustomComparison(
         output_column_name="location",
         comparison_levels=[
             cll.CustomLevel(
@@ -308,9 +347,17 @@ def splink_settings() -> SettingsCreator:
             cll.ElseLevel(),
         ],
     )  # fmt: skip
+
+
+def birth_comparison() -> CustomComparison:
+    """The birth date as precisely as both rows give it. A birth month shared within a
+    household by someone of another given name (a twin) is no evidence: a null level."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
     partial = "(dob_l IS NULL OR dob_r IS NULL)"
     days = "abs(date_diff('day', CAST(dob_l AS DATE), CAST(dob_r AS DATE)))"
-    birth = cl.CustomComparison(
+    return cl.CustomComparison(
         output_column_name="birth",
         comparison_levels=[
             cll.CustomLevel("birth_year_l IS NULL OR birth_year_r IS NULL OR "
@@ -329,27 +376,6 @@ def splink_settings() -> SettingsCreator:
             cll.ElseLevel(),
         ],
     )  # fmt: skip
-    return SettingsCreator(
-        link_type="link_only",
-        blocking_rules_to_generate_predictions=[
-            block_on("phone"),
-            block_on("block"),
-            block_on("surname_kana", "forename_kana"),
-            block_on("surname", "forename"),
-            block_on("forename_kana", "dob"),
-            block_on("email"),
-            CustomRule("l.full_kana = r.full_kana_swapped"),
-        ],
-        comparisons=[
-            name("surname", f"{_HOUSEHOLD} OR {_SWAPPED}", []),
-            name("forename", "false", [cll.CustomLevel(_SWAPPED, "readings swapped")]),
-            birth,
-            location,
-            cl.ExactMatch("gender"),
-            cl.ExactMatch("email"),
-        ],
-        retain_intermediate_calculation_columns=False,
-    )
 
 
 def splink_best(wl_rows: list[dict[str, str]], rows: list[dict[str, str]], threshold: float
@@ -442,7 +468,7 @@ def _scale(n: int, seed: int, work: Path, rows: int) -> dict[str, float]:
             **{f"stage_{k}": v for k, v in res.seconds.items()}}  # fmt: skip
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--persons", type=int, default=200_000)
     ap.add_argument("--rows", type=int, default=20_000)
@@ -457,7 +483,11 @@ def main() -> None:
     ap.add_argument("--fit-seed", type=int, default=None,
                     help="Only fit the calibration on a labelled set from this seed and print it "
                          "(how matcher.model.UNLOCATED_BITS was chosen; never the reported seed)")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
     if args.fit_seed is not None:
@@ -468,65 +498,129 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} cores, {load()} at start; normalisers {NORMALISERS}")
         report_scale(scale(args.scale_persons, args.seed + 1, work, args.rows), args.rows)
         return
-    wl_path, wl = watchlist(args.persons, args.seed, work)
-    rows, truth = generate_listing(wl, args.rows, args.seed + 7)
+    benchmark(args.persons, args.rows, args.seed, work, skip_splink=args.skip_splink)
+
+    if not args.skip_scale:
+        report_scale(scale(args.scale_persons, args.seed + 1, work, args.rows), args.rows)
+
+
+def benchmark(persons: int, rows_n: int, seed: int, work: Path, *, skip_splink: bool) -> None:
+    """Quality, speed against Splink, calibration and the reviewers' loop on one synthetic
+    watchlist and listing; everything but the scale run."""
+    wl_path, wl = watchlist(persons, seed, work)
+    rows, truth = generate_listing(wl, rows_n, seed + 7)
     listing_path, out_path = work / "listing.csv", work / "matches.csv"
     write_csv(listing_path, rows)
+    print_setup(wl, rows, truth, seed)
+
+    cli = time_cli(wl_path, listing_path, out_path, work)
+    got = read_csv(out_path)
+    pred = {g["row_id"]: g["record_id"] for g in got if g["decision"] == "match"}
+    ours, tag_all, tag_hit, fp_kind = score(pred, truth)
+    reviews = review_kinds(got, truth)
+    print("\n== quality (review counted as not matched)")
+    print(f"{'system':<22}{'precision':>10}{'recall':>9}{'F1':>8}{'FP':>6}{'seconds':>9}")
+    print(f"{'leakwatch match':<22}{ours['precision']:>10.4f}{ours['recall']:>9.4f}"
+          f"{ours['f1']:>8.4f}{ours['fp']:>6}{cli.median_s:>9.1f}")
+    if not skip_splink:
+        compare_splink(wl, rows, truth, cli)
+    else:
+        print_cli_times(cli)
+    print_calibration(got, truth)
+    print_false_positives(fp_kind, reviews)
+    print_recall_per_tag(tag_all, tag_hit, pred, truth)
+
+    learn_loop(wl, rows, truth)
+
+
+def print_setup(wl: list[dict[str, str]], rows: list[dict[str, str]],
+                truth: list[dict[str, str]], seed: int) -> None:
+    """The machine, its load and the normalisers in use, then what the listing holds."""
     kinds = Counter(t["kind"] for t in truth)
     print(f"machine: {os.cpu_count()} cores, load average "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at start; normalisers "
           f"{NORMALISERS}")
     print(f"benchmark: {len(wl):,} persons, {len(rows):,} listing rows "
           f"({kinds['positive']:,} positives; negatives "
-          + ", ".join(f"{k} {kinds[k]:,}" for k in NEGATIVE_KINDS) + f"); seed {args.seed}")
+          + ", ".join(f"{k} {kinds[k]:,}" for k in NEGATIVE_KINDS) + f"); seed {seed}")
 
+
+class CliTimes(NamedTuple):
+    """Seconds of the `leakwatch match` runs, sorted, and the load before each set."""
+
+    runs: list[float]
+    load_before: str
+    index_runs: list[float]
+    index_load_before: str
+
+    @property
+    def median_s(self) -> float:
+        return self.runs[1]
+
+    @property
+    def index_median_s(self) -> float:
+        return self.index_runs[1]
+
+
+def time_cli(wl_path: Path, listing_path: Path, out_path: Path, work: Path) -> CliTimes:
+    """`leakwatch match` timed from the watchlist CSV, then from a saved index; its matches
+    from the CSV are left in ``out_path``."""
     byte_compile()
     load_cli = load()
     # Three runs, the median reported: a 2-core machine shared with others is noisy, and one
     # run of a few seconds can be a tenth off either way (Splink's half minute averages out).
     cli_runs = sorted(run_cli(wl_path, listing_path, out_path) for _ in range(3))
-    cli_s = cli_runs[1]
     # The same with the index saved once (--save-index) and given with --index.
     idx_path = work / "watchlist.idx"
     run_cli(wl_path, listing_path, work / "matches_save.csv", "--save-index", str(idx_path))
     load_idx = load()
     idx_runs = sorted(run_cli(idx_path, listing_path, work / "matches_idx.csv", index=True)
                       for _ in range(3))  # fmt: skip
-    idx_s = idx_runs[1]
-    got = read_csv(out_path)
-    pred = {g["row_id"]: g["record_id"] for g in got if g["decision"] == "match"}
-    ours, tag_all, tag_hit, fp_kind = score(pred, truth)
-    reviews = Counter(t["kind"] for t in truth
-                      if any(g["row_id"] == t["row_id"] for g in got if g["decision"] == "review"))
-    print("\n== quality (review counted as not matched)")
-    print(f"{'system':<22}{'precision':>10}{'recall':>9}{'F1':>8}{'FP':>6}{'seconds':>9}")
-    print(f"{'leakwatch match':<22}{ours['precision']:>10.4f}{ours['recall']:>9.4f}"
-          f"{ours['f1']:>8.4f}{ours['fp']:>6}{cli_s:>9.1f}")
-    if not args.skip_splink:
-        load_sp = load()
-        sp_pred, sp_s, sp_prepare_s = run_splink(wl, rows)
-        sp, _, _, sp_fp = score(sp_pred, truth)
-        print(f"{'Splink 5 (DuckDB)':<22}{sp['precision']:>10.4f}{sp['recall']:>9.4f}"
-              f"{sp['f1']:>8.4f}{sp['fp']:>6}{sp_s:>9.1f}")
-        print(f"end to end: leakwatch match {cli_s:.2f} s (load, index, match, write; median of "
-              f"{', '.join(f'{x:.2f}' for x in cli_runs)}; {load_cli} before) vs Splink "
-              f"{sp_s:.1f} s (prepare, train, predict; {load_sp} before): "
-              f"{sp_s / cli_s:.1f}x faster")
-        print(f"  (Splink's {sp_s:.1f} s: {sp_prepare_s:.1f} s normalising both files in "
-              f"one process with our normalisers, {sp_s - sp_prepare_s:.1f} s in Splink)")
-        print(f"  with a saved index (--index: load it, match, write): {idx_s:.2f} s (median "
-              f"of {', '.join(f'{x:.2f}' for x in idx_runs)}; {load_idx} before): "
-              f"{sp_s / idx_s:.1f}x faster than Splink")
-        print("Splink false positives per negative kind: "
-              + ", ".join(f"{k} {sp_fp[k]}" for k in NEGATIVE_KINDS))
-        print("  (Splink: location and contact one comparison, surname and a shared birth date "
-              "no evidence within a household; u sampled, m by EM per group of comparisons; "
-              f"each row's best record if p >= {SPLINK_THRESHOLD}, chosen on seed 5)")
-    else:
-        print(f"end to end: leakwatch match {cli_s:.2f} s (load, index, match, write; median of "
-              f"{', '.join(f'{x:.2f}' for x in cli_runs)}; {load_cli} before)")
-        print(f"  with a saved index (--index: load it, match, write): {idx_s:.2f} s (median "
-              f"of {', '.join(f'{x:.2f}' for x in idx_runs)}; {load_idx} before)")
+    return CliTimes(cli_runs, load_cli, idx_runs, load_idx)
+
+
+def review_kinds(got: list[dict[str, str]], truth: list[dict[str, str]]) -> Counter[str]:
+    """How many rows of each truth kind were sent to review."""
+    return Counter(t["kind"] for t in truth
+                   if any(g["row_id"] == t["row_id"] for g in got if g["decision"] == "review"))
+
+
+def compare_splink(wl: list[dict[str, str]], rows: list[dict[str, str]],
+                   truth: list[dict[str, str]], cli: CliTimes) -> None:
+    """Splink's quality line, then both systems' times side by side."""
+    load_sp = load()
+    sp_pred, sp_s, sp_prepare_s = run_splink(wl, rows)
+    sp, _, _, sp_fp = score(sp_pred, truth)
+    cli_s, idx_s = cli.median_s, cli.index_median_s
+    print(f"{'Splink 5 (DuckDB)':<22}{sp['precision']:>10.4f}{sp['recall']:>9.4f}"
+          f"{sp['f1']:>8.4f}{sp['fp']:>6}{sp_s:>9.1f}")
+    print(f"end to end: leakwatch match {cli_s:.2f} s (load, index, match, write; median of "
+          f"{', '.join(f'{x:.2f}' for x in cli.runs)}; {cli.load_before} before) vs Splink "
+          f"{sp_s:.1f} s (prepare, train, predict; {load_sp} before): "
+          f"{sp_s / cli_s:.1f}x faster")
+    print(f"  (Splink's {sp_s:.1f} s: {sp_prepare_s:.1f} s normalising both files in "
+          f"one process with our normalisers, {sp_s - sp_prepare_s:.1f} s in Splink)")
+    print(f"  with a saved index (--index: load it, match, write): {idx_s:.2f} s (median "
+          f"of {', '.join(f'{x:.2f}' for x in cli.index_runs)}; {cli.index_load_before} "
+          f"before): {sp_s / idx_s:.1f}x faster than Splink")
+    print("Splink false positives per negative kind: "
+          + ", ".join(f"{k} {sp_fp[k]}" for k in NEGATIVE_KINDS))
+    print("  (Splink: location and contact one comparison, surname and a shared birth date "
+          "no evidence within a household; u sampled, m by EM per group of comparisons; "
+          f"each row's best record if p >= {SPLINK_THRESHOLD}, chosen on seed 5)")
+
+
+def print_cli_times(cli: CliTimes) -> None:
+    """`leakwatch match`'s times alone, when Splink is skipped."""
+    print(f"end to end: leakwatch match {cli.median_s:.2f} s (load, index, match, write; median "
+          f"of {', '.join(f'{x:.2f}' for x in cli.runs)}; {cli.load_before} before)")
+    print(f"  with a saved index (--index: load it, match, write): {cli.index_median_s:.2f} s "
+          f"(median of {', '.join(f'{x:.2f}' for x in cli.index_runs)}; "
+          f"{cli.index_load_before} before)")
+
+
+def print_calibration(got: list[dict[str, str]], truth: list[dict[str, str]]) -> None:
+    """The reliability table of every written pair, then calibration per decision."""
     brier, ece, n_pairs, table = calibration(got, truth)
     print(f"\n== calibration of the score ({n_pairs:,} written pairs, score >= the report "
           "threshold; truth: the pair is the row's person)")
@@ -542,10 +636,18 @@ def main() -> None:
         mean = sum(float(g["score"]) for g in part) / max(len(part), 1)
         print(f"  decided {decision:<9} {n:>6,} pairs: Brier {b:.4f}, ECE {e:.4f}; "
               f"{hits:,} true ({hits / max(len(part), 1):.3f}), mean score {mean:.3f}")
+
+
+def print_false_positives(fp_kind: Counter[str], reviews: Counter[str]) -> None:
     print("\n== leakwatch false positives per negative kind")
     print("  " + ", ".join(f"{k} {fp_kind[k]}" for k in NEGATIVE_KINDS))
     print("  (sent to review instead: " + ", ".join(f"{k} {reviews[k]}" for k in
                                                        ("positive", *NEGATIVE_KINDS)) + ")")
+
+
+def print_recall_per_tag(tag_all: Counter[str], tag_hit: Counter[str], pred: dict[str, str],
+                         truth: list[dict[str, str]]) -> None:
+    """Recall per variation tag, worst first, and how the people who moved fared."""
     print("\n== recall per variation tag (positives carrying the tag)")
     for tag in sorted(tag_all, key=lambda g: (tag_hit[g] / tag_all[g], g)):
         print(f"  {tag:<28}{tag_hit[tag] / tag_all[tag]:>7.3f}  of {tag_all[tag]:>5}")
@@ -554,11 +656,6 @@ def main() -> None:
     print(f"  (moved people: {sum(pred.get(t['row_id']) == t['record_id'] for t in moved)} of "
           f"{len(moved)} matched; the rest kept no phone, lot, e-mail or guardian we can see "
           "and are `review` by design, like a namesake with the same birthday)")
-
-    learn_loop(wl, rows, truth)
-
-    if not args.skip_scale:
-        report_scale(scale(args.scale_persons, args.seed + 1, work, args.rows), args.rows)
 
 
 def report_scale(s: dict[str, float], rows: int) -> None:
