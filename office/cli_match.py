@@ -23,6 +23,13 @@ from store.match_files import Bar, Bars, MatchRun, match_files
 from store.private_files import OutputError
 
 
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
+        TimeElapsedColumn(), console=err_console, transient=False,
+    )  # fmt: skip
+
+
 def _bars(progress: Progress | None) -> Bars | None:
     """A new bar on ``progress`` per stage: ``bar(label)`` gives its ``(done, total)``."""
     if progress is None:
@@ -73,10 +80,7 @@ def match_cmd(
         thresholds = Thresholds(match_threshold, review_threshold, report_threshold)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
-        TimeElapsedColumn(), console=err_console, transient=False,
-    )  # fmt: skip
+    progress = _progress()
     # The cyclic GC stays off for the run and until the summary is out. A run makes millions
     # of small acyclic objects (rows, features, chunks) beside a big heap (the gazetteer, the
     # index), which the GC would rescan over and over for nothing (0.4 s of a 5 s run on the
