@@ -138,20 +138,45 @@ def _import_summary(result: ImportResult) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    file: Annotated[
+        Path | None,
+        typer.Option(help="Check this export (`leakwatch audit export`) instead of the "
+                     "database; no store, key or database needed."),
+    ] = None,
+) -> None:
     """Re-hash the whole audit chain; name the first edited, deleted, inserted or moved event."""
     from store import audit
 
-    store = open_store()
-    try:
-        with store.sessions() as session:
+    if file is not None:
+        report = audit.verify_export(file)
+    else:
+        with open_store() as store, store.sessions() as session:
             report = audit.verify(session)
-    finally:
-        store.close()
     if report.ok:
         console.print(f"audit chain intact: {report.events:,} events, head {report.head_hash}")
         return
     raise fail(f"audit chain broken at event {report.first_bad_seq}: {report.problem}", code=1)
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option(help="A new file (JSON lines; never overwritten).")],
+) -> None:
+    """Write the audit chain with its head hash, for the auditor to keep and check anywhere
+    (`leakwatch audit verify --file OUT`). Details hold no personal data."""
+    from store import audit
+    from store.private_files import check_output
+
+    check_output(out, must_be_new=True)
+    with open_store() as store:
+        with store.sessions() as session:
+            report = audit.export_chain(session, out)
+        with store.sessions.begin() as session:
+            audit.record(session, cli_actor(), "audit.exported", object_type="audit",
+                         details={"events": report.events, "head": report.head_hash})  # fmt: skip
+    console.print(f"{report.events:,} events written to {escape(str(out))}; head "
+                  f"{report.head_hash} (record it elsewhere)")  # fmt: skip
 
 
 @app.command("rotate-key")

@@ -93,13 +93,14 @@ def open_store() -> Store:
 
 def expected_error_types() -> tuple[type[Exception], ...]:
     """Errors whose message is the whole story for the user: shown as one line."""
+    from store.audit import ExportError
     from store.csv_input import InputError
     from store.db import SchemaError
     from store.keyring import KeyError_
     from store.private_files import OutputError
     from store.writer_lock import WriterBusy
 
-    return (InputError, SchemaError, KeyError_, OutputError, WriterBusy)
+    return (InputError, SchemaError, KeyError_, OutputError, WriterBusy, ExportError)
 
 
 def exit_for(exc: Exception) -> typer.Exit:

@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -171,3 +172,89 @@ def _bad(count: int, head_hash: str, seq: int, problem: str) -> ChainReport:
     return ChainReport(
         ok=False, events=count, head_hash=head_hash, first_bad_seq=seq, problem=problem
     )
+
+
+EXPORT_FORMAT = "leakwatch-audit-v1"
+
+
+def export_chain(session: Session, out: Path) -> ChainReport:
+    """Write the chain as JSON lines — a header, one line per event with every hashed field
+    and its hash, a last line with the head hash and the count — to a new 0600 file; the
+    report of the chain as written. Anyone can check the file without the database
+    (``verify_export``); comparing its head with one recorded elsewhere shows truncation."""
+    from store.private_files import private_text
+
+    count, prev = 0, GENESIS
+    rows = session.execute(
+        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
+    ).scalars()
+    with private_text(out, durable=True, replace=False) as handle:
+        handle.write(json.dumps({"format": EXPORT_FORMAT}) + "\n")
+        for event in rows:
+            handle.write(json.dumps(_exported(event), ensure_ascii=False, sort_keys=True) + "\n")
+            count, prev = count + 1, event.hash
+        handle.write(json.dumps({"head": prev, "events": count}) + "\n")
+    return ChainReport(ok=True, events=count, head_hash=prev)
+
+
+def _exported(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq, "at": event.at.isoformat(timespec="microseconds"),
+        "actor": event.actor, "action": event.action, "object_type": event.object_type,
+        "object_id": event.object_id, "reason": event.reason, "details": event.details,
+        "prev_hash": event.prev_hash, "hash": event.hash,
+    }  # fmt: skip
+
+
+class ExportError(ValueError):
+    """Not an audit export, or one that cannot be read (the message says where)."""
+
+
+def verify_export(path: Path) -> ChainReport:
+    """Check an export on its own: every event's hash, every link, the sequence, and that the
+    last line's head and count are the chain's. ExportError for a file that is not one."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExportError(f"{path}: cannot read it ({type(exc).__name__})") from None
+    if len(lines) < 2 or _json_line(path, lines[0], 1).get("format") != EXPORT_FORMAT:
+        raise ExportError(f"{path}: not a LeakWatch audit export")
+    prev, count = GENESIS, 0
+    for n, line in enumerate(lines[1:-1], start=2):
+        event = _json_line(path, line, n)
+        problem = _check_exported(event, count + 1, prev)
+        if problem:
+            return _bad(count, prev, count + 1, f"line {n}: {problem}")
+        prev, count = str(event["hash"]), count + 1
+    tail = _json_line(path, lines[-1], len(lines))
+    if tail.get("head") != prev or tail.get("events") != count:
+        return _bad(count, prev, count + 1, "the last line's head or count is not the chain's "
+                    "(events cut off or added at the end)")  # fmt: skip
+    return ChainReport(ok=True, events=count, head_hash=prev)
+
+
+def _json_line(path: Path, line: str, n: int) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        raise ExportError(f"{path}, line {n}: not JSON") from None
+    if not isinstance(value, dict):
+        raise ExportError(f"{path}, line {n}: not an object")
+    return value
+
+
+def _check_exported(event: dict[str, Any], seq: int, prev: str) -> str | None:
+    try:
+        if event["seq"] != seq:
+            return f"event {seq} is missing or out of order (found {event['seq']})"
+        if event["prev_hash"] != prev:
+            return f"event {seq} does not follow event {seq - 1}"
+        expected = event_hash(
+            seq=event["seq"], at=datetime.fromisoformat(event["at"]), actor=event["actor"],
+            action=event["action"], object_type=event["object_type"],
+            object_id=event["object_id"], reason=event["reason"], details=event["details"],
+            prev_hash=event["prev_hash"],
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError):
+        return f"event {seq} lacks a field or has a malformed one"
+    return None if expected == event["hash"] else f"event {seq} was altered after export"

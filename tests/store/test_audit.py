@@ -197,3 +197,37 @@ def test_concurrent_writers_never_share_a_sequence_number(store: Store) -> None:
     with store.sessions() as s:
         report = verify(s)
     assert report.ok and report.events == 100
+
+
+def test_an_export_verifies_anywhere_and_any_edit_is_caught(store: Store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from store.audit import ExportError, export_chain, record, verify_export
+
+    for i in range(5):
+        with store.sessions.begin() as s:
+            record(s, "test", "test.event", object_id=i, details={"n": i, "text": "名簿"})
+    out = tmp_path / "chain.jsonl"
+    with store.sessions() as s:
+        written = export_chain(s, out)
+    assert out.stat().st_mode & 0o777 == 0o600
+    checked = verify_export(out)
+    assert checked.ok and checked.events == 5 and checked.head_hash == written.head_hash
+    lines = out.read_text(encoding="utf-8").splitlines()
+
+    def variant(name: str, new: list[str]) -> object:
+        path = tmp_path / name
+        path.write_text("\n".join(new) + "\n", encoding="utf-8")
+        return verify_export(path)
+
+    edited = json.loads(lines[3])
+    edited["details"]["n"] = 99
+    bad = variant("edited.jsonl", [*lines[:3], json.dumps(edited, ensure_ascii=False), *lines[4:]])
+    assert not bad.ok and "event 3 was altered" in bad.problem  # type: ignore[attr-defined]
+    cut = variant("cut.jsonl", [*lines[:-2], lines[-1]])
+    assert not cut.ok and "cut off" in cut.problem  # type: ignore[attr-defined]
+    gone = variant("gone.jsonl", [*lines[:2], *lines[3:]])
+    assert not gone.ok and "missing or out of order" in gone.problem  # type: ignore[attr-defined]
+    (tmp_path / "other.jsonl").write_text("hello\nworld\n", encoding="utf-8")
+    with pytest.raises(ExportError, match="line 1: not JSON"):
+        verify_export(tmp_path / "other.jsonl")
