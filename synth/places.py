@@ -18,21 +18,12 @@ from functools import cache
 from itertools import accumulate
 from pathlib import Path
 
+from matcher import figures
 from synth.rand import randint, randrange
 
 # Census 2010 population in thousands: the leak is from 2014, and families are spread like people.
-PREFECTURE_POPULATION: dict[str, int] = {
-    "北海道": 5506, "青森県": 1373, "岩手県": 1330, "宮城県": 2348, "秋田県": 1086,
-    "山形県": 1169, "福島県": 2029, "茨城県": 2970, "栃木県": 2008, "群馬県": 2008,
-    "埼玉県": 7195, "千葉県": 6216, "東京都": 13159, "神奈川県": 9048, "新潟県": 2374,
-    "富山県": 1093, "石川県": 1170, "福井県": 806, "山梨県": 863, "長野県": 2152,
-    "岐阜県": 2081, "静岡県": 3765, "愛知県": 7411, "三重県": 1855, "滋賀県": 1411,
-    "京都府": 2636, "大阪府": 8865, "兵庫県": 5588, "奈良県": 1401, "和歌山県": 1002,
-    "鳥取県": 589, "島根県": 717, "岡山県": 1945, "広島県": 2861, "山口県": 1451,
-    "徳島県": 785, "香川県": 996, "愛媛県": 1431, "高知県": 764, "福岡県": 5072,
-    "佐賀県": 850, "長崎県": 1427, "熊本県": 1817, "大分県": 1197, "宮崎県": 1135,
-    "鹿児島県": 1706, "沖縄県": 1393,
-}  # fmt: skip
+# Places are drawn by population (2015 census, packaged in matcher.figures).
+PREFECTURE_POPULATION = figures.PREFECTURE_POPULATION
 
 # Rows Japan Post uses for notes rather than places ("以下に掲載がない場合", ranges, lists), and
 # the per-building codes of office towers, where no family lives.
