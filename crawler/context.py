@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import resource
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,6 +104,23 @@ class Counters:
     # start URLs that got no response, and why (DNS, refusal, robots.txt, timeout ...)
     not_fetched: list[Incident] = field(default_factory=list)
     over_page_limit: int = 0
+    # which reader read each response (crawler.readers): counts, and the first responses
+    readers: Counter[str] = field(default_factory=Counter)
+    reads: list[Incident] = field(default_factory=list)
+    # pages rendered in the browser (sources marked --javascript) and what went wrong there
+    rendered: int = 0
+    render_errors: list[Incident] = field(default_factory=list)
+    # what the browser tried outside the routing, stopped at its sink proxy (crawler.browser)
+    browser_blocked: list[Incident] = field(default_factory=list)
+
+    def read(self, url: str, reader: str, records: int) -> None:
+        """Record which reader read the response at ``url`` and how many records it gave."""
+        self.readers[reader] += 1
+        if len(self.reads) < MAX_INCIDENTS:
+            self.reads.append({"url": url[:500], "reader": reader, "records": str(records)})
+
+
+MAX_INCIDENTS = 200  # per list in the summary: enough to see what happened, bounded
 
 
 OpenHook = Callable[["CrawlContext"], None]
@@ -268,6 +286,11 @@ class CrawlContext:
             robots_forbidden=int(stats.get("robotstxt/forbidden", 0)),
             over_page_limit=c.over_page_limit,
             login=self.login,
+            readers=dict(c.readers),
+            reads=c.reads,
+            rendered=c.rendered,
+            render_errors=c.render_errors,
+            browser_blocked=c.browser_blocked,
             seconds=round(elapsed, 3),
             pages_per_s=round(c.pages / elapsed, 1) if elapsed else 0.0,
             peak_rss_mb=round(peak_kib / 1024, 1),

@@ -14,6 +14,14 @@ URL, fetch time, status, SHA-256 (hex, of the payload), and the record's file, o
 so :func:`verify` can re-read and re-hash every record, and every listing row can point to the
 capture it was read from.
 
+A page rendered in the browser (a source marked ``--javascript``, ``crawler.rendering``) adds
+one more record per state read: the rendered DOM as a ``conversion`` record (WARC 1.1: content
+derived from another record) whose ``WARC-Refers-To`` is the record of the document's response
+and ``WARC-Refers-To-Target-URI`` its URL, with its own capture row (``content_type`` says
+``leakwatch=rendered-dom``, no HTTP status). The rows read from the rendered page point to it,
+so what was shown can be proven, and :func:`verify` re-hashes it like any response. The
+responses the page's scripts fetched are ordinary ``response`` records: the crawl fetched them.
+
 With capture off (``LEAKWATCH_EVIDENCE=False``, the benchmark's cost measurement) the
 middleware is not loaded at all (``NotConfigured``); responses are still counted
 (``crawler.context.ResponseCounter``).
@@ -45,11 +53,13 @@ from warcio.utils import Digester  # type: ignore[import-untyped]
 from warcio.warcwriter import WARCWriter  # type: ignore[import-untyped]
 
 from crawler.context import CrawlContext
-from crawler.meta import EVIDENCE_META, REDACT_META, TRUNCATED_META
+from crawler.meta import EVIDENCE_META, EVIDENCE_RECORD_META, REDACT_META, TRUNCATED_META
 from store.models import EvidenceCapture, utcnow
 from store.runtime import Store
 
 log = logging.getLogger(__name__)
+# the content type of a rendered DOM's record and capture row (not an HTTP response)
+RENDERED_TYPE = "text/html; charset=utf-8; leakwatch=rendered-dom"
 REDACTED = "[redacted]"
 _SECRET_FIELD = re.compile(r"pass|pwd|secret|token|otp|pin", re.I)
 _SECRET_HEADERS = {"cookie", "authorization", "proxy-authorization"}
@@ -142,8 +152,80 @@ class WarcEvidence:
         self._writer.write_record(record)
         self._file.flush()
 
+    def write_rendered(
+        self,
+        url: str,
+        html: bytes,
+        rendered_at: datetime,
+        refers_to: str | None,
+        refers_to_uri: str,
+        truncated: bool,
+    ) -> Written:
+        """A rendered DOM as a ``conversion`` record referring to its document's response."""
+        sha = hashlib.sha256(html).hexdigest()
+        warc_headers = {
+            "WARC-Date": rendered_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "WARC-Refers-To-Target-URI": refers_to_uri,
+        }
+        if refers_to:
+            warc_headers["WARC-Refers-To"] = refers_to
+        if truncated:
+            warc_headers["WARC-Truncated"] = "length"
+        record = self._writer.create_warc_record(
+            url, "conversion", payload=io.BytesIO(html), length=len(html),
+            warc_content_type=RENDERED_TYPE, warc_headers_dict=warc_headers,
+        )  # fmt: skip
+        offset = self._file.tell()
+        self._writer.write_record(record)
+        self._file.flush()
+        return Written(str(self.path), offset, self._file.tell() - offset, sha, len(html))
+
     def close(self) -> None:
         self._file.close()
+
+
+class EvidenceRecorder:
+    """The crawl's evidence as the context holds it (``crawler.writers.EvidenceSink``): the WARC
+    file, and the capture rows when the crawl stores them."""
+
+    def __init__(self, warc: WarcEvidence, session: Session | None, crawl_id: int | None) -> None:
+        self.warc = warc
+        self.session = session
+        self.crawl_id = crawl_id
+        self.captures = 0
+
+    @property
+    def path(self) -> Path:
+        return self.warc.path
+
+    def close(self) -> None:
+        self.warc.close()
+
+    def capture_rendered(
+        self,
+        url: str,
+        html: bytes,
+        *,
+        refers_to: str | None,
+        refers_to_uri: str,
+        truncated: str | None,
+    ) -> int | None:
+        at = utcnow()
+        written = self.warc.write_rendered(
+            url, html, at, refers_to, refers_to_uri, truncated is not None
+        )
+        self.captures += 1
+        if self.session is None:
+            return None
+        capture = EvidenceCapture(
+            crawl_id=self.crawl_id, url=url, fetched_at=at, http_status=None,
+            content_type=RENDERED_TYPE, sha256=written.sha256, size=written.size,
+            warc_path=written.path, warc_offset=written.offset, warc_length=written.length,
+            truncated=truncated is not None, truncation_reason=truncated,
+        )  # fmt: skip
+        self.session.add(capture)
+        self.session.flush()
+        return capture.id
 
 
 def _reason(status: int) -> str:
@@ -203,8 +285,8 @@ class EvidenceMiddleware:
         assert ctx.store is not None and ctx.source is not None
         folder = ctx.store.settings.evidence_dir / _safe_name(ctx.source.name)
         self.warc = WarcEvidence(folder, ctx.crawl_id, ctx.started_at)
-        ctx.evidence = self.warc
         self.session = ctx.session if ctx.store_on else None
+        ctx.evidence = EvidenceRecorder(self.warc, self.session, ctx.crawl_id)
 
     def process_response(self, request: Request, response: Response) -> Response:
         ctx = CrawlContext.of(self.crawler).ensure_open()
@@ -221,6 +303,7 @@ class EvidenceMiddleware:
                 request.url, request.method, headers, body, fetched_at, self.warc.last_record_id
             )
         ctx.counters.captures += 1
+        request.meta[EVIDENCE_RECORD_META] = self.warc.last_record_id
         if self.session is not None:
             request.meta[EVIDENCE_META] = self._record(ctx, response, written, fetched_at, reason)
         return response
@@ -345,9 +428,10 @@ def _check(cap: EvidenceCapture) -> str | None:
     return None
 
 
-def iter_records(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(target URI, payload) of every response record in a WARC file (for tools and tests)."""
+def iter_records(path: Path, kind: str = "response") -> Iterator[tuple[str, bytes]]:
+    """(target URI, payload) of every record of ``kind`` in a WARC file (for tools and tests):
+    ``response`` (what was fetched) or ``conversion`` (a rendered DOM)."""
     with path.open("rb") as f:
         for rec in ArchiveIterator(f):
-            if rec.rec_type == "response":
+            if rec.rec_type == kind:
                 yield rec.rec_headers.get_header("WARC-Target-URI"), rec.raw_stream.read()

@@ -71,20 +71,43 @@ _KEYWORDS_NORMALISED = tuple(
 )
 
 
+# Fields a record may publish more than once (TEL and FAX columns, two numbers in one cell):
+# every value is kept in the one field, the first first (``join_value``).
+REPEATABLE = frozenset({"phone"})
+VALUE_SEPARATOR = " / "
+
+
+def join_value(first: str, label: str, value: str) -> str:
+    """``value`` appended to a repeatable field holding ``first``; ``label`` (FAX, 携帯 …) is
+    kept before it when it says more than the field's name, so the cell reads as published."""
+    if not value:
+        return first
+    if not first:
+        return value
+    label = label.strip()
+    said = f"{label} {value}" if label and not _PLAIN_PHONE_LABEL.fullmatch(label) else value
+    return f"{first}{VALUE_SEPARATOR}{said}"
+
+
+_PLAIN_PHONE_LABEL = re.compile(r"(?i)(?:電話(?:番号)?|tel|phone|連絡先)")
+
+
 def map_header(cells: Sequence[str]) -> dict[int, str] | None:
     """Column index -> field for a header row, or None if it does not look like one.
 
     A header row names at least two distinct record fields and holds no value that looks
-    like data (a phone number or a postal code).
+    like data (a phone number or a postal code). A repeatable field (``REPEATABLE``) may be
+    named by several columns (TEL, FAX): each maps to it.
     """
     mapping: dict[int, str] = {}
     for i, cell in enumerate(cells):
         if len(cell) > 40:
             return None
         field = field_for_header(cell)
-        if field and field not in mapping.values():
+        # a second phone column (FAX, 携帯, TEL2) is kept too: its numbers join the first's
+        if field and (field not in mapping.values() or field in REPEATABLE):
             mapping[i] = field
-    named = [f for f in mapping.values() if f in RECORD_FIELDS]
+    named = {f for f in mapping.values() if f in RECORD_FIELDS}
     if len(named) < 2:
         return None
     if any(classify_value(c) & {"phone", "postal_code", "email"} for c in cells):
@@ -114,10 +137,48 @@ _ADDRESS_HINT = re.compile(
     r"(?:都|道|府|県|市|区|町|村|郡).*(?:\d|丁目|番|号|[一二三四五六七八九十]|字)"
 )
 _HAS_DIGIT = re.compile(r"\d")
+# dashes NFKC leaves alone (hyphens, the minus sign) read as "-" in postal codes and phones
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
 
 
 def nfkc(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip()
+
+
+def _is_phone(compact: str) -> bool:
+    """One phone number, spaces removed (masked digits count: 03-****-5678)."""
+    if not _PHONE.match(compact):
+        return False
+    digits = sum(ch.isdigit() for ch in compact)
+    marks = digits + compact.count("*") + compact.lower().count("x")
+    return 9 <= marks <= 13 and digits >= 4
+
+
+# Labels and separators inside one phone cell: "TEL 03-… / FAX 03-…", "03-…、090-…".
+_PHONE_CELL_LABEL = re.compile(
+    r"(?i)(?:tel|fax|phone|mobile|電話|携帯|自宅|ファックス|ファクス)(?:\s*番号)?\s*[:.]?"
+)
+_PHONE_CELL_SEP = re.compile(r"[/、,;|・]+")
+MAX_PHONES_IN_CELL = 4
+
+
+def is_phone_list(value: str) -> bool:
+    """A cell of one to four phone numbers, with labels (TEL, FAX, 携帯) and list separators
+    between them and nothing else (``TEL/FAX 03-1234-5678 / 03-1234-5679``)."""
+    v = nfkc(value)
+    if len(v) > 100 or not any(ch.isdigit() for ch in v):
+        return False
+    pieces = [p.strip() for p in _PHONE_CELL_SEP.split(_PHONE_CELL_LABEL.sub(" ", v))]
+    numbers = 0
+    for piece in (p for p in pieces if p):
+        if _is_phone(piece.replace(" ", "")):
+            numbers += 1
+            continue
+        words = piece.split()  # "03-1234-5678 090-1234-5678": numbers side by side
+        if not all(_is_phone(w) for w in words):
+            return False
+        numbers += len(words)
+    return 1 <= numbers <= MAX_PHONES_IN_CELL
 
 
 def classify_value(value: str) -> set[str]:
@@ -128,7 +189,8 @@ def classify_value(value: str) -> set[str]:
     out: set[str] = set()
     if _EMAIL.match(v):
         return {"email"}
-    if _POSTAL.match(v):
+    dashed = v.translate(_DASHES)  # EUC-JP pages show a full-width minus as "−" (U+2212)
+    if _POSTAL.match(dashed):
         return {"postal_code"}
     if v in _GENDERS:
         out.add("gender")
@@ -137,10 +199,7 @@ def classify_value(value: str) -> set[str]:
         out.add("age")
     if _GRADE.match(v):
         return {"grade"}
-    compact = v.replace(" ", "")
-    digits = sum(ch.isdigit() for ch in compact)
-    marks = digits + compact.count("*") + compact.lower().count("x")
-    if _PHONE.match(compact) and 9 <= marks <= 13 and digits >= 4:
+    if _is_phone(dashed.replace(" ", "")) or is_phone_list(dashed):
         return {"phone"}
     if _DATE.match(v):
         return {"birthdate"}

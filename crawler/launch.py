@@ -17,6 +17,7 @@ Registering sources is ``crawler.sources``; its actions are importable from here
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -29,6 +30,7 @@ from typing import Any
 from crawler.checks import CrawlError as CrawlError  # raised by run_crawl; re-exported
 from crawler.checks import check_url
 from crawler.options import SourceOptions
+from crawler.settings import LEAKWATCH_BROWSER as DEFAULT_BROWSER
 from crawler.sources import add_source as add_source  # re-exported for office/, bench/
 from crawler.sources import find_source
 from crawler.sources import set_start_urls as set_start_urls  # re-exported for office/
@@ -76,6 +78,21 @@ def scrapy_settings(store: Store, src: Source) -> dict[str, str]:
         # the fixture web and the demo: no politeness delay against ourselves
         out["CONCURRENT_REQUESTS_PER_DOMAIN"] = str(max(8, s.crawler_concurrency_per_domain))
     return out
+
+
+def check_browser(executable: str = DEFAULT_BROWSER) -> None:
+    """A source marked --javascript needs Chromium and Playwright here; a clear refusal
+    before the crawl starts when either is missing (nothing is ever downloaded)."""
+    if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
+        raise CrawlError(
+            f"JavaScript rendering needs Chromium at {executable}: install Debian's chromium "
+            "package (apt-get install chromium); crawl refused"
+        )
+    if importlib.util.find_spec("playwright") is None:
+        raise CrawlError(
+            "JavaScript rendering needs the playwright package (pip install playwright); "
+            "crawl refused"
+        )
 
 
 @dataclass
@@ -152,7 +169,7 @@ def _queue(store: Store, source_name: str, actor: str) -> tuple[int, dict[str, s
         except CrawlError as exc:  # stored by hand, or before an option was checked
             raise CrawlError(f"source {source_name!r}: {exc}") from None
         if options.javascript:
-            raise CrawlError("JavaScript rendering is not available yet: crawl refused")
+            check_browser()
         for u in src.start_urls:  # a source stored before such URLs were refused
             check_url(u, f"source {source_name!r}: start URL")
         settings = scrapy_settings(store, src)

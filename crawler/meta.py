@@ -13,8 +13,12 @@ from scrapy import Request
 TRUNCATED_META = "leakwatch_truncated"
 # the EvidenceCapture id of the response (crawler.evidence), so a row points at its evidence
 EVIDENCE_META = "leakwatch_evidence_id"
+# the WARC-Record-ID of the response's record (crawler.evidence): a rendered DOM refers to it
+EVIDENCE_RECORD_META = "leakwatch_evidence_record"
 # names of form fields holding credentials: redacted in the evidence of the request
 REDACT_META = "leakwatch_redact_fields"
+# set on a request a rendered page made (crawler.rendering): the URL of that page
+BROWSER_META = "leakwatch_browser_page"
 
 
 def is_robots_request(request: Request) -> bool:

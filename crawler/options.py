@@ -77,7 +77,7 @@ class SourceOptions(BaseModel):
     page_limit: int | None = Field(default=None, ge=1)  # default: crawler_page_limit
     max_response_bytes: int | None = Field(default=None, ge=1024)  # crawler_max_response_bytes
     login: LoginOptions | None = None
-    javascript: bool | None = None  # rendering is not available: such a source is not crawled
+    javascript: bool | None = None  # pages rendered in headless Chromium (crawler.rendering)
     column_map: dict[str, str] | None = None  # published header -> listing column
     throttle: bool | None = None  # default: crawler_autothrottle, off for local sources
     selectors: dict[str, Any] | None = None  # {"record": CSS, "fields": {field: CSS}}

@@ -232,8 +232,12 @@ def _stats_view(summary: CrawlSummary) -> dict[str, Any]:
     )  # fmt: skip
     data = summary.as_dict()
     out = {k: data[k] for k in keep if k in data}
-    for key in ("truncated", "refused", "not_fetched", "file_errors"):
+    for key in ("truncated", "refused", "not_fetched", "file_errors", "render_errors",
+                "browser_blocked"):  # fmt: skip
         out[key] = data.get(key, [])[:50]
+    out["readers"] = data.get("readers", {})
+    if data.get("rendered"):
+        out["rendered"] = data["rendered"]
     if "login" in data:
         out["login"] = data["login"]
     return out

@@ -12,6 +12,10 @@
   public addresses — or, for a local source, any address of its own (host, port) pairs — so the
   check is made on the very addresses connected to. A refused address is recorded in the
   crawl summary; with none left the download fails with a DNS lookup error.
+* The requests a rendered page makes (a source marked ``--javascript``) are the crawl's own:
+  ``crawler.rendering`` sends each through this same downloader, so all of the above holds for
+  them; a refusal names the page that asked (``requested_by``). ``localhost`` and names under
+  it are loopback here, as browsers take them (RFC 6761), whatever the system resolver says.
 * :class:`PageBudgetMiddleware` sends no more requests than the page limit allows.
 * :class:`SizeGuard` stops a download at ``LEAKWATCH_MAX_RESPONSE_BYTES`` and keeps what came:
   the response goes on (flag ``download_stopped``), the evidence records it as truncated, with
@@ -41,7 +45,7 @@ from twisted.internet.interfaces import (
 from zope.interface import implementer  # type: ignore[import-untyped]
 
 from crawler.context import CrawlContext
-from crawler.meta import TRUNCATED_META, is_robots_request
+from crawler.meta import BROWSER_META, TRUNCATED_META, is_robots_request
 
 log = logging.getLogger(__name__)
 _BYTES_META = "_leakwatch_bytes"
@@ -102,12 +106,17 @@ def non_public(ip: str) -> str | None:
 
 @lru_cache(maxsize=4096)
 def resolve(host: str) -> tuple[str, ...]:
-    """Every address ``host`` resolves to (an IP literal is itself); empty if it does not."""
+    """Every address ``host`` resolves to (an IP literal is itself); empty if it does not.
+
+    ``localhost`` and every name under it (``x.localhost``) are loopback whatever the system
+    resolver says (RFC 6761; browsers resolve them so themselves)."""
     try:
         ipaddress.ip_address(host)
         return (host,)
     except ValueError:
         pass
+    if host == "localhost" or host.endswith(".localhost"):
+        return ("127.0.0.1", "::1")
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
@@ -159,6 +168,8 @@ class AddressGuardMiddleware:
         entry = {"url": request.url[:500], "reason": why}
         if came_from:
             entry["redirected_from"] = str(came_from[-1])[:500]
+        if request.meta.get(BROWSER_META):  # a rendered page's script asked for it
+            entry["requested_by"] = str(request.meta[BROWSER_META])[:500]
         ctx.counters.refused.append(entry)
         self.crawler.stats.inc_value("leakwatch/refused") if self.crawler.stats else None
         log.warning("refused %s: %s", request.url[:200], why)

@@ -77,6 +77,14 @@ EXTENSIONS = {
 LOG_FORMATTER = "crawler.context.PiiSafeLogFormatter"
 LOG_LEVEL = "INFO"
 
+# The browser for sources marked --javascript (crawler.browser, crawler.rendering): Debian's
+# chromium, never one downloaded; its budgets per rendered page.
+LEAKWATCH_BROWSER = "/usr/bin/chromium"
+LEAKWATCH_BROWSER_PAGE_TIMEOUT_S = 20.0
+LEAKWATCH_BROWSER_PAGE_REQUESTS = 200
+LEAKWATCH_BROWSER_MAX_CLICKS = 100
+LEAKWATCH_BROWSER_PAGES_AT_ONCE = 4  # measured: 2 cores render 4 pages at once 1.5x faster than 2
+
 # LeakWatch switches (the benchmark turns capture and storage off to measure their cost: the
 # evidence middleware and the store pipeline then raise NotConfigured and are not loaded)
 LEAKWATCH_SOURCE = ""

@@ -59,6 +59,16 @@ class CrawlSummary(BaseModel):
     robots_forbidden: int = 0
     over_page_limit: int = 0
     login: LoginState | None = None
+    # reader name -> responses it read (crawler.readers), and per response (the first 200):
+    # {"url", "reader", "records"}
+    readers: dict[str, int] = Field(default_factory=dict)
+    reads: list[dict[str, str]] = Field(default_factory=list)
+    # a source marked --javascript: page states rendered and read, and rendering failures
+    rendered: int = 0
+    render_errors: list[Incident] = Field(default_factory=list)
+    # requests the browser made around the routing (a page's WebSocket, Chromium's own
+    # background traffic), each stopped at its sink proxy: none left the machine
+    browser_blocked: list[Incident] = Field(default_factory=list)
     seconds: float = 0.0
     pages_per_s: float = 0.0
     peak_rss_mb: float = 0.0

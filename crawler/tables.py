@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import lxml.html
 from cssselect import SelectorError
@@ -20,9 +21,12 @@ from lxml.cssselect import CSSSelector
 
 from crawler.fields import (
     RECORD_FIELDS,
+    REPEATABLE,
     assign_columns,
+    classify_value,
     column_kind,
     field_for_header,
+    join_value,
     map_header,
     nfkc,
 )
@@ -74,30 +78,47 @@ def records_from_grid(
 
     ``column_map`` (a per-source override) maps header labels to contract columns.
     """
+    return read_grid(rows, where, column_map)[0]
+
+
+def read_grid(
+    rows: Sequence[Sequence[str]], where: str, column_map: dict[str, str] | None = None
+) -> tuple[list[Record], bool]:
+    """``records_from_grid``'s records, and whether a header row named the columns (a reader
+    that found one is trusted over one that guessed by content: ``crawler.readers``)."""
     grid = [[clean_cell(c) for c in r[:MAX_COLUMNS]] for r in rows[: MAX_ROWS + 10]]
     grid = [r for r in grid if any(r)]
     if not grid:
-        return []
+        return [], False
     header_at, mapping, labels = _find_header(grid, column_map)
     if mapping is None:
-        return _headerless(grid, where)
+        return _headerless(grid, where), False
     out: list[Record] = []
     for n, cells in enumerate(grid[header_at + 1 :], start=header_at + 2):
         if cells == grid[header_at]:
             continue  # a repeated header row (long tables repeat it)
-        rec = Record({}, {}, f"{where}/row{n}")
-        for i, cell in enumerate(cells):
-            name = mapping.get(i)
-            if name:
-                rec.fields[name] = cell
-            elif cell:
-                label = labels[i] if i < len(labels) and labels[i] else f"col{i + 1}"
-                rec.extra[label[:40]] = cell
+        rec = _headed_record(cells, mapping, labels, f"{where}/row{n}")
         if _is_record(rec):
             out.append(rec)
         if len(out) >= MAX_ROWS:
             break
-    return out
+    return out, True
+
+
+def _headed_record(
+    cells: list[str], mapping: dict[int, str], labels: list[str], where: str
+) -> Record:
+    rec = Record({}, {}, where)
+    for i, cell in enumerate(cells):
+        name = mapping.get(i)
+        label = labels[i] if i < len(labels) and labels[i] else f"col{i + 1}"
+        if name in REPEATABLE and rec.fields.get(name):
+            rec.fields[name] = join_value(rec.fields[name], label, cell)  # TEL | FAX columns
+        elif name:
+            rec.fields[name] = cell
+        elif cell:
+            rec.extra[label[:40]] = cell
+    return rec
 
 
 def _find_header(
@@ -190,7 +211,32 @@ def _table_rows(table: etree._Element) -> Iterator[list[str]]:
     for part in [table, *_children(table, "thead", "tbody", "tfoot")]:
         for tr in _children(part, "tr"):
             cells = _children(tr, "th", "td")
-            yield [cell_text(c) for c in cells[:MAX_COLUMNS]]
+            yield [cell_value(c) for c in cells[:MAX_COLUMNS]]
+
+
+_LINK_SCHEMES = {"tel:": "phone", "callto:": "phone", "mailto:": "email"}
+
+
+def cell_value(el: etree._Element) -> str:
+    """A cell's text; or, when the text is no phone or e-mail (``電話する``, an icon) and the cell
+    links one (``<a href="tel:…">``, ``mailto:``), the linked number or address."""
+    text = cell_text(el)
+    for a in el.iter("a"):
+        linked = link_value(a.get("href") or "")
+        if linked and not classify_value(text) & {"phone", "email"}:
+            return linked
+    return text
+
+
+def link_value(href: str) -> str:
+    """The number or address of a ``tel:``/``callto:``/``mailto:`` link ("" for other links),
+    decoded (``%20``) and without a mail link's ``?subject=…``."""
+    href = href.strip()
+    scheme = next((s for s in _LINK_SCHEMES if href[: len(s)].lower() == s), None)
+    if scheme is None:
+        return ""
+    value = unquote(href[len(scheme) :].split("?", 1)[0])
+    return clean_cell(value.split(",", 1)[0] if scheme == "mailto:" else value)
 
 
 def records_from_html(
@@ -234,7 +280,9 @@ def _label_value_record(rows: list[list[str]], where: str) -> Record | None:
     rec = Record({}, {}, where)
     for label, value in rows:
         name = field_for_header(label)
-        if name and name not in rec.fields:
+        if name in REPEATABLE and rec.fields.get(name):
+            rec.fields[name] = join_value(rec.fields[name], label, value)  # TEL, then FAX
+        elif name and name not in rec.fields:
             rec.fields[name] = value
         elif value:
             rec.extra[label[:40] or f"field{len(rec.extra) + 1}"] = value
@@ -244,6 +292,27 @@ def _label_value_record(rows: list[list[str]], where: str) -> Record | None:
 # --- per-source CSS selector override -----------------------------------------------------
 
 MAX_SELECTOR_CHARS = 300
+# a field's selector may end in ::attr(NAME) (an attribute: href, data-*) or ::text
+_PSEUDO = re.compile(r"::(?:attr\(\s*([A-Za-z_][-A-Za-z0-9_:.]{0,59})\s*\)|(text))\s*$")
+
+
+@dataclass(frozen=True)
+class FieldSelector:
+    """Where one field is inside a record: an element, and which attribute of it (None: its
+    text). ``a[href^=mailto]::attr(href)`` reads the address of a mail link."""
+
+    css: CSSSelector
+    attr: str | None = None
+
+    def value(self, record: etree._Element) -> str:
+        found = _elements(self.css(record))
+        if not found:
+            return ""
+        if self.attr is None:
+            return cell_text(found[0])
+        raw = str(found[0].get(self.attr) or "")
+        # a tel:/mailto: link gives its number or address; any other attribute its text
+        return link_value(raw) or clean_cell(unquote(raw) if self.attr == "href" else raw)
 
 
 @dataclass(frozen=True)
@@ -251,11 +320,15 @@ class Selectors:
     """A source's override: the record container, and where each field is inside it."""
 
     record: CSSSelector
-    fields: dict[str, CSSSelector]
+    fields: dict[str, FieldSelector]
 
 
 def compile_selectors(spec: Any) -> Selectors:
-    """``{"record": CSS, "fields": {contract field: CSS}}`` compiled; ValueError says why."""
+    """``{"record": CSS, "fields": {contract field: CSS}}`` compiled; ValueError says why.
+
+    A field's CSS may end in ``::attr(name)`` to read an attribute (``href`` of a ``tel:`` or
+    ``mailto:`` link gives the number or address; ``data-*`` attributes as they are) or in
+    ``::text`` (the default: the element's text)."""
     if not isinstance(spec, dict) or set(spec) != {"record", "fields"}:
         raise ValueError('selectors take "record" (a CSS selector) and "fields" ({field: CSS})')
     fields = spec["fields"]
@@ -266,7 +339,9 @@ def compile_selectors(spec: Any) -> Selectors:
         raise ValueError(
             f"unknown field(s) {', '.join(unknown)}; fields are {', '.join(RECORD_FIELDS)}"
         )
-    return Selectors(_css(spec["record"], "record"), {f: _css(css, f) for f, css in fields.items()})
+    return Selectors(
+        _css(spec["record"], "record"), {f: _field_css(css, f) for f, css in fields.items()}
+    )
 
 
 def _elements(result: Any) -> list[etree._Element]:
@@ -274,6 +349,16 @@ def _elements(result: Any) -> list[etree._Element]:
     if not isinstance(result, list):
         return []
     return [e for e in result if isinstance(e, etree._Element)]
+
+
+def _field_css(css: Any, what: str) -> FieldSelector:
+    if not isinstance(css, str):
+        return FieldSelector(_css(css, what))
+    m = _PSEUDO.search(css)
+    if m is None:
+        return FieldSelector(_css(css, what))
+    element = css[: m.start()].strip() or "*"
+    return FieldSelector(_css(element, what), m.group(1))
 
 
 def _css(css: Any, what: str) -> CSSSelector:
@@ -287,14 +372,14 @@ def _css(css: Any, what: str) -> CSSSelector:
 
 def records_from_selectors(root: etree._Element, sel: Selectors, where: str) -> list[Record]:
     """One record per element matching the record selector; each field from the first match
-    of its selector inside it (text only, cleaned and bounded like every cell)."""
+    of its selector inside it (text or attribute, cleaned and bounded like every cell)."""
     out: list[Record] = []
     for n, el in enumerate(_elements(sel.record(root)), start=1):
         rec = Record({}, {}, f"{where}/sel{n}")
-        for name, css in sel.fields.items():
-            found = _elements(css(el))
-            if found:
-                rec.fields[name] = cell_text(found[0])
+        for name, field_sel in sel.fields.items():
+            value = field_sel.value(el)
+            if value:
+                rec.fields[name] = value
         if rec.filled():
             out.append(rec)
         if len(out) >= MAX_ROWS:

@@ -15,12 +15,24 @@ from crawler.summary import CrawlSummary
 
 
 class EvidenceSink(Protocol):
-    """The crawl's evidence file (``crawler.evidence.WarcEvidence``)."""
+    """The crawl's evidence file (``crawler.evidence.EvidenceRecorder``)."""
 
     @property
     def path(self) -> Path: ...
 
     def close(self) -> None: ...
+
+    def capture_rendered(
+        self,
+        url: str,
+        html: bytes,
+        *,
+        refers_to: str | None,
+        refers_to_uri: str,
+        truncated: str | None,
+    ) -> int | None:
+        """Keep a rendered DOM as a record linked to the response of its document
+        (``refers_to``: that record's WARC-Record-ID); its capture id, if captures are stored."""
 
 
 class RowSink(Protocol):

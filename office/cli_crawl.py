@@ -55,7 +55,13 @@ _Local = Annotated[
 _IgnoreRobotsReason = Annotated[
     str | None, typer.Option(help="Crawl despite robots.txt; the reason is audited.")
 ]
-_Javascript = Annotated[bool, typer.Option(help="Render JavaScript (not available yet).")]
+_Javascript = Annotated[
+    bool,
+    typer.Option(
+        help="Render pages in headless Chromium (Debian's chromium), in a sandboxed context "
+        "whose every request passes the crawl's address guard; script-only pagers are clicked."
+    ),
+]
 _BusinessId = Annotated[int | None, typer.Option(help="The business operating it.")]
 _LoginUrl = Annotated[str | None, typer.Option(help="Login form page.")]
 _LoginUserEnv = Annotated[
@@ -241,6 +247,13 @@ def _print_crawl(result: CrawlResult) -> None:
         console.print(f"page limit reached: {s.over_page_limit} request(s) not sent")
     if s.robots_forbidden:
         console.print(f"robots.txt: {s.robots_forbidden} URL(s) not fetched")
+    if s.readers:
+        readers = ", ".join(f"{k} {v}" for k, v in sorted(s.readers.items()))
+        console.print(f"read by: {terminal_safe(readers)}")
+    if s.rendered or s.render_errors:
+        console.print(f"rendered in the browser: {s.rendered} page state(s)")
+    for i in s.render_errors:
+        console.print(f"not rendered: {terminal_safe(i['url'])}: {terminal_safe(i['reason'])}")
     console.print(f"matching: {terminal_safe(s.matching.status if s.matching else '')}")
     console.print(f"evidence: {terminal_safe(s.warc_path or '', 300)}")
 

@@ -27,6 +27,14 @@ Sites (all linked from ``/``):
 ``/slow/``         a page that answers after ``?s=`` seconds (at most 30) and links the
                    next one (``?n=``), without end (not linked): for timeouts and
                    interruptions
+``/pastes/``       raw pastes of ``label：value`` blocks served as ``text/plain`` and
+                   ``application/octet-stream`` with ``.txt`` names or none
+                   (``synth.broker_scripted``)
+``/spa/``          a script-only list: rows shipped encoded, put into the DOM by script,
+                   the next page reachable only through a 次へ button the script makes
+``/jsbench/N/``,   script-rendered benchmark pages; a page whose script requests given
+``/jsprobe/``,     URLs; pages that loop, open popups, ask for permissions, download
+``/jshostile/``    (not linked; ``synth.broker_scripted``)
 =================  ===============================================================
 
 ``/robots.txt`` disallows ``/meibo/private/`` (linked from the list) and ``/_control/``;
@@ -56,6 +64,8 @@ from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from synth import broker_scripted
+from synth.broker_scripted import PASTES, paste_published, paste_share
 from synth.listing import generate_listing
 from synth.watchlist import generate_watchlist
 
@@ -94,8 +104,15 @@ CARD_CLASSES = {
 
 SHAPES = (
     "paginated_sjis_table", "catalog_headed_table", "headerless_table", "csv_cp932",
-    "xlsx", "paste_eucjp", "lying_charset", "takedown",
+    "xlsx", "paste_eucjp", "lying_charset", "takedown", "script_only", "paste_text",
 )  # fmt: skip
+# shapes that need a browser to be read (a source marked --javascript)
+SCRIPT_SHAPES = ("script_only",)
+
+
+# What Japanese tools write for a character EUC-JP has no code for: a full-width minus is
+# written as a hyphen, which a browser and Python decode alike (0xA1DD, the minus, they do not)
+_EUC_SUBSTITUTES = str.maketrans({"－": "‐"})
 
 
 def _published(row: dict[str, str], encodings: tuple[str, ...]) -> dict[str, str]:
@@ -104,6 +121,8 @@ def _published(row: dict[str, str], encodings: tuple[str, ...]) -> dict[str, str
     for k in FIELDS:
         v = row.get(k, "")
         for enc in encodings:
+            if enc.startswith("euc"):
+                v = v.translate(_EUC_SUBSTITUTES)
             v = v.encode(enc, errors="replace").decode(enc)
         out[k] = v
     return out
@@ -118,16 +137,28 @@ class Fixture:
     row_ids: dict[str, list[str]] = field(default_factory=dict)  # synth row_id per row
     members: list[dict[str, str]] = field(default_factory=list)  # the members-only list
     cards: list[dict[str, str]] = field(default_factory=list)  # the /cards/ page
+    # the paste site's rows before the marks its pastes add (〒, FAX lines): what it serves
+    paste_rows: list[dict[str, str]] = field(default_factory=list)
 
 
 _ENCODINGS: dict[str, tuple[str, ...]] = {
     "paginated_sjis_table": ("cp932",), "catalog_headed_table": (),
     "headerless_table": (), "csv_cp932": ("cp932",), "xlsx": (),
     "paste_eucjp": ("euc_jp",), "lying_charset": ("cp932", "euc_jp"), "takedown": (),
+    "script_only": (), "paste_text": (),  # the paste site's CP932 file: _paste_rows
 }  # fmt: skip
 
 
-def build_fixture(seed: int = 2014, persons: int = 1500, rows: int = 1200) -> Fixture:
+def _paste_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The paste site's rows as its files can carry them (one of them is CP932)."""
+    out = []
+    for n in range(len(PASTES)):
+        encodings = ("cp932",) if PASTES[n][2] == "cp932" else ()
+        out += [_published(r, encodings) for r in paste_share(rows, n)]
+    return out
+
+
+def build_fixture(seed: int = 2014, persons: int = 1500, rows: int = 1500) -> Fixture:
     """The watchlist, ground truth and what each shape publishes (deterministic by seed)."""
     watchlist = list(generate_watchlist(persons, seed))
     listing, truth = generate_listing(watchlist, rows, seed, listings=len(SHAPES))
@@ -140,6 +171,8 @@ def build_fixture(seed: int = 2014, persons: int = 1500, rows: int = 1200) -> Fi
     for shape, lid in zip(SHAPES, ordered, strict=True):
         fx.shapes[shape] = [_published(r, _ENCODINGS[shape]) for r in by_listing[lid]]
         fx.row_ids[shape] = [r["row_id"] for r in by_listing[lid]]
+    fx.paste_rows = _paste_rows(by_listing[ordered[SHAPES.index("paste_text")]])
+    fx.shapes["paste_text"] = paste_published(fx.paste_rows)
     # two more lists, apart from SHAPES (the whole-web crawl never reaches them)
     more, _ = generate_listing(watchlist, 100, seed + 1, listings=2)
     first = more[0]["listing_id"]
@@ -301,7 +334,7 @@ class Broker:
             links = [
                 ("/meibo/list", "名簿一覧"), ("/catalog/", "名簿カタログ"), ("/paste/", "貼り付け"),
                 ("/liar/", "文字コード"), ("/takedown/", "掲載名簿"), ("/hostile/", "危険"),
-                ("/trap/", "罠"),
+                ("/trap/", "罠"), ("/spa/", "新システム"), ("/pastes/", "貼り付けサイト"),
             ]  # fmt: skip
             index = "".join(f"<p><a href='{u}'>{_e(t)}</a></p>" for u, t in links)
             return 200, html_utf8, _page("名簿ブローカー", index).encode()
@@ -329,7 +362,27 @@ class Broker:
             return 200, html_utf8, self._cards_page()
         if path == "/slow/":
             return self._slow(query)
+        found = self._scripted(path, query)
+        if found is not None:
+            return found
         return 404, html_utf8, _page("404", "<p>not found</p>").encode()
+
+    def _scripted(
+        self, path: str, query: dict[str, list[str]]
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """The shapes of ``synth.broker_scripted``: pastes, script-only pages, probes."""
+        bs = broker_scripted
+        if path.startswith("/pastes/"):
+            return bs.pastes(path, self.fx.paste_rows, FIELDS)
+        if path.startswith("/spa/"):
+            return bs.spa(path, query, self.fx.shapes["script_only"], FIELDS, LABELS_A)
+        if path.startswith("/jsbench/"):
+            return bs.jsbench(path, self._bench_rows, FIELDS, LABELS_A)
+        if path == "/jsprobe/":
+            return bs.jsprobe(query)
+        if path.startswith("/jshostile/"):
+            return bs.jshostile(path)
+        return None
 
     # --- the members-only site -----------------------------------------------------------
 

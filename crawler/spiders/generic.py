@@ -1,21 +1,27 @@
 """The generic spider: one spider for every source, no per-site code for the common shapes.
 
 From the source's start URLs it follows links within the allowed domains (depth and page
-limits from the launcher), and from every response takes:
+limits from the launcher), and reads every response with the reader its *content* calls for
+(``crawler.readers``: XLSX by its bytes, HTML by its markup, any other text by whichever of the
+delimited-table, ``label: value`` block and one-record-per-line readers yields more complete
+records) — never by its URL's extension or its Content-Type, which lie. Which reader read each
+response is recorded (``CrawlSummary.reads``).
 
-* sample files (CSV/TSV, XLSX) -> records by header or content (``crawler.files``);
-* HTML tables, label/value tables and ``<dl>`` -> records (``crawler.tables``);
-* otherwise text in ``<pre>``, ``<textarea>`` or the body -> free-text records
-  (``crawler.text_records``).
+For a source marked ``--javascript`` every HTML page is rendered in headless Chromium
+(``crawler.rendering``, ``crawler.browser``) and its rendered DOM read by the same path, with
+pagination that only script can follow (a 次へ button) clicked; a page that cannot be rendered
+is read as fetched, and the failure recorded. For every other source nothing on a page is ever
+executed: scripts are dropped unread.
 
-Pages of one list (``?page=2``, ``/page/2``, links labelled 次へ / 2 / » / rel=next) share one
-listing key, so a paginated table is one listing. Pages are decoded by ``crawler.encoding``, not
-by trusting the HTTP header. Nothing on a page is ever executed: scripts are dropped unread.
+Pages of one list (``?page=2``, ``/page/2``, links labelled 次へ / 2 / » / rel=next, and the
+states a 次へ button shows) share one listing key, so a paginated table is one listing. Pages
+are decoded by ``crawler.encoding``, not by trusting the HTTP header.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -30,18 +36,13 @@ from scrapy.http import FormRequest, Response, TextResponse
 
 from crawler.context import CrawlContext, netloc_of
 from crawler.encoding import decode
-from crawler.files import FileRefused, kind_of, records_from_csv, records_from_xlsx
-from crawler.meta import EVIDENCE_META, REDACT_META
+from crawler.meta import BROWSER_META, EVIDENCE_META, REDACT_META
+from crawler.readers import Reading, block_text, cell_text_full, read_body, read_html, sniff
+from crawler.rendering import Rendering, render_error
 from crawler.summary import LoginState
-from crawler.tables import (
-    Record,
-    Selectors,
-    cell_text,
-    parse_html,
-    records_from_html,
-    records_from_selectors,
-)
-from crawler.text_records import records_from_text
+from crawler.tables import Record, Selectors, cell_text, parse_html
+
+__all__ = ["GenericSpider", "block_text", "cell_text_full", "key_before_home", "listing_key"]
 
 PAGE_PARAMS = {"page", "p", "pg", "pageno", "page_no", "pagenum", "start", "offset", "pn"}
 _PAGE_PATH = re.compile(r"/(?:page|p)/\d+/?$")
@@ -90,6 +91,7 @@ class GenericSpider(Spider):
         self.column_map: dict[str, str] | None = None
         self.selectors: Selectors | None = None
         self.home = ""  # the source's home host and port (listing keys leave it out)
+        self.javascript = False  # pages rendered in the browser (a source marked so)
         # (listing, body hash) already read: one page reached as /list and /list?page=1
         self._read: set[tuple[str, bytes]] = set()
 
@@ -107,8 +109,7 @@ class GenericSpider(Spider):
         src = ctx.source
         assert src is not None
         opts = src.options
-        if opts.javascript:
-            raise RuntimeError("JavaScript rendering is not available in this build")
+        self.javascript = bool(opts.javascript)
         domains = opts.allowed_domains or sorted(
             {urlsplit(u).hostname or "" for u in src.start_urls} - {""}
         )
@@ -130,7 +131,11 @@ class GenericSpider(Spider):
         src = self._ctx().source
         assert src is not None
         for url in src.start_urls:
-            yield Request(url, callback=self.parse, errback=self._start_failed)
+            yield Request(url, callback=self._page_callback(), errback=self._start_failed)
+
+    def _page_callback(self) -> Any:
+        """What reads a page: the browser for a source marked --javascript, else the parser."""
+        return self.parse_rendered if self.javascript else self.parse
 
     def _start_failed(self, failure: Any) -> None:
         """Why a start URL got no response: what a crawl that fetched nothing reports."""
@@ -199,69 +204,129 @@ class GenericSpider(Spider):
         self._login_state("failed", why)
         yield from self._start_requests()
 
-    def _after_login(self, response: Response) -> Iterator[Any]:
+    async def _after_login(self, response: Response) -> AsyncIterator[Any]:
         if _login_form(response) is not None:
             self._login_state(
                 "failed", "the site answered with its login form again (wrong name or password?)"
             )
-            yield from self._start_requests()
+            for request in self._start_requests():
+                yield request
             return
         self._login_state("ok", "logged in")
         # the landing page is read too: a start URL it redirected to is a duplicate request now
-        yield from self.parse(response)
-        yield from self._start_requests()
+        if self.javascript:
+            async for out in self.parse_rendered(response):
+                yield out
+        else:
+            for out in self.parse(response):
+                yield out
+        for request in self._start_requests():
+            yield request
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        ctx = self._ctx()
+        key = self._first_read(response)
+        if key is not None:
+            yield from self._read_as_fetched(response, key)
+
+    def _first_read(self, response: Response) -> str | None:
+        """The response's listing key, or None when it is not read: a page gone (404, 410:
+        its listing is not seen, which is the finding) or a body already read for this listing
+        (one page reached as /list and /list?page=1)."""
         if response.status >= 400:
-            return  # a page gone (404, 410): its listing is not seen, which is the finding
+            return None
         key = str(response.meta.get(LISTING_META) or listing_key(response.url, self.home))
-        ctype = _ctype(response)
-        body = response.body
-        seen = (key, hashlib.sha256(body).digest())
+        seen = (key, hashlib.sha256(response.body).digest())
         if seen in self._read:
-            return
+            return None
         self._read.add(seen)
-        kind = kind_of(response.url, ctype, body)
-        if kind is not None:
-            try:
-                records = (
-                    records_from_xlsx(body, "xlsx")
-                    if kind == "xlsx"
-                    else records_from_csv(body, ctype, "csv")
-                )
-            except FileRefused as exc:
-                ctx.counters.file_errors.append({"url": response.url[:500], "reason": str(exc)})
-                return
-            yield from self._items(response, key, records, title=response.url.rsplit("/", 1)[-1])
+        return key
+
+    def _read_as_fetched(self, response: Response, key: str) -> Iterator[Any]:
+        reading = read_body(
+            response.body, _ctype(response), column_map=self.column_map, selectors=self.selectors
+        )
+        self._record_reading(response.url, reading)
+        title = reading.title if reading.root is not None else response.url.rsplit("/", 1)[-1]
+        evidence_id = response.meta.get(EVIDENCE_META)
+        yield from self._items(response.url, key, reading.records, title, evidence_id)
+        if reading.root is not None:
+            yield from self._links(response.url, reading.root, key)
+
+    def _record_reading(self, url: str, reading: Reading) -> None:
+        ctx = self._ctx()
+        ctx.counters.read(url, reading.reader, len(reading.records))
+        if reading.problem and reading.reader == "xlsx":  # a file refused (zip bomb, damaged)
+            ctx.counters.file_errors.append({"url": url[:500], "reason": reading.problem})
+
+    async def parse_rendered(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+        """A page of a source marked --javascript: rendered, then read (its script-only pager
+        clicked); anything but HTML, or a page that cannot be rendered, is read as fetched."""
+        key = self._first_read(response)
+        if key is None:
             return
-        if ctype and not ctype.lower().startswith(("text/html", "application/xhtml", "text/plain")):
+        if sniff(response.body, _ctype(response)) != "html":
+            for out in self._read_as_fetched(response, key):
+                yield out
             return
-        text, _ = decode(body, ctype)
-        if ctype and ctype.lower().startswith("text/plain"):
-            yield from self._items(response, key, records_from_text(text, "text"), "")
-            return
-        root = parse_html(text)
-        if root is None:
-            return
-        title_el = root.find(".//title")
-        title = cell_text(title_el) if title_el is not None else ""
-        # the source's selector override first, where its record selector matches
-        records = records_from_selectors(root, self.selectors, "page") if self.selectors else []
-        if not records:
-            records = records_from_html(root, "page", self.column_map)
-        if not records:
-            blocks = [cell_text_full(el) for el in root.iter("pre", "textarea")]
-            records = records_from_text("\n".join(blocks), "pre") if blocks else []
-        if not records:
-            body_el = root.find(".//body")
-            if body_el is not None:
-                records = records_from_text(block_text(body_el), "body")
-        yield from self._items(response, key, records, title)
-        yield from self._links(response, root, key)
+        showed_rows: list[bool] = []  # filled by _rendered when a state shows rows
+        try:
+            async for out in self._rendered(response, key, showed_rows):
+                yield out
+        except Exception as exc:  # a time budget, a crashed page, no browser
+            render_error(self.crawler, response.url, exc)
+            self.logger.warning("not rendered: %s: %s", response.url[:200], type(exc).__name__)
+        if not showed_rows:
+            # nothing read from the rendered page (it failed, or its script hid or replaced
+            # the rows): the page as fetched is read too, which runs nothing
+            for out in self._read_as_fetched(response, key):
+                yield out
+
+    async def _rendered(
+        self, response: Response, key: str, showed_rows: list[bool]
+    ) -> AsyncIterator[Any]:
+        followed: set[str] = set()
+        shown: set[bytes] = set()  # the rows each state of this page showed
+        async for state in Rendering.of(self.crawler).render(response):
+            snap = state.snapshot
+            reading = read_html(
+                snap.html, column_map=self.column_map, selectors=self.selectors,
+                where=f"rendered{snap.step}/",
+            )  # fmt: skip
+            reading.reader = "rendered-" + reading.reader
+            self._record_reading(snap.url, reading)
+            # a DOM already read for this listing (the list reached at two addresses), or a
+            # state of this page showing the rows of one before (a pager that went nowhere
+            # new) adds no rows; other pages showing the same rows do, as fetched pages do
+            dom = (key, hashlib.sha256(snap.html.encode("utf-8", "replace")).digest())
+            rows = _records_digest(reading.records)
+            if reading.records:
+                showed_rows.append(True)  # read now or before: the page as fetched is not
+            if reading.records and dom not in self._read and rows not in shown:
+                self._read.add(dom)
+                shown.add(rows)
+                for item in self._items(
+                    snap.url, key, reading.records, reading.title, state.evidence_id
+                ):
+                    yield item
+            for request in self._links_rendered(snap.url, reading.root, key, snap.navigations):
+                if request.url not in followed:
+                    followed.add(request.url)
+                    yield request
+
+    def _links_rendered(
+        self, url: str, root: Any, key: str, navigations: list[str]
+    ) -> Iterator[Request]:
+        """The rendered page's links, and where its script tried to go by itself (followed as
+        links: each passes the address guard, and says which page asked)."""
+        if root is not None:
+            yield from self._links(url, root, key)
+        for target in navigations:
+            if urlsplit(target).path.lower().endswith(_SKIP_EXT):
+                continue
+            yield Request(target, callback=self._page_callback(), meta={BROWSER_META: url})
 
     def _items(
-        self, response: Response, key: str, records: list[Record], title: str
+        self, url: str, key: str, records: list[Record], title: str, evidence_id: Any
     ) -> Iterator[dict[str, Any]]:
         """One item per page (its records in a list): Scrapy's per-item cost is paid once."""
         if not records:
@@ -269,19 +334,20 @@ class GenericSpider(Spider):
         self._ctx().counters.records += len(records)  # whether rows are stored or not
         yield {
             "listing_key": key,
-            "listing_key_before": key_before_home(response.url, key),
-            "listing_url": response.url,
+            "listing_key_before": key_before_home(url, key),
+            "listing_url": url,
             "title": title,
-            "evidence_id": response.meta.get(EVIDENCE_META),
+            "evidence_id": evidence_id,
             "records": [{"fields": r.fields, "extra": r.extra, "where": r.where} for r in records],
         }
 
-    def _links(self, response: Response, root: Any, key: str) -> Iterator[Request]:
+    def _links(self, base: str, root: Any, key: str) -> Iterator[Request]:
+        callback = self._page_callback()
         for a in root.iter("a"):
             href = (a.get("href") or "").strip()
             if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
                 continue
-            url = urljoin(response.url, href).split("#", 1)[0]
+            url = urljoin(base, href).split("#", 1)[0]
             if urlsplit(url).scheme not in ("http", "https"):
                 continue
             if urlsplit(url).path.lower().endswith(_SKIP_EXT):
@@ -295,9 +361,9 @@ class GenericSpider(Spider):
                 listing_key(url, self.home) == key or _PAGER_TEXT.match(label)
                 or rel in ("next", "prev")
             )  # fmt: skip
-            if pager and _same_path(url, response.url):
+            if pager and _same_path(url, base):
                 meta[LISTING_META] = key
-            yield Request(url, callback=self.parse, meta=meta)
+            yield Request(url, callback=callback, meta=meta)
 
 
 # the first form with a password field (an XPath, not a secret)
@@ -358,22 +424,7 @@ def _ctype(response: Response) -> str | None:
     return raw.decode("latin-1") if raw else None
 
 
-def cell_text_full(el: Any, limit: int = 5_000_000) -> str:
-    """The text of ``el`` with its line breaks (``<pre>`` content), bounded."""
-    parts: list[str] = []
-    size = 0
-    for t in el.itertext():
-        parts.append(str(t))
-        size += len(t)
-        if size > limit:
-            break
-    return "".join(parts)
-
-
-def block_text(body: Any) -> str:
-    """Body text with a line break per block element, so lines stay records."""
-    for br in body.iter("br"):
-        br.tail = "\n" + (br.tail or "")
-    for el in body.iter("p", "div", "li", "tr", "h1", "h2", "h3", "h4", "section", "article"):
-        el.tail = "\n" + (el.tail or "")
-    return cell_text_full(body)
+def _records_digest(records: list[Record]) -> bytes:
+    """What a rendered state shows, as read: two states showing the same rows are one."""
+    data = json.dumps([r.fields for r in records], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(data.encode("utf-8")).digest()

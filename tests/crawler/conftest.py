@@ -81,3 +81,28 @@ def server_log(base: str, since: int = 0) -> tuple[int, list[dict[str, Any]]]:
     with urllib.request.urlopen(f"{base}/_control/log?since={since}", timeout=5) as resp:
         body = json.loads(resp.read())
     return int(body["next"]), list(body["hits"])
+
+
+def need_browser() -> None:
+    """Skip a test that needs Chromium and Playwright when they are missing — or fail, where
+    they must be there (CI sets LEAKWATCH_REQUIRE_BROWSER=1 after installing chromium)."""
+    import importlib.util
+    import os
+
+    from crawler.settings import LEAKWATCH_BROWSER
+
+    missing = [
+        what
+        for what, there in (
+            (f"Chromium at {LEAKWATCH_BROWSER} (apt-get install chromium)",
+             os.access(LEAKWATCH_BROWSER, os.X_OK)),
+            ("the playwright package", importlib.util.find_spec("playwright") is not None),
+        )
+        if not there
+    ]  # fmt: skip
+    if not missing:
+        return
+    why = "needs " + " and ".join(missing)
+    if os.environ.get("LEAKWATCH_REQUIRE_BROWSER"):
+        pytest.fail(why + " (LEAKWATCH_REQUIRE_BROWSER is set)")
+    pytest.skip(why)

@@ -20,6 +20,7 @@ from office.cli import app
 from store.models import Listing, ListingRow, ListingStatus
 from store.runtime import Store
 from store.sealed import LISTING_ROW_PII
+from synth.broker_web import build_fixture
 from tests.crawler.conftest import flip_byte, server_log
 
 
@@ -179,7 +180,9 @@ def test_cli_source_crawl_export_and_evidence_verify(
     assert r.exit_code == 0, r.output
     with out.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 217 + 192 + 153 + 135
+    shapes = build_fixture().shapes
+    catalog = ("catalog_headed_table", "headerless_table", "csv_cp932", "xlsx")
+    assert len(rows) == sum(len(shapes[shape]) for shape in catalog)
     assert set(rows[0]) >= {"row_id", "listing_id", "name", "address", "phone"}
 
     r = runner.invoke(app, ["evidence", "verify"])
