@@ -184,8 +184,7 @@ def process_report(store: Store, report_id: int, resident: ResidentIndex) -> Non
 
 
 def _open_case(s: Session, business_id: int, name: str) -> int:
-    open_statuses = [CaseStatus.OPEN, CaseStatus.NOTICE_SENT, CaseStatus.AWAITING_VERIFICATION,
-                     CaseStatus.ESCALATED]  # fmt: skip
+    open_statuses = [s for s in CaseStatus if s != CaseStatus.CLOSED]
     case_id = s.scalar(select(Case.id).where(Case.business_id == business_id,
                                              Case.status.in_(open_statuses))
                        .order_by(Case.id))  # fmt: skip

@@ -23,6 +23,12 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(url, single_use=True)
     with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch mode rebuilds a table to change it; with foreign keys enforced, dropping
+            # the old copy fails while other tables refer to it. SQLite reads this pragma
+            # only outside a transaction: now, before the migration's own begins.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,

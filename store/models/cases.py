@@ -38,7 +38,11 @@ class Business(Base):
     representative: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text, comment="how to reach it: phone, e-mail")
     notes: Mapped[str | None] = mapped_column(Text)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("business.id"), comment="a duplicate, merged into this business"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     aliases: Mapped[list[BusinessAlias]] = relationship(
@@ -120,12 +124,19 @@ class CandidateMatch(Base):
 
 
 class CaseStatus(enum.StrEnum):
+    """open → noticed → complied / disputed / escalated → closed."""
+
     OPEN = "open"
-    NOTICE_SENT = "notice_sent"
-    AWAITING_VERIFICATION = "awaiting_verification"
+    NOTICED = "noticed"  # a cease-use request was sent
+    COMPLIED = "complied"  # the business says it stopped (a re-crawl must still show it)
+    DISPUTED = "disputed"
     ESCALATED = "escalated"
-    CLOSED_REMOVED = "closed_removed"
-    CLOSED_OTHER = "closed_other"
+    CLOSED = "closed"  # read-only from then on
+
+
+class ClosingBasis(enum.StrEnum):
+    REMOVED = "removed"  # a complete re-crawl found every listing gone
+    APPROVED = "approved"  # a second investigator approved the closing, with a reason
 
 
 class Case(Base):
@@ -142,6 +153,15 @@ class Case(Base):
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Closing without a removal takes two investigators: one asks (with a reason), another
+    # approves (with a reason).
+    close_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    close_request_reason: Mapped[str | None] = mapped_column(Text)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    closing_basis: Mapped[ClosingBasis | None] = mapped_column(
+        str_enum(ClosingBasis, "closing_basis")
+    )
+    closing_reason: Mapped[str | None] = mapped_column(Text)
 
     business: Mapped[Business] = relationship()
 

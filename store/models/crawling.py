@@ -91,6 +91,11 @@ class ListingStatus(enum.StrEnum):
     REMOVED = "removed"
 
 
+class ListingDecision(enum.StrEnum):
+    FROM_THE_LEAK = "from_the_leak"
+    UNRELATED = "unrelated"
+
+
 class Listing(Base):
     """A published list (a page series, a sample file), recognised across crawls by `key`."""
 
@@ -111,6 +116,13 @@ class Listing(Base):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # An investigator's decision about the list as a whole (the rows' labels follow it).
+    decision: Mapped[ListingDecision | None] = mapped_column(
+        str_enum(ListingDecision, "listing_decision")
+    )
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ListingRow(Base):
