@@ -53,6 +53,9 @@ class Action(enum.StrEnum):
     MANAGE_OWN_TOKENS = "manage_own_tokens"
     VIEW_STAFF_HOME = "view_staff_home"
     VIEW_OWN_ACCOUNT = "view_own_account"
+    MANAGE_CASES = "manage_cases"
+    VIEW_CASES = "view_cases"
+    MANAGE_ERASURE = "manage_erasure"
 
 
 PERMISSIONS: dict[Action, frozenset[Actor]] = {
@@ -76,6 +79,9 @@ PERMISSIONS: dict[Action, frozenset[Actor]] = {
     Action.MANAGE_OWN_TOKENS: STAFF,
     Action.VIEW_STAFF_HOME: STAFF,
     Action.VIEW_OWN_ACCOUNT: STAFF,  # the API: staff tokens only
+    Action.MANAGE_CASES: frozenset({Actor.INVESTIGATOR}),
+    Action.VIEW_CASES: frozenset({Actor.INVESTIGATOR, Actor.LEGAL, Actor.AUDITOR}),
+    Action.MANAGE_ERASURE: frozenset({Actor.ADMIN}),
 }
 
 

@@ -15,7 +15,14 @@ from sqlalchemy import select
 from matcher import Matcher, Model, Thresholds, WatchlistIndex
 from store import audit
 from store.matching import current_index, current_model, open_listing_rows
-from store.models import CandidateMatch, ListingRow, MatchModel, ReviewState, WatchlistPerson
+from store.models import (
+    CandidateMatch,
+    ListingRow,
+    MatchModel,
+    ReviewState,
+    WatchlistPerson,
+    utcnow,
+)
 from store.private_files import check_output, private_text
 from store.runtime import Store
 
@@ -32,7 +39,8 @@ class Label:
 
 
 def label_candidate(
-    store: Store, candidate_id: int, state: ReviewState, *, actor: str, note: str | None = None
+    store: Store, candidate_id: int, state: ReviewState, *, actor: str, note: str | None = None,
+    reviewer_id: int | None = None,
 ) -> Label:
     """Record a reviewer's decision on one candidate match (audited: from, to)."""
     with store.sessions.begin() as s:
@@ -41,6 +49,7 @@ def label_candidate(
             raise UnknownCandidate(f"no candidate match {candidate_id}")
         before = candidate.review_state
         candidate.review_state, candidate.review_note = state, note
+        candidate.reviewer_id, candidate.reviewed_at = reviewer_id, utcnow()
         audit.record(
             s, actor, "candidate.reviewed", object_type="candidate_match",
             object_id=candidate_id, details={"from": before.value, "to": state.value},

@@ -57,6 +57,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Deleted and overwritten content is zeroed, not left in free pages (erasure).
+    cur.execute("PRAGMA secure_delete=ON")
     # 64 MiB page cache: blind-index B-trees take random inserts, which thrash a small cache.
     cur.execute("PRAGMA cache_size=-65536")
     cur.close()

@@ -53,6 +53,7 @@ class ImportResult:
     unchanged: int = 0
     rejected: int = 0
     households_created: int = 0
+    kept_erased: int = 0  # rows of persons erased on request: not imported again
     seconds: float = 0.0
     reject_path: Path | None = None
     codes_path: Path | None = None  # the codes export this import ended with, if any
@@ -69,7 +70,7 @@ class ImportResult:
         return {
             "rows": self.rows, "inserted": self.inserted, "updated": self.updated,
             "unchanged": self.unchanged, "rejected": self.rejected,
-            "households_created": self.households_created,
+            "households_created": self.households_created, "kept_erased": self.kept_erased,
         }  # fmt: skip
 
 
@@ -173,15 +174,22 @@ def _write_chunk(
         )
         existing = {
             ref: (pid, digest, was_seed)
-            for ref, pid, digest, was_seed in session.execute(
+            for ref, pid, digest, was_seed, erased in session.execute(
                 select(
                     WatchlistPerson.record_ref,
                     WatchlistPerson.id,
                     WatchlistPerson.row_digest,
                     WatchlistPerson.is_seed,
+                    WatchlistPerson.erased_at,
                 ).where(WatchlistPerson.record_ref.in_(list(latest)))
             )
+            if erased is None
         }
+        # Erased on their request: the same file imported again never brings them back.
+        erased = set(session.scalars(select(WatchlistPerson.record_ref).where(
+            WatchlistPerson.record_ref.in_(list(latest)), WatchlistPerson.erased_at.is_not(None))))
+        result.kept_erased += len(erased)
+        latest = {ref: p for ref, p in latest.items() if ref not in erased}
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for person in latest.values():
