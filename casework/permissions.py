@@ -56,6 +56,9 @@ class Action(enum.StrEnum):
     MANAGE_CASES = "manage_cases"
     VIEW_CASES = "view_cases"
     MANAGE_ERASURE = "manage_erasure"
+    VIEW_AUDIT = "view_audit"
+    MANAGE_SOURCES = "manage_sources"
+    VIEW_DASHBOARD = "view_dashboard"
 
 
 PERMISSIONS: dict[Action, frozenset[Actor]] = {
@@ -82,6 +85,11 @@ PERMISSIONS: dict[Action, frozenset[Actor]] = {
     Action.MANAGE_CASES: frozenset({Actor.INVESTIGATOR}),
     Action.VIEW_CASES: frozenset({Actor.INVESTIGATOR, Actor.LEGAL, Actor.AUDITOR}),
     Action.MANAGE_ERASURE: frozenset({Actor.ADMIN}),
+    Action.VIEW_AUDIT: frozenset({Actor.AUDITOR, Actor.ADMIN}),
+    Action.MANAGE_SOURCES: frozenset({Actor.INVESTIGATOR}),
+    Action.VIEW_DASHBOARD: frozenset(
+        {Actor.INVESTIGATOR, Actor.LEGAL, Actor.AUDITOR, Actor.ADMIN}
+    ),
 }
 
 

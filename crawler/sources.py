@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -144,3 +145,37 @@ def list_sources(store: Store) -> list[SourceSummary]:
             )
             for sid, name, urls, local, robots, n, crawl_id, status in s.execute(q)
         ]
+
+
+def set_schedule(store: Store, name: str, schedule: str | None, *, actor: str) -> None:
+    """When the scheduler crawls the source: a cron expression (minute hour day month
+    weekday), or None for by hand only; audited."""
+    if schedule is not None and len(schedule.split()) != 5:
+        raise CrawlError("a schedule is a cron expression of five fields, e.g. '0 3 * * 1'")
+    with store.sessions.begin() as s:
+        src = find_source(s, name)
+        src.schedule = schedule
+        audit.record(s, actor, "source.scheduled", object_type="source", object_id=src.id,
+                     details={"schedule": schedule})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlLine:
+    """One crawl of a source, as its history shows it."""
+
+    id: int
+    status: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    pages: int
+    error: str | None
+
+
+def crawl_history(store: Store, name: str, limit: int = 50) -> list[CrawlLine]:
+    """The source's crawls, newest first."""
+    with store.sessions() as s:
+        src = find_source(s, name)
+        crawls = s.scalars(select(Crawl).where(Crawl.source_id == src.id)
+                           .order_by(Crawl.id.desc()).limit(limit))  # fmt: skip
+        return [CrawlLine(c.id, c.status.value, c.started_at, c.finished_at, c.pages, c.error)
+                for c in crawls]  # fmt: skip

@@ -6,6 +6,7 @@ Every setting has a default and a help text; `leakwatch config` prints them.
 from __future__ import annotations
 
 from functools import cached_property
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     )
     import_batch_size: int = Field(
         default=2000, ge=1, le=100_000, description="Rows per database transaction on import."
+    )
+    leakwatch_leak_date: date = Field(
+        default=date(2014, 6, 30),
+        description="When the leaked copy was taken: a listing dated near it is evidence.",
     )
     leakwatch_env: Literal["development", "production"] = Field(
         default="development",

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from casework.accounts import AccountError, NoSuchUser, add_user, disable_user, list_users
+from casework.erasure import ErasureRefused, approve, pending, request_for_household
 from casework.permissions import Action
+from casework.staff import NotFound
 from office.web.deps import CsrfDep, ObjectId, StoreDep, caller_of, permission
 from office.web.pages import render
 from store.models import Role
@@ -59,3 +61,39 @@ def disable(request: Request, store: StoreDep, user_id: ObjectId) -> Response:
     except NoSuchUser:
         raise HTTPException(404, "no such user") from None
     return RedirectResponse("/admin/users", status_code=303)
+
+
+ERASURE = permission(Action.MANAGE_ERASURE)
+
+
+def _erasures(request: Request, store: StoreDep, status: int = 200, **extra: object) -> Response:
+    caller = caller_of(request)
+    context: dict[str, object] = {"requests": pending(store, caller.principal), "error": "",
+                                  "message": ""}  # fmt: skip
+    return render(request, caller, "admin_erasures.html", status, **(context | extra))
+
+
+@router.get("/erasures", dependencies=[ERASURE])
+def erasures(request: Request, store: StoreDep) -> Response:
+    return _erasures(request, store)
+
+
+@router.post("/erasures", dependencies=[ERASURE, CsrfDep])
+def ask_erasure(request: Request, store: StoreDep, household: Text = "") -> Response:
+    try:
+        request_for_household(store, caller_of(request).principal, household.strip())
+    except NotFound:
+        return _erasures(request, store, 422, error="その世帯番号は見つかりません。")
+    return RedirectResponse("/admin/erasures", status_code=303)
+
+
+@router.post("/erasures/{request_id}/approve", dependencies=[ERASURE, CsrfDep])
+def approve_erasure(request: Request, store: StoreDep, request_id: ObjectId) -> Response:
+    try:
+        done = approve(store, caller_of(request).principal, request_id)
+    except ErasureRefused:
+        return _erasures(request, store, 403,
+                         error="依頼した管理者とは別の管理者が承認してください。")  # fmt: skip
+    except NotFound:
+        raise HTTPException(404, "no such request") from None
+    return _erasures(request, store, message=f"{done.persons}人分の情報を削除しました。")

@@ -16,7 +16,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casework.accounts import active_demo_accounts
 from casework.resident import ResidentIndex
-from office.web import admin, api, auth, customer, hotline, public, staff
+from office.web import (
+    admin,
+    api,
+    audit_pages,
+    auth,
+    case_pages,
+    customer,
+    dashboard,
+    hotline,
+    public,
+    source_pages,
+    staff,
+    workspace,
+)
 from office.web.deps import ANONYMOUS_CALLER, Caller, SignInNeeded
 from office.web.pages import render
 from store.runtime import Store
@@ -57,7 +70,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                   lifespan=lifespan)  # fmt: skip
     app.state.store, app.state.resident = store, ResidentIndex()
     # The pages are HTML for people; the OpenAPI document describes the JSON API only.
-    for module in (public, auth, customer, hotline, staff, admin, api):
+    for module in (public, auth, customer, hotline, staff, admin, workspace, case_pages,
+                   source_pages, dashboard, audit_pages, api):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     app.add_exception_handler(SignInNeeded, _sign_in_first)

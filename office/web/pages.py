@@ -10,9 +10,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from casework.grading import Grade
 from casework.permissions import Action, may
 from office.web.deps import PRE_CSRF_COOKIE, Caller, csrf_token_for
-from store.models import ContactKind, ReportStatus
+from store.models import CaseStatus, ContactKind, ReportStatus
 
 TEMPLATES = Path(__file__).with_name("templates")
 _ENV = Environment(
@@ -27,7 +28,13 @@ STATUS_LABELS = {ReportStatus.RECEIVED: "受け付けました",
                  ReportStatus.UNDER_REVIEW: "担当者が確認しています",
                  ReportStatus.LINKED: "事業者ごとの調査に加えました",
                  ReportStatus.CLOSED: "対応を終えました"}  # fmt: skip
-_ENV.globals.update(contact_labels=CONTACT_LABELS, status_labels=STATUS_LABELS, Action=Action)
+GRADE_LABELS = {Grade.CONCLUSIVE: "決定的（おとり記録あり）", Grade.STRONG: "強い",
+                Grade.WEAK: "弱い", Grade.NONE: "なし"}  # fmt: skip
+CASE_LABELS = {CaseStatus.OPEN: "調査中", CaseStatus.NOTICED: "申し入れ済み",
+               CaseStatus.COMPLIED: "対応済みとの回答", CaseStatus.DISPUTED: "争いあり",
+               CaseStatus.ESCALATED: "法的措置を検討", CaseStatus.CLOSED: "終了"}  # fmt: skip
+_ENV.globals.update(contact_labels=CONTACT_LABELS, status_labels=STATUS_LABELS, Action=Action,
+                    grade_labels=GRADE_LABELS, case_labels=CASE_LABELS)  # fmt: skip
 
 
 def render(request: Request, caller: Caller, template: str, status: int = 200,
