@@ -178,3 +178,54 @@ def test_the_codes_export_signs_a_customer_in(web: Web, server: Server, browser:
     page.fill("#key", row["login_key"])
     page.click("button:has-text('ログイン')")
     assert page.url.endswith("/me") and "ご家族の状況" in page.content()
+
+
+def _staff(browser: object, server: Server, username: str):  # type: ignore[no-untyped-def]
+    page = _page(browser)
+    page.goto(server.url + "/signin/staff")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('ログイン')")
+    return page
+
+
+def test_an_investigator_reviews_in_the_browser(web: Web, server: Server, browser: object
+                                                ) -> None:  # fmt: skip
+    from store.models import AuditEvent
+    from tests.office.web.test_workspace import _listing_with_candidate
+
+    _listing_with_candidate(web, "株式会社ブラウザ名簿")
+    page = _staff(browser, server, "investigator")
+    page.click("nav >> text=確認待ち")
+    page.click("text=子供名簿")
+    assert "証拠の強さ" in page.content() and "rows match leaked records" in page.content()
+    page.click("summary:has-text('値を1つ表示する')")
+    page.select_option("details select[name=field]", "phone")
+    page.fill("details input[name=reason]", "電話の届出と照合")
+    page.click("details button:has-text('表示する')")
+    assert _member(web, 0)["phone"] in page.locator(".notice").inner_text()
+    with web.store.sessions() as s:
+        assert s.scalars(select(AuditEvent.reason).where(
+            AuditEvent.action == "pii.revealed")).one() == "電話の届出と照合"
+    # From the keyboard: focus the confirm button and press Enter.
+    page.focus("button:has-text('同一人物')")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/work/listings/*")
+    assert "confirmed" in page.locator("section h2").last.inner_text()
+    page.click("nav >> text=案件")
+    page.click("text=株式会社ブラウザ名簿")
+    assert "1件" in page.locator("tr:has-text('確定した一致')").inner_text()
+
+
+def test_the_auditor_and_the_dashboard_in_the_browser(web: Web, server: Server, browser: object
+                                                      ) -> None:  # fmt: skip
+    page = _staff(browser, server, "auditor")
+    page.click("nav >> text=監査記録")
+    assert "改ざんは見つかりません" in page.content() and "user.signed_in" in page.content()
+    assert page.locator("form[action^='/work'], form[action^='/admin']").count() == 0
+    page.click("nav >> text=ダッシュボード")
+    page.wait_for_load_state("networkidle")  # the plots are drawn as they are asked for
+    images = page.locator("main img")
+    assert images.count() == 4
+    for i in range(4):  # every plot drawn (loaded, with a size)
+        assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
