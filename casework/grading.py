@@ -109,23 +109,27 @@ def grade_rows(listing_id: int, rows: list[_Row], composition: Composition, as_o
 
 def _reasons(n: int, matched: int, expected: float, tail: float, seeds: bool, quirks: int,
              as_of: date | None, leak_date: date) -> list[Reason]:  # fmt: skip
-    out = [Reason("overlap", f"{matched} of {n} rows match leaked records; an unrelated list of "
-                  f"families of the same prefectures and ages would match about "
-                  f"{expected:.2f} (P = {tail:.1e} of at least {matched} by chance)",
+    out = [Reason("overlap", f"{n}行のうち{matched}行が流出データの記録と一致。同じ都道府県・"
+                  f"年齢の無関係な世帯の名簿なら約{expected:.2f}行（偶然{matched}行以上一致する"
+                  f"確率 {_p(tail)}）",
                   {"rows": n, "matched": matched, "expected": round(expected, 4),
                    "p": tail})]  # fmt: skip
     if seeds:
-        out.append(Reason("seed", "a decoy record planted in the leaked data is in this list: "
-                          "conclusive", {"present": "yes"}))  # fmt: skip
+        out.append(Reason("seed", "流出データに仕込んだおとり記録がこの名簿に含まれています"
+                          "（決定的）", {"present": "yes"}))  # fmt: skip
     if quirks:
-        out.append(Reason("quirks", f"{quirks} matched rows keep the old or variant kanji "
-                          "form of the name as registered with us", {"rows": quirks}))  # fmt: skip
+        out.append(Reason("quirks", f"一致した{quirks}行が、当社に登録された旧字体・異体字の"
+                          "表記をそのまま使っています", {"rows": quirks}))  # fmt: skip
     if as_of is not None:
         months = abs((as_of - leak_date).days) / 30.44
-        out.append(Reason("date", f"the list's data is dated about {as_of:%Y-%m} (inferred); the "
-                          f"leak was {leak_date:%Y-%m} ({months:.0f} months apart)",
+        out.append(Reason("date", f"この名簿のデータは{as_of:%Y年%m月}頃のもの（推定）。流出は"
+                          f"{leak_date:%Y年%m月}（{months:.0f}か月差）",
                           {"as_of": as_of.isoformat(), "months_from_leak": round(months, 1)}))
     return out
+
+
+def _p(p: float) -> str:
+    return "1e-300未満" if p < 1e-300 else f"{p:.1e}" if p < 0.01 else f"{p:.2f}"
 
 
 def binomial_tail(k: int, n: int, p: float) -> float:

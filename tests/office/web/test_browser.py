@@ -198,7 +198,7 @@ def test_an_investigator_reviews_in_the_browser(web: Web, server: Server, browse
     page = _staff(browser, server, "investigator")
     page.click("nav >> text=確認待ち")
     page.click("text=子供名簿")
-    assert "証拠の強さ" in page.content() and "rows match leaked records" in page.content()
+    assert "証拠の強さ" in page.content() and "流出データの記録と一致" in page.content()
     page.click("summary:has-text('値を1つ表示する')")
     page.select_option("details select[name=field]", "phone")
     page.fill("details input[name=reason]", "電話の届出と照合")

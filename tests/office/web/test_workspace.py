@@ -63,7 +63,7 @@ def test_investigator_reviews_reveals_confirms_and_the_case_counts_it(web: Web) 
     queue = client.get("/work/queue").text
     assert "子供名簿" in queue
     page = client.get(f"/work/listings/{listing_id}").text
-    assert "証拠の強さ" in page and "1 of 1 rows match" in page  # the grade's reasons
+    assert "証拠の強さ" in page and "1行のうち1行が流出データの記録と一致" in page  # reasons
     assert person["name"] not in page and person["phone"] not in page  # masked
     refused = client.post(f"/work/listings/{listing_id}/candidates/{candidate_id}/reveal",
                           data={"csrf_token": csrf_of(client), "field": "phone",
