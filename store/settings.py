@@ -5,8 +5,8 @@ Every setting has a default and a help text; `leakwatch config` prints them.
 
 from __future__ import annotations
 
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -92,6 +92,55 @@ class Settings(BaseSettings):
         default=True,
         description="Adapt the request rate to each site's latency (off for local sources).",
     )
+    # The office that sends the letters (see notices/): printed as the sender of every letter.
+    leakwatch_sender_name: str = Field(
+        default="デモ教育株式会社",
+        description="The sender of notices: the company whose data leaked. The default is the "
+        "demo's; with LEAKWATCH_ENV=production no letter is sent under it.",
+    )
+    leakwatch_sender_department: str = Field(
+        default="お客様相談室", description="The department that signs the letters."
+    )
+    leakwatch_sender_representative: str = Field(
+        default="代表取締役 見本 太郎", description="Who signs for the sender (title and name)."
+    )
+    leakwatch_sender_address: str = Field(
+        default="〒100-0000 東京都千代田区見本町一丁目1番1号",
+        description="The sender's postal address, as printed on letters.",
+    )
+    leakwatch_sender_contact: str = Field(
+        default="電話 0120-000-000（平日9時から17時）",
+        description="How a recipient reaches the office (phone, hours); printed on letters.",
+    )
+    leakwatch_public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The office site's address as printed in letters: recipients confirm a "
+        "letter at <this>/verify. Production uses the public https address.",
+    )
+    leakwatch_notice_deadline_days: int = Field(
+        default=14, ge=1, le=90, description="Days a recipient is given to reply to a notice."
+    )
+    leakwatch_smtp_host: str | None = Field(
+        default=None,
+        description="Mail server for notices, digests and customers' notifications. Unset: "
+        "each message is written to LEAKWATCH_HOME/outbox/ (mode 0600) instead.",
+    )
+    leakwatch_smtp_port: int = Field(default=25, ge=1, le=65535, description="Mail server port.")
+    leakwatch_smtp_starttls: bool = Field(
+        default=False, description="Upgrade the mail connection with STARTTLS before sending."
+    )
+    leakwatch_smtp_user: str | None = Field(default=None, description="Mail server user name.")
+    leakwatch_smtp_password: str | None = Field(
+        default=None, repr=False, description="Mail server password (a secret: environment only)."
+    )
+    leakwatch_mail_from: str = Field(
+        default="leakwatch@example.invalid", description="From address of every message sent."
+    )
+    leakwatch_scrapyd_urls: str = Field(
+        default="",
+        description="Comma-separated Scrapyd nodes (http://host:6800) the scheduler hands "
+        "crawls to; empty: each crawl runs as a local subprocess.",
+    )
 
     @cached_property
     def home(self) -> Path:
@@ -111,6 +160,16 @@ class Settings(BaseSettings):
     def evidence_dir(self) -> Path:
         """Where crawls write their WARC files."""
         return self.home / "evidence"
+
+    @property
+    def scrapyd_nodes(self) -> list[str]:
+        """LEAKWATCH_SCRAPYD_URLS as a list (empty: crawl locally)."""
+        return [u.strip().rstrip("/") for u in self.leakwatch_scrapyd_urls.split(",") if u.strip()]
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where messages go when no mail server is set (the demo reads them there)."""
+        return self.home / "outbox"
 
     @property
     def db_url(self) -> str:
