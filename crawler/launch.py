@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,7 @@ def run_crawl(
     storage: bool = True,
     extra_settings: dict[str, str] | None = None,
     timeout: float | None = None,
+    on_queued: Callable[[int], None] | None = None,
 ) -> CrawlResult:
     """Crawl one source now in a ``scrapy`` subprocess; returns its summary.
 
@@ -127,8 +129,12 @@ def run_crawl(
     A timeout or Ctrl-C stops the crawl with a signal, as Ctrl-C in a terminal would, and kills
     it only if it has not ended after ``STOP_GRACE_S``; Ctrl-C raises :class:`CrawlInterrupted`.
     ``evidence`` and ``storage`` off (the benchmark) leave WARC capture and rows out.
+    ``on_queued(crawl_id)`` is called once the crawl row exists (the scheduler notes it in its
+    job's run, so a scheduler killed mid-crawl is followed by one that settles this crawl).
     """
-    crawl_id, settings = _queue(store, source_name, actor)
+    crawl_id, settings = queue_crawl(store, source_name, actor)
+    if on_queued is not None:
+        on_queued(crawl_id)
     files = _crawl_files(store, crawl_id)
     settings.update(
         {
@@ -156,8 +162,9 @@ def run_crawl(
     return CrawlResult(crawl_id, proc.returncode, summary, files.log)
 
 
-def _queue(store: Store, source_name: str, actor: str) -> tuple[int, dict[str, str]]:
-    """Check the source can be crawled, create its crawl row (queued), audit the start."""
+def queue_crawl(store: Store, source_name: str, actor: str) -> tuple[int, dict[str, str]]:
+    """Check the source can be crawled, create its crawl row (queued), audit the start; the
+    crawl's Scrapy settings. (``crawler.scrapyd`` queues the crawls it hands to a node here.)"""
     if not source_name.strip():
         raise CrawlError("give the name of a source to crawl (see leakwatch source list)")
     with store.sessions.begin() as s:
@@ -207,7 +214,7 @@ def _start(
             )  # fmt: skip
     except BaseException as exc:
         files.summary.unlink(missing_ok=True)
-        _settle(store, crawl_id, actor, f"scrapy could not be started: {type(exc).__name__}")
+        settle_crawl(store, crawl_id, actor, f"scrapy could not be started: {type(exc).__name__}")
         raise
 
 
@@ -223,7 +230,7 @@ def _settle_run(
     (None if it did not), recorded (``cause``: why this launcher stopped it, if it did)."""
     summary = _read_summary(files.summary)
     error = _crawl_error(proc.returncode, summary, cause)
-    _settle(
+    settle_crawl(
         store, crawl_id, actor, error, summary, rc=proc.returncode, stopped=cause is not None
     )
     return summary, error
@@ -303,7 +310,7 @@ def _crawl_error(rc: int, summary: CrawlSummary | None, cause: str | None) -> st
     return error if error else (None if summary is not None else "the crawl wrote no summary")
 
 
-def _settle(
+def settle_crawl(
     store: Store,
     crawl_id: int,
     actor: str,
@@ -314,7 +321,8 @@ def _settle(
     stopped: bool = False,
 ) -> None:
     """Give the crawl row its end and audit event if the crawl could not (it never started,
-    died or was killed); ``stopped``: this launcher stopped it (timeout, Ctrl-C)."""
+    died or was killed); ``stopped``: this launcher stopped it (timeout, Ctrl-C). Shared by
+    every launcher: this one, a Scrapyd node's (``crawler.scrapyd``), the scheduler's."""
     with store.sessions.begin() as s:
         crawl = s.get(Crawl, crawl_id)
         if crawl is None:

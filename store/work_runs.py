@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store import audit
 from store.db import safe_error_text
-from store.models import RunKind, RunStatus, WorkRun, utcnow
+from store.models import WRITER_RUN_KINDS, RunKind, RunStatus, WorkRun, utcnow
 
 
 @dataclass
@@ -95,12 +95,19 @@ def _error_line(exc: BaseException) -> str:
     return safe_error_text(f"{type(exc).__name__}: {exc}")[:300]
 
 
-def recover_stale(sessions: sessionmaker[Session], actor: str) -> list[int]:
-    """Record runs left ``running`` by a killed process as interrupted. Call only while
-    holding the writer lock: then no run can still be alive."""
+def recover_stale(
+    sessions: sessionmaker[Session],
+    actor: str,
+    kinds: Collection[RunKind] = WRITER_RUN_KINDS,
+) -> list[int]:
+    """Record runs of ``kinds`` left ``running`` by a killed process as interrupted. Call
+    only while holding the lock those runs hold (the writer lock for the default kinds, the
+    scheduler's for its jobs): then no run of theirs can still be alive."""
     with sessions.begin() as session:
         stale = session.scalars(
-            select(WorkRun).where(WorkRun.status == RunStatus.RUNNING).order_by(WorkRun.id)
+            select(WorkRun)
+            .where(WorkRun.status == RunStatus.RUNNING, WorkRun.kind.in_(list(kinds)))
+            .order_by(WorkRun.id)
         ).all()
         for row in stale:
             row.status, row.finished_at = RunStatus.INTERRUPTED, utcnow()

@@ -24,7 +24,14 @@ from store.models.crawling import (
     ListingStatus,
     Source,
 )
-from store.models.operations import RunKind, RunStatus, StoreKey, WorkRun
+from store.models.operations import (
+    WRITER_RUN_KINDS,
+    RunKind,
+    RunStatus,
+    SchedulerJob,
+    StoreKey,
+    WorkRun,
+)
 from store.models.people import Household, Role, User, WatchlistPerson
 from store.models.reports import (
     ContactKind,
@@ -41,6 +48,7 @@ from store.models.reports import (
 from store.models.web import ApiToken, SignInLimit, WebSession
 
 __all__ = [
+    "WRITER_RUN_KINDS",
     "ApiToken",
     "AuditEvent",
     "AuditHead",
@@ -76,6 +84,7 @@ __all__ = [
     "Role",
     "RunKind",
     "RunStatus",
+    "SchedulerJob",
     "SignInLimit",
     "Source",
     "StoreKey",

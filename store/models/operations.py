@@ -1,10 +1,12 @@
 """Long operations and the keys the store was sealed with: rows that outlive a crashed process.
 
-``WorkRun`` is one import, key rotation or codes export: started, then finished, failed or
-interrupted, with the counts it had committed. A run killed outright (SIGKILL, power loss)
-stays ``running`` until the next writer, holding the writer lock, finds it and records it
-as interrupted. ``StoreKey`` holds a check value (an HMAC, never the key) of every master key
-the store's data may be sealed under, so a wrong key is refused before it seals anything.
+``WorkRun`` is one import, key rotation or codes export, or one run of a scheduled job:
+started, then finished, failed or interrupted, with the counts it had committed. A run killed
+outright (SIGKILL, power loss) stays ``running`` until the next holder of its lock (the writer
+lock, or the scheduler's) finds it and records it as interrupted. ``StoreKey`` holds a check
+value (an HMAC, never the key) of every master key the store's data may be sealed under, so a
+wrong key is refused before it seals anything. ``SchedulerJob`` is the scheduler's job store
+(APScheduler's own table layout).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Float, Integer, LargeBinary, String, Text, Unicode
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -23,6 +25,12 @@ class RunKind(enum.StrEnum):
     IMPORT = "watchlist.import"
     ROTATION = "key.rotate"
     CODES_EXPORT = "codes.export"
+    SCHEDULER_JOB = "scheduler.job"  # one run of a job of the scheduler process
+
+
+# The runs that hold the writer lock (store.writer_lock): the next writer recovers only these;
+# a scheduler job's run is recovered by the next scheduler (it holds a lock of its own).
+WRITER_RUN_KINDS = frozenset({RunKind.IMPORT, RunKind.ROTATION, RunKind.CODES_EXPORT})
 
 
 class RunStatus(enum.StrEnum):
@@ -58,3 +66,14 @@ class StoreKey(Base):
     key_id: Mapped[str] = mapped_column(String(8), primary_key=True, comment="hex key id")
     check_mac: Mapped[bytes] = mapped_column(LargeBinary(32), comment="HMAC under the key")
     added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SchedulerJob(Base):
+    """A job of the scheduler process, as APScheduler's SQLAlchemy job store keeps it (its
+    table layout exactly: the job store reads and writes it; the migrations create it)."""
+
+    __tablename__ = "scheduler_jobs"
+
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)
