@@ -93,8 +93,9 @@ class LetterFacts:
 
     def proper_nouns(self) -> tuple[str, ...]:
         """Names that may keep their Latin letters in a 内容証明 (company, product and place
-        names: the parties, the listings' identifiers and the sites' addresses)."""
+        names: the parties, the listings' identifiers and the sites' addresses, including the
+        address of each capture, which a letter cites and may differ from the listing's)."""
         names = [self.sender.name, self.recipient.name, self.verify_url]
         for listing in self.listings:
-            names += [listing.identifier, listing.url]
-        return tuple(n for n in names if n)
+            names += [listing.identifier, listing.url, *(c.url for c in listing.captures)]
+        return tuple(dict.fromkeys(n for n in names if n))
