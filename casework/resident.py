@@ -1,9 +1,11 @@
-"""The match index kept in a long-running process (the web app): loaded once, refreshed when
-the watchlist changes, never per request.
+"""The web app's matching: the resident matcher when one runs, else an index held here.
 
-Loading a saved index of a million persons takes seconds (of 35 million, minutes), so a
-server process holds one and asks the store at most every ``recheck`` seconds whether the
-watchlist changed. Thread-safe: requests run on a thread pool.
+A report's facts are matched as soon as it is filed. When ``leakwatch matcher serve`` runs
+for this store, :meth:`ResidentIndex.matching` hands them to it (nothing is loaded in the
+web app: the index of 35 million persons lives in that one process). Otherwise the web app
+holds its own index, as before: loaded once (seconds for a million persons, minutes for
+35 million), never per request, and refreshed when the watchlist changes — it asks the
+store at most every ``recheck`` seconds. Thread-safe: requests run on a thread pool.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 import time
 
 from matcher import WatchlistIndex
+from store.matcher_client import LocalMatching, Matching, NotServing, ResidentMatching, connect
 from store.matching import current_index, watchlist_version
 from store.runtime import Store
 
@@ -26,6 +29,7 @@ class ResidentIndex:
         self.loads = 0  # how many times the index was (re)loaded: for tests and the status page
 
     def get(self, store: Store) -> WatchlistIndex:
+        """This process's index of the watchlist as it is (loaded on first use)."""
         with self._lock:
             now = time.monotonic()
             if self._index is not None and now - self._checked < self._recheck_s:
@@ -36,3 +40,12 @@ class ResidentIndex:
                 self._index, self._version = current_index(store), version
                 self.loads += 1
             return self._index
+
+    def matching(self, store: Store) -> Matching:
+        """Who matches a report now: the resident matcher serving this store when it
+        answers (this process then loads nothing), else :meth:`get`'s index."""
+        try:
+            client = connect(store.settings.home, store.key_ring().current.index_key)
+        except NotServing:
+            return LocalMatching(self.get(store))
+        return ResidentMatching(client, None)

@@ -18,8 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.features import Features, Place
-from matcher.index import KEY_KINDS, WatchlistIndex, name_year_keys
+from matcher.index import KEY_KINDS, name_year_keys
 from matcher.keys import phone_head_key, phone_int, phone_tail_key, str_hash
+from matcher.reader import IndexReader
 
 # A key shared by more persons than this says nothing (a very common name in a big city).
 MAX_BLOCK = 5000
@@ -37,7 +38,7 @@ class ListingBatch:
         return len(self.feats)
 
 
-def make_batch(index: WatchlistIndex, feats: Sequence[Features]) -> ListingBatch:
+def make_batch(index: IndexReader, feats: Sequence[Features]) -> ListingBatch:
     """The rows' values as columns, words as ids in the index's vocabularies (-1: a word
     the watchlist never had), column by column through C-level passes."""
     n = len(feats)
@@ -83,7 +84,7 @@ _PHONES = attrgetter("phones")
 
 
 def row_keys(
-    index: WatchlistIndex, batch: ListingBatch, rows: Sequence[int] | None = None
+    index: IndexReader, batch: ListingBatch, rows: Sequence[int] | None = None
 ) -> dict[str, tuple[I64, I64]]:
     """(row numbers, keys) per key kind for the given rows (default: all): the keys
     :func:`~matcher.index.person_keys` gives each row, computed column by column."""
@@ -147,7 +148,7 @@ def _pairs(pairs: list[tuple[int, int]]) -> tuple[I64, I64]:
 
 
 def candidates(
-    index: WatchlistIndex, keys: dict[str, tuple[I64, I64]]
+    index: IndexReader, keys: dict[str, tuple[I64, I64]]
 ) -> tuple[I64, I64]:
     """Distinct (row, person position) pairs sharing at least one blocking key."""
     all_r: list[I64] = []
@@ -155,23 +156,16 @@ def candidates(
     for kind, (rr, kk) in keys.items():
         if not len(kk):
             continue
-        table = index.tables[kind]
-        lo, hi = table.lookup_many(np.array(kk, dtype=np.int64))
-        n = hi - lo
-        n[n > MAX_BLOCK] = 0
-        total = int(n.sum())
-        if not total:
+        n, pos = index.postings(kind, np.array(kk, dtype=np.int64), MAX_BLOCK)
+        if not len(pos):
             continue
-        rows = np.repeat(np.array(rr, dtype=np.int64), n)
-        starts = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
-        pos = table.idx[starts + np.arange(total)]
-        all_r.append(rows)
-        all_p.append(pos.astype(np.int64))
+        all_r.append(np.repeat(np.array(rr, dtype=np.int64), n))
+        all_p.append(pos)
     if not all_r:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     pair = sorted_unique((np.concatenate(all_r) << 32) | np.concatenate(all_p))
     r, p = pair >> 32, pair & 0xFFFFFFFF
-    keep = index.alive[p]
+    keep = index.alive_at(p)
     return r[keep], p[keep]
 
 
@@ -187,7 +181,10 @@ def sorted_unique(a: I64) -> I64:
     return s[keep]
 
 
-def plausible(index: WatchlistIndex, batch: ListingBatch, rows: I64, pos: I64
+_PLAUSIBLE = ("fam", "giv", "fam_l", "giv_l", "block", "phone", "email")
+
+
+def plausible(index: IndexReader, batch: ListingBatch, rows: I64, pos: I64
               ) -> npt.NDArray[np.bool_]:
     """Pairs worth comparing: some name part agrees, or the phone, lot or e-mail does.
 
@@ -195,27 +192,28 @@ def plausible(index: WatchlistIndex, batch: ListingBatch, rows: I64, pos: I64
     the same surname in the postal area) cannot reach `review`: dropping it early saves the
     string comparisons.
     """
-    c, p = batch.cols, index.cols
+    c = batch.cols
+    p = index.columns_at(pos, _PLAUSIBLE)
 
     def eq(a: str, b: str) -> npt.NDArray[np.bool_]:
         x = c[a][rows]
-        return np.asarray((x > 0) & (x == p[b][pos]), dtype=np.bool_)
+        return np.asarray((x > 0) & (x == p[b]), dtype=np.bool_)
 
     names = eq("fam", "fam") | eq("giv", "giv") | eq("fam_l", "fam_l") | eq("giv_l", "giv_l")
     names |= eq("fam_l", "giv_l") | eq("giv_l", "fam_l")  # romaji either way round
     block = c["block"][rows]
     phone = c["phone"][rows]
     email = c["email"][rows]
-    located = ((block != 0) & (block == p["block"][pos])) | (
-        (phone > 0) & (phone == p["phone"][pos])
-    ) | ((email != 0) & (email == p["email"][pos]))
+    located = ((block != 0) & (block == p["block"])) | (
+        (phone > 0) & (phone == p["phone"])
+    ) | ((email != 0) & (email == p["email"]))
     several = np.flatnonzero(c["multi"][rows] == 1) if c["multi"].any() else rows[:0]
     if len(several):
         numbers = Numbers(index, batch)
         located[several] |= np.array([
             numbers.agreeing(r, q, h) != 0 for r, q, h in zip(
                 rows[several].tolist(), pos[several].tolist(),
-                p["phone"][pos[several]].tolist(), strict=True)
+                p["phone"][several].tolist(), strict=True)
         ], dtype=np.bool_)  # fmt: skip
     return np.asarray(names | located, dtype=np.bool_)
 
@@ -224,7 +222,7 @@ class Numbers:
     """Rows whose cell gave several numbers, against persons' phones and faxes: any of the
     row's full numbers that is the person's phone or fax agrees (TEL/FAX cells)."""
 
-    def __init__(self, index: WatchlistIndex, batch: ListingBatch) -> None:
+    def __init__(self, index: IndexReader, batch: ListingBatch) -> None:
         self.index = index
         self.feats = batch.feats
         self._faxed: dict[int, frozenset[int]] = {}
@@ -233,9 +231,8 @@ class Numbers:
         """Positions of the persons whose fax is the number ``key`` (a :func:`phone_int`)."""
         got = self._faxed.get(key)
         if got is None:
-            table = self.index.tables["fax"]
-            lo, hi = table.lookup_many(np.array([key], dtype=np.int64))
-            got = self._faxed[key] = frozenset(table.idx[int(lo[0]):int(hi[0])].tolist())
+            _, pos = self.index.postings("fax", np.array([key], dtype=np.int64), 1 << 62)
+            got = self._faxed[key] = frozenset(pos.tolist())
         return got
 
     def agreeing(self, row: int, pos: int, phone: int) -> int:

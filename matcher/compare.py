@@ -22,7 +22,6 @@ from rapidfuzz.process import cpdist
 
 from matcher.batch import ListingBatch, Numbers
 from matcher.features import GUARDIAN, UNSPACED_NAME, UNSPACED_READING
-from matcher.index import WatchlistIndex
 from matcher.keys import confusable_typo, phone_head_key, phone_tail_key
 from matcher.levels import (
     FIELDS,
@@ -35,6 +34,7 @@ from matcher.levels import (
     Phone,
     Place,
 )
+from matcher.reader import IndexReader
 
 F64 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int8]
@@ -68,12 +68,12 @@ class _Pairs:
     """The pairs being compared, gathered once for every field: each pair's row values
     (``row``: the batch's columns) and person values (``person``: the index's columns)."""
 
-    def __init__(self, index: WatchlistIndex, batch: ListingBatch, rows: I64, pos: I64,
+    def __init__(self, index: IndexReader, batch: ListingBatch, rows: I64, pos: I64,
                  light: bool) -> None:  # fmt: skip
         self.index, self.batch, self.rows, self.pos, self.light = index, batch, rows, pos, light
         # Copies (fancy indexing): an unspaced name re-split for one pair changes no other.
         self.row = {k: v[rows] for k, v in batch.cols.items()}
-        self.person: dict[str, npt.NDArray[Any]] = {k: v[pos] for k, v in index.cols.items()}
+        self.person: dict[str, npt.NDArray[Any]] = index.columns_at(pos)
         self.stats = index.stats()
         self.n: int = self.stats["n"]
 
@@ -88,12 +88,12 @@ class _Pairs:
         if counts is not None:
             found = counts[np.clip(values, 0, len(counts) - 1)]
         else:
-            found = self.index.tables[tf].count(values)
+            found = self.index.count(tf, values)
         return np.asarray(np.log2(np.maximum(found, 1) / self.n), dtype=np.float64)
 
 
 def compare(
-    index: WatchlistIndex, batch: ListingBatch, rows: I64, pos: I64, *, light: bool = False
+    index: IndexReader, batch: ListingBatch, rows: I64, pos: I64, *, light: bool = False
 ) -> Comparison:
     """Levels of every pair. ``light`` skips the per-pair string work (typos, fuzzy names,
     masked phones): enough to find the anchors of a listing's as-of date."""
@@ -180,7 +180,7 @@ def _resplit_unspaced(pairs: _Pairs) -> Override:
     override: Override = {}
     for i in np.flatnonzero(c["unspaced"] != 0).tolist():
         f = feats[int(pairs.rows[i])]
-        pf = kanji.words[int(p["fam"][i])]
+        pf = kanji.word(int(p["fam"][i]))
         full = f.fam + f.giv
         if (f.unspaced & UNSPACED_NAME and f.fam and pf and f.fam != pf
                 and full.startswith(pf) and len(full) > len(pf)):
@@ -190,7 +190,7 @@ def _resplit_unspaced(pairs: _Pairs) -> Override:
             c["fam_w"][i], c["giv_w"][i] = kanji.get(written[:cut]), kanji.get(written[cut:])
             override[(i, 0, "k")], override[(i, 1, "k")] = pf, full[cut:]
             override[(i, 0, "w")], override[(i, 1, "w")] = written[:cut], written[cut:]
-        lf = loose.words[int(p["fam_l"][i])]
+        lf = loose.word(int(p["fam_l"][i]))
         full_l = f.fam_l + f.giv_l
         if (f.unspaced & UNSPACED_READING and f.fam_l and lf and f.fam_l != lf
                 and full_l.startswith(lf) and len(full_l) > len(lf)):
@@ -274,9 +274,9 @@ def _person_strings(pairs: _Pairs, part: int, todo: I64
     """The persons' kanji, kanji as written, reading and loose reading of name ``part``."""
     p, vocabs = pairs.person, pairs.index.vocabs
     prefix = ("fam", "giv")[part]
-    kanji, kana, loose = vocabs["kanji"].words, vocabs["kana"].words, vocabs["loose"].words
-    return ([kanji[i] for i in p[prefix][todo]], [kanji[i] for i in p[prefix + "_w"][todo]],
-            [kana[i] for i in p[prefix + "_k"][todo]], [loose[i] for i in p[prefix + "_l"][todo]])
+    kanji, kana, loose = vocabs["kanji"], vocabs["kana"], vocabs["loose"]
+    return (kanji.words_at(p[prefix][todo]), kanji.words_at(p[prefix + "_w"][todo]),
+            kana.words_at(p[prefix + "_k"][todo]), loose.words_at(p[prefix + "_l"][todo]))
 
 
 _GETTERS = (
@@ -336,7 +336,7 @@ def _place(pairs: _Pairs) -> Levels:
     lv[other] = Place.OTHER_ROOM
     lv[block & ~other] = Place.BLOCK
     on_lot = np.zeros(len(pairs.rows), dtype=np.int64)  # persons filed under the pair's lot
-    on_lot[block] = pairs.index.tables[Place.BLOCK.spec.tf].count(c["block"][block])
+    on_lot[block] = pairs.index.count(Place.BLOCK.spec.tf, c["block"][block])
     lu[block] = np.log2(np.maximum(on_lot[block], 1) / pairs.n)
     lv[unit] = Place.UNIT
     # One flat holds one household: about three people.
@@ -384,13 +384,13 @@ def _several_numbers(pairs: _Pairs) -> tuple[I64, I8, F64]:
         return several, lv, lu
     numbers = Numbers(index, batch)
     cache: dict[str, float] = {}
-    phones = index.cols["phone"][pos[several]].tolist()
+    phones = pairs.person["phone"][several].tolist()
     for j, (r, q, ph) in enumerate(zip(rows[several].tolist(), pos[several].tolist(), phones,
                                        strict=True)):  # fmt: skip
         key = numbers.agreeing(r, q, ph)
         if key:
             k = np.array([key], dtype=np.int64)
-            shared = int(index.tables["phone"].count(k)[0] + index.tables["fax"].count(k)[0])
+            shared = int(index.count("phone", k)[0] + index.count("fax", k)[0])
             lv[j], lu[j] = Phone.EXACT, np.log2(max(shared, 1) / pairs.n)
         elif ph:
             lv[j] = Phone.DISAGREE
@@ -415,7 +415,7 @@ def _masked_log2u(pairs: _Pairs, digits: str, cache: dict[str, float]) -> float:
     if got is None:
         n = pairs.n
         counts = [
-            int(pairs.index.tables[kind].count(np.array([k], dtype=np.int64))[0])
+            int(pairs.index.count(kind, np.array([k], dtype=np.int64))[0])
             for kind, k in (
                 ("ph_tail", phone_tail_key(digits)), ("ph_head", phone_head_key(digits))
             )
@@ -448,7 +448,8 @@ def _guardian(pairs: _Pairs) -> Levels:
     gpos = index.guardian_of(p["hh"])
     known = has_g & (gpos >= 0)
     gp = np.maximum(gpos, 0)
-    g_giv, g_giv_l = index.cols["giv"][gp], index.cols["giv_l"][gp]
+    guardians = index.columns_at(gp, ("giv", "giv_l"))
+    g_giv, g_giv_l = guardians["giv"], guardians["giv_l"]
     agree = known & (
         ((c["g_giv"] != 0) & (c["g_giv"] == g_giv))
         | ((c["g_giv_l"] != 0) & (c["g_giv_l"] == g_giv_l))

@@ -29,7 +29,6 @@ import numpy.typing as npt
 from matcher.compare import Comparison
 from matcher.context import RowGroups, final_bits, household_best, locating
 from matcher.explain import Explanation, FieldEvidence
-from matcher.index import WatchlistIndex
 from matcher.levels import (
     CONTEXT_TERMS,
     FIELD_LEVELS,
@@ -45,6 +44,7 @@ from matcher.levels import (
     term_labels,
 )
 from matcher.model import Model, probability
+from matcher.reader import IndexReader
 
 F64 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int8]
@@ -142,13 +142,13 @@ class _Ranked:
     trail: F64
 
 
-def decide(cmp: Comparison, model: Model, index: WatchlistIndex, thresholds: Thresholds,
+def decide(cmp: Comparison, model: Model, index: IndexReader, thresholds: Thresholds,
            rows: Sequence[Mapping[str, str]]) -> list[Candidate]:  # fmt: skip
     """The reported candidates of the compared pairs ``cmp`` (of ``rows``), explained."""
     if not len(cmp):
         return []
     scored = _score(cmp, model)
-    ranked = _rank(cmp, scored, index.cols["hh"][cmp.pos])
+    ranked = _rank(cmp, scored, index.column("hh", cmp.pos))
     verdict, cap = _verdicts(cmp, scored, ranked, thresholds)
     keep = (ranked.rank < thresholds.max_per_row) & (
         (ranked.score >= thresholds.report) | (verdict > Verdict.NONMATCH)
@@ -230,7 +230,7 @@ _LABELS = (*(labels(FIELD_LEVELS[f]) for f in FIELDS),
 
 
 def _explained(cmp: Comparison, scored: _Scored, ranked: _Ranked,
-               chosen: tuple[I64, I8, I8], index: WatchlistIndex,
+               chosen: tuple[I64, I8, I8], index: IndexReader,
                rows: Sequence[Mapping[str, str]]) -> list[Candidate]:  # fmt: skip
     """Candidates for the ranked pairs ``chosen`` (where in ``ranked``, verdicts, caps)."""
     sel, verdict, cap = chosen

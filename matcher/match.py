@@ -35,9 +35,9 @@ from matcher.batch import (
 from matcher.compare import Comparison, compare
 from matcher.decide import Candidate, Thresholds, decide
 from matcher.features import Features, birth_from_age_or_grade, listing_features
-from matcher.index import WatchlistIndex
 from matcher.levels import Email, FamilyName, GivenName, Phone, Place
 from matcher.model import Model
+from matcher.reader import IndexReader
 from matcher.workers import in_order, spans
 
 Progress = Callable[[str, int, int], None]
@@ -64,7 +64,7 @@ class MatchResult:
 class Matcher:
     def __init__(
         self,
-        index: WatchlistIndex,
+        index: IndexReader,
         thresholds: Thresholds | None = None,
         model: Model | None = None,
         *,
@@ -152,7 +152,7 @@ class Matcher:
             return result.model
         row_ids = [(r.get("row_id") or str(i)) for i, r in enumerate(rows)]
         pair_rows = [row_ids[i] for i in cmp.rows.tolist()]
-        pair_records = [self.index.record_id(p) for p in cmp.pos.tolist()]
+        pair_records = self.index.record_ids_at(cmp.pos)
         confirmed_rows = {r for (r, _), ok in labels.items() if ok}
         reviewed = set(reviewed_rows)
         y = np.full(len(cmp), np.nan)
@@ -162,7 +162,7 @@ class Matcher:
                 y[k] = 1.0 if label else 0.0
             elif r in confirmed_rows or r in reviewed:
                 y[k] = 0.0
-        households = self.index.cols["hh"][cmp.pos].astype(np.int64)
+        households = self.index.column("hh", cmp.pos).astype(np.int64)
         return result.model.learn_from_labels(cmp, y, households, refit_m=refit_m)
 
     # --- as-of dates --------------------------------------------------------------------------
@@ -186,10 +186,9 @@ class Matcher:
             & ((lv["phone"] >= Phone.MASKED_COMPATIBLE) | (lv["place"] >= Place.BLOCK)
                | (lv["email"] == Email.AGREE))
         )  # fmt: skip
-        births = self.index.cols["birth"]
-        for r, pos in zip(cmp.rows[strong].tolist(), cmp.pos[strong].tolist(), strict=True):
+        births = self.index.column("birth", cmp.pos[strong]).tolist()
+        for r, b in zip(cmp.rows[strong].tolist(), births, strict=True):
             f = batch.feats[r]
-            b = int(births[pos])
             if f.birth_lo or not b or (f.age < 0 and not f.grade):
                 continue
             iv = feasible(date.fromordinal(b), f.age, f.grade)
@@ -266,7 +265,7 @@ class _Clock:
 
 
 def score_listing(
-    index: WatchlistIndex,
+    index: IndexReader,
     rows: Sequence[Mapping[str, str]],
     thresholds: Thresholds | None = None,
     *,

@@ -31,7 +31,7 @@ COMMANDS = {
     "config": "cli_store", "demo": "cli_store", "audit": "cli_store", "synth": "cli_synth",
     "source": "cli_crawl", "rows": "cli_crawl", "evidence": "cli_crawl",
     "review": "cli_model", "model": "cli_model", "native": "cli_match",
-    "serve": "cli_web", "user": "cli_web",
+    "serve": "cli_web", "user": "cli_web", "matcher": "cli_matcher",
 }  # fmt: skip
 
 

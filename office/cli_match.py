@@ -42,6 +42,14 @@ def _bars(progress: Progress | None) -> Bars | None:
     return bar
 
 
+_EM = typer.Option(help="Re-estimate the model by EM on this listing.")
+_MODEL = typer.Option("--model", help="Score with a model from `leakwatch model export` "
+                                      "(refined from reviewers' labels).")  # fmt: skip
+_SERVER = typer.Option("--server", help=(
+    "Match on the resident matcher (`leakwatch matcher serve`): the store's watchlist, no "
+    "index loaded here; --watchlist or --index if none runs."))  # fmt: skip
+
+
 def match_cmd(
     listing: Annotated[Path, typer.Option("--listing", help="Listing CSV (data contract).")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the matches CSV.")],
@@ -63,16 +71,12 @@ def match_cmd(
     report_threshold: Annotated[
         float, typer.Option(help="Weaker candidates are not written at all.")
     ] = 0.05,
-    em: Annotated[bool, typer.Option(help="Re-estimate the model by EM on this listing.")
-                  ] = True,
+    em: Annotated[bool, _EM] = True,
     explain: Annotated[
         bool, typer.Option(help="Add an explanation column (levels and weights).")
     ] = False,
-    model: Annotated[
-        Path | None,
-        typer.Option("--model", help="Score with a model from `leakwatch model export` "
-                                     "(refined from reviewers' labels)."),
-    ] = None,
+    model: Annotated[Path | None, _MODEL] = None,
+    server: Annotated[bool, _SERVER] = False,
 ) -> None:
     """Find watchlist persons in a published listing; write row_id, record_id, score,
     decision (match / review / nonmatch) for each candidate pair."""
@@ -93,7 +97,7 @@ def match_cmd(
                 run = match_files(
                     listing, out, watchlist=watchlist, index_path=index, save_index=save_index,
                     thresholds=thresholds, em=em, explain=explain, model_path=model,
-                    bars=_bars(progress),
+                    bars=_bars(progress), server=server,
                 )  # fmt: skip
         except (InputError, OutputError, KeyError_) as exc:
             raise fail(str(exc)) from None
@@ -136,6 +140,7 @@ def _summary(run: MatchRun, out: Path) -> None:
     rows_matched = len({c.row_id for c in res.candidates if c.decision == "match"})
     table = Table(title=f"matches → {out}", show_header=False)
     for label, value in (
+        ("matched by", run.matcher),
         ("watchlist persons", f"{run.persons:,}"),
         ("listing rows", f"{res.rows:,} ({len(run.listing.rejects):,} rejected)"),
         ("candidate pairs compared", f"{res.pairs:,}"),

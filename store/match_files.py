@@ -35,7 +35,8 @@ from matcher import (
 )
 from matcher.contract import MATCH_COLUMNS
 from matcher.features import Features
-from matcher.sealing import MAGIC, open_blob, seal_blob
+from matcher.index import read_index
+from matcher.sealing import MAGIC, MAGIC_STREAM
 from store import match_build
 from store.csv_input import CsvFile, InputError, RecordCheck
 from store.private_files import check_outputs, replacing, write_csv
@@ -62,6 +63,7 @@ class MatchRun:
     persons: int = 0
     lines_out: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    matcher: str = "this process"  # who matched: the resident matcher or this process
 
 
 def match_files(
@@ -76,15 +78,24 @@ def match_files(
     explain: bool = False,
     model_path: Path | None = None,
     bars: Bars | None = None,
+    server: bool = False,
 ) -> MatchRun:
-    """Match ``listing`` against ``watchlist`` (or the index at ``index_path``) and write
+    """Match ``listing`` against ``watchlist`` (or the index at ``index_path``; or, with
+    ``server``, the resident matcher's, falling back to those when none runs) and write
     ``out``; InputError, OutputError or KeyError_ for what the user can fix. ``bars``
     makes a progress bar per stage."""
     check_run_files(listing, out, watchlist=watchlist, index_path=index_path,
-                    save_index=save_index, model_path=model_path)  # fmt: skip
+                    save_index=save_index, model_path=model_path, server=server)  # fmt: skip
     bar = bars or _no_bar
     clock = _Stages()
     model = read_model(model_path) if model_path is not None else None
+    fallback = ""
+    if server:
+        run, fallback = _on_server(listing, out, bar, clock, (thresholds, model, em, explain))
+        if run is not None:
+            return run
+        if watchlist is None and index_path is None:
+            raise InputError(f"{fallback} (or give --watchlist W.csv or --index IDX)")
     workers = min(os.cpu_count() or 1, 8)
     with clock.stage("load index" if index_path is not None else "read + build index"):
         index, building, w_rejects = _open_index(watchlist, index_path, bar, workers)
@@ -113,15 +124,45 @@ def match_files(
     with clock.stage("write"):
         lines = write_matches(out, result, explain)
     clock.seconds["total"] = time.perf_counter() - clock.started
-    return MatchRun(result, lst, w_rejects, len(index), lines, clock.seconds)
+    return MatchRun(result, lst, w_rejects, len(index), lines, clock.seconds,
+                    "this process" + (f" ({fallback})" if fallback else ""))
+
+
+def _on_server(listing: Path, out: Path, bar: Bars, clock: _Stages,
+               scoring: tuple[Thresholds | None, Model | None, bool, bool]
+               ) -> tuple[MatchRun | None, str]:  # fmt: skip
+    """The run done by the resident matcher, or None and why it could not be."""
+    from store.matcher_client import NotServing, connect
+    from store.settings import load_settings
+
+    thresholds, model, em, explain = scoring
+    try:
+        client = connect(load_settings().home, index_keys()[0])
+    except NotServing as exc:
+        return None, str(exc)
+    with client:
+        with clock.stage("read listing"):
+            lst = _read_listing(listing, out, bar)
+        with clock.stage("match (resident matcher)"):
+            try:
+                status = client.status()
+                result = client.match(lst.rows, thresholds=thresholds, model=model, em=em)
+            except NotServing as exc:
+                return None, str(exc)
+    with clock.stage("write"):
+        lines = write_matches(out, result, explain)
+    clock.seconds["total"] = time.perf_counter() - clock.started
+    label = f"resident matcher at {client.address} ({status['source']})"
+    return MatchRun(result, lst, 0, int(status["persons"]), lines, clock.seconds, label), ""
 
 
 def check_run_files(listing: Path, out: Path, *, watchlist: Path | None,
                     index_path: Path | None, save_index: Path | None,
-                    model_path: Path | None) -> None:  # fmt: skip
-    """What a run needs before it starts: a watchlist or an index, a key if the index is
-    to be saved, and every file it may write writable without harm (:func:`check_outputs`)."""
-    if index_path is None and watchlist is None:
+                    model_path: Path | None, server: bool = False) -> None:  # fmt: skip
+    """What a run needs before it starts: a watchlist or an index (or the resident
+    matcher), a key if the index is to be saved, and every file it may write writable
+    without harm (:func:`check_outputs`)."""
+    if index_path is None and watchlist is None and not server:
         raise InputError("give --watchlist W.csv or --index IDX")
     outputs = [("--out", out), ("the listing's reject file", rejects_path(out))]
     deferred: list[Path] = []
@@ -319,62 +360,59 @@ def index_keys() -> list[bytes]:
 
 def save_index_file(path: Path, index: WatchlistIndex, key: bytes) -> None:
     """The index sealed under ``key`` (an index key, 32 bytes), only for this user to read,
-    written whole or not at all."""
-    blob = seal_blob(index.to_bytes(), key)
+    written whole or not at all; streamed, segment by segment, from the index's arrays."""
     with replacing(path, durable=True) as handle:
-        handle.write(blob)
+        index.write_sealed(handle, key)
 
 
 def read_index_file(path: Path, keys: Sequence[bytes]) -> WatchlistIndex:
     """An index saved by :func:`save_index_file`, opened with whichever of ``keys`` sealed
-    it. InputError when the file is missing or unreadable; IndexKeyError when it is not an
-    index or none of the keys opens it; IndexFormatError when another LeakWatch version
-    saved it (build it again)."""
-    return _open_index_blob(path, _index_blob(path), keys)
+    it, decrypted into its arrays segment by segment. InputError when the file is missing or
+    unreadable; IndexKeyError when it is not an index or none of the keys opens it;
+    IndexFormatError when another LeakWatch version saved it (build it again)."""
+    _check_index_path(path)
+    try:
+        return read_index(path, keys)
+    except IndexFormatError as exc:
+        raise IndexFormatError(f"{path}: {exc}") from None
+    except IndexKeyError as exc:
+        if "not a LeakWatch index" in str(exc):
+            raise IndexKeyError(f"{path}: not a LeakWatch index file") from None
+        raise IndexKeyError(
+            f"{path}: none of the keys in the key ring opens this index: it was saved under "
+            "a key that is no longer in the ring (rotated away by `leakwatch rotate-key`) or "
+            "under another store's key (or the file was altered). Build it again from the "
+            "watchlist with --watchlist W.csv --save-index"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def load_index(path: Path) -> WatchlistIndex:
     """An index saved with --save-index, opened with whichever key of the ring sealed it;
     every problem an InputError saying what to do."""
+    _check_index_path(path)
+    if not _looks_like_index(path):  # a file that is no index is said before a missing key
+        raise InputError(f"{path}: not a LeakWatch index file")
     try:
-        blob = _index_blob(path)  # a file that is no index is said before a missing key
-        return _open_index_blob(path, blob, index_keys())
+        return read_index_file(path, index_keys())
     except (IndexKeyError, IndexFormatError) as exc:
         raise InputError(str(exc)) from None
 
 
-def _index_blob(path: Path) -> bytes:
-    """The sealed index at ``path``: InputError if it cannot be read, IndexKeyError if it
-    is not an index file at all."""
+def _check_index_path(path: Path) -> None:
     if not path.exists():
         raise InputError(f"{path}: no such index file")
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not an index file")
+
+
+def _looks_like_index(path: Path) -> bool:
     try:
-        blob = path.read_bytes()
+        with path.open("rb") as f:
+            return f.read(len(MAGIC_STREAM)) in (MAGIC, MAGIC_STREAM)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if not blob.startswith(MAGIC):
-        raise IndexKeyError(f"{path}: not a LeakWatch index file")
-    return blob
-
-
-def _open_index_blob(path: Path, blob: bytes, keys: Sequence[bytes]) -> WatchlistIndex:
-    for key in keys:
-        try:
-            data = open_blob(blob, key)
-        except IndexKeyError:
-            continue
-        try:
-            return WatchlistIndex.from_bytes(data)
-        except IndexFormatError as exc:
-            raise IndexFormatError(f"{path}: {exc}") from None
-    raise IndexKeyError(
-        f"{path}: none of the keys in the key ring opens this index: it was saved under a "
-        "key that is no longer in the ring (rotated away by `leakwatch rotate-key`) or "
-        "under another store's key (or the file was altered). Build it again from the "
-        "watchlist with --watchlist W.csv --save-index"
-    )
 
 
 __all__ = [

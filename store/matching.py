@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 from matcher import (
     IndexFormatError,
     IndexKeyError,
-    Matcher,
     MatchResult,
     Model,
     Thresholds,
@@ -128,6 +127,7 @@ class StoreMatchResult:
     candidates: int = 0
     decisions: dict[str, int] = field(default_factory=lambda: {d.value: 0 for d in Decision})
     listings_dated: int = 0
+    matcher: str = ""  # who matched: the resident matcher, or this process (for summaries)
 
 
 def match_listing_rows(
@@ -142,12 +142,15 @@ def match_listing_rows(
 ) -> StoreMatchResult:
     """Match listing rows still without candidates (of ``row_ids``) and store the candidates.
 
+    Matched by ``index`` when given; else by the resident matcher when one serves this store
+    (caught up with the watchlist first), else by ``current_index`` here
+    (:func:`store.matcher_client.matcher_for`; ``matcher`` of the result says which).
     A row that yields no candidate is marked with the watchlist version it was matched
     against and looked at again only once the watchlist has changed (a person added, changed
     or erased); rows already holding candidates are never duplicated.
     """
-    if index is None:
-        index = current_index(store)
+    from store.matcher_client import matcher_for  # it imports this module
+
     version = watchlist_version(store)
     out = StoreMatchResult()
     with store.sessions() as s:
@@ -161,8 +164,10 @@ def match_listing_rows(
             lst.id: lst for lst in s.scalars(select(Listing).where(Listing.id.in_(listing_refs)))
         }
         known = {str(i): lst.as_of.date() for i, lst in listings.items() if lst.as_of}
-        model = current_model(store)
-        result = Matcher(index, thresholds, model, em=em).match(rows, as_of=known)
+        matching = matcher_for(store, index, version=version)
+        out.matcher = matching.label
+        result = matching.match(rows, as_of=known, thresholds=thresholds,
+                                model=current_model(store), em=em)  # fmt: skip
         out.candidates = write_candidates(
             s, result, lambda row_id: {"listing_row_id": int(row_id)}, out.decisions
         )

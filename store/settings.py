@@ -142,6 +142,18 @@ class Settings(BaseSettings):
         "crawls to; empty: each crawl runs as a local subprocess.",
     )
 
+    leakwatch_matcher: str = Field(
+        default="",
+        description="Where the resident matcher listens (unix:/path or tcp:127.0.0.1:PORT); "
+        "'off' never uses it; empty: the address `leakwatch matcher serve` publishes in "
+        "LEAKWATCH_HOME/matcher.json, if it runs.",
+    )
+    leakwatch_dask_scheduler: str = Field(
+        default="",
+        description="Address of a Dask scheduler (tcp://host:8786): the resident matcher "
+        "shards its index over that cluster's workers; empty: one process holds it.",
+    )
+
     @cached_property
     def home(self) -> Path:
         return self.leakwatch_home.expanduser().resolve()

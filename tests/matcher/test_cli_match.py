@@ -68,14 +68,13 @@ def test_match_end_to_end_and_index_reuse(files: dict[str, Path], tmp_path: Path
     assert read(out2) == got
     # An index saved by an older LeakWatch (other normalisation) is refused with what to do.
     from matcher import WatchlistIndex
-    from matcher.sealing import open_blob, seal_blob
+    from matcher.sealing import seal_blob
     from store.match_files import index_keys
     from tests.samples import old_version
 
     key = index_keys()[0]
     old = tmp_path / "old.idx"
-    old.write_bytes(seal_blob(old_version(WatchlistIndex.from_bytes(open_blob(
-        idx.read_bytes(), key))), key))  # fmt: skip
+    old.write_bytes(seal_blob(old_version(WatchlistIndex.load(idx, key)), key))
     r3 = CliRunner().invoke(app, ["match", "--index", str(old), "--listing",
                                   str(files["listing"]), "--out", str(out2)])  # fmt: skip
     assert r3.exit_code == 2 and "build it again" in flat(r3.output)
