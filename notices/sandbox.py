@@ -40,7 +40,7 @@ _ERAS: tuple[tuple[date, str], ...] = ((date(2019, 5, 1), "令和"), (date(1989,
 
 # Largest string or sequence an operator may build: far above any letter, far below memory.
 _MAX_SIZE = 100_000
-_MAX_EXPONENT = 100
+_MAX_BITS = 100_000  # about 30,000 digits
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _BREAKS = re.compile(r"[\r\n\t\u2028\u2029]+")
@@ -65,8 +65,8 @@ class _LetterSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
-        if operator_ == "**" and isinstance(right, int) and abs(right) > _MAX_EXPONENT:
-            raise ArithmeticError(f"exponent {right} too large")
+        if operator_ == "**":
+            _check_power(left, right)
         if operator_ == "*":
             _check_repeat(left, right)
             _check_repeat(right, left)
@@ -74,6 +74,14 @@ class _LetterSandbox(ImmutableSandboxedEnvironment):
 
 
 _BINOPS: Mapping[str, Callable[[Any, Any], Any]] = {"*": operator.mul, "**": operator.pow}
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    # Jinja's ** is left-associative: (9 ** 99) ** 99 ** 99 grows with each step, so the
+    # size of the result is bounded, not the exponent alone.
+    integers = isinstance(base, int) and isinstance(exponent, int)
+    if integers and abs(base) > 1 and base.bit_length() * exponent > _MAX_BITS:
+        raise ArithmeticError(f"{base.bit_length()}-bit number to the power {exponent}")
 
 
 def _check_repeat(sequence: Any, times: Any) -> None:
