@@ -32,6 +32,7 @@ COMMANDS = {
     "source": "cli_crawl", "rows": "cli_crawl", "evidence": "cli_crawl",
     "review": "cli_model", "model": "cli_model", "native": "cli_match",
     "serve": "cli_web", "user": "cli_web", "matcher": "cli_matcher",
+    "notice": "cli_notice",
 }  # fmt: skip
 
 

@@ -103,3 +103,10 @@ def test_clauses_for_takes_the_edited_wording() -> None:
     lib = library({"ucpa-3": ("不正競争防止法第3条（差止請求権）", "直した本文。")})
     [ucpa3] = [c for c in clauses_for(LetterKind.CEASE_USE, lib) if c.key == "ucpa-3"]
     assert ucpa3.text == "直した本文。"
+
+
+def test_each_clause_names_its_law() -> None:
+    """Counsel may cite any selection in any order: no clause leans on the one before it."""
+    for clause in defaults().values():
+        law = "個人情報保護法" if clause.key.startswith("appi") else "不正競争防止法"
+        assert clause.text.startswith(law), clause.key
