@@ -1,11 +1,11 @@
 """The `leakwatch` command line: the root command, the table of commands, the entry point.
 
 Each group of commands lives in its own module (``cli_store``, ``cli_crawl``, ``cli_match``,
-``cli_model``, ``cli_synth``) with a ``register(app)`` function; this module only knows which
-module defines which top-level command. Modules are imported only when one of their
-commands runs or the command list is shown: `leakwatch match` then starts without
-SQLAlchemy, Alembic, Scrapy and the synthetic-data generator (a second of start-up, as long
-as the index build's parallel part).
+``cli_model``, ``cli_synth``, ``cli_web``, ``cli_scheduler``) with a ``register(app)``
+function; this module only knows which module defines which top-level command. Modules are
+imported only when one of their commands runs or the command list is shown: `leakwatch match`
+then starts without SQLAlchemy, Alembic, Scrapy and the synthetic-data generator (a second of
+start-up, as long as the index build's parallel part).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ COMMANDS = {
     "config": "cli_store", "demo": "cli_store", "audit": "cli_store", "synth": "cli_synth",
     "source": "cli_crawl", "rows": "cli_crawl", "evidence": "cli_crawl",
     "review": "cli_model", "model": "cli_model", "native": "cli_match",
-    "serve": "cli_web", "user": "cli_web", "matcher": "cli_matcher",
+    "serve": "cli_web", "user": "cli_web", "matcher": "cli_matcher", "scheduler": "cli_scheduler",
     "notice": "cli_notice",
 }  # fmt: skip
 
