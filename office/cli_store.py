@@ -297,17 +297,18 @@ def demo(
 ) -> None:
     """Show LeakWatch working on synthetic data: init, import a watchlist, match a broker file,
     crawl the local fixture broker web, print the evidence behind a match; then prepare the
-    web app's demo (accounts, findings, reports) and run it.
+    web app's demo (accounts, findings, reports) and run it, with the scheduler beside it.
     """
     from office.cli_web import free_port, run_server
-    from office.demo import run_demo
+    from office.demo import run_demo, scheduler_beside
     from store.settings import load_settings
 
     init()
     port = free_port("127.0.0.1", port)
     run_demo(load_settings(), f"http://127.0.0.1:{port}/")
     if serve:
-        run_server("127.0.0.1", port)
+        with scheduler_beside():  # Ctrl-C stops the web app, then the scheduler
+            run_server("127.0.0.1", port)
 
 
 

@@ -5,6 +5,9 @@ import a watchlist, match a broker listing file, crawl broker sites, and show th
 from __future__ import annotations
 
 import csv
+import signal
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -14,7 +17,7 @@ from rich.markup import escape
 from sqlalchemy import func, select
 
 from crawler.display import terminal_safe
-from crawler.launch import CrawlResult, run_crawl
+from crawler.launch import STOP_GRACE_S, CrawlResult, run_crawl
 from crawler.sources import add_source, set_start_urls
 from matcher import gc_paused
 from office.console import cli_actor, console, fail
@@ -73,6 +76,25 @@ def run_demo(settings: Settings, web_url: str = "http://127.0.0.1:8000/") -> Non
         store.close()
     if crawl.summary.error is not None:
         raise fail(f"the demo's crawl {crawl.crawl_id} failed (log {crawl.log_path})")
+
+
+@contextmanager
+def scheduler_beside() -> Iterator[subprocess.Popen[bytes]]:
+    """`leakwatch scheduler` as a second process beside the web app, on the same store (this
+    process's environment), stopped when the web app stops: in a session of its own, so that
+    Ctrl-C reaches the demo alone, which then stops it once with SIGTERM (a second signal
+    would make it skip stopping its crawls cleanly)."""
+    proc = subprocess.Popen([sys.executable, "-m", "office", "scheduler"], start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_GRACE_S + 10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _show_sign_ins(sign_ins: DemoSignIns, url: str) -> None:

@@ -230,3 +230,16 @@ def test_the_jobs_module_imports_nothing_from_the_web() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ}, check=True)  # fmt: skip
     assert out.stdout.strip() == "False"
+
+
+def test_the_demo_runs_the_scheduler_beside_the_web_app_and_stops_it_with_it(
+    env: dict[str, str], store: Store
+) -> None:
+    from office.demo import scheduler_beside
+
+    with scheduler_beside() as proc:  # as `leakwatch demo` wraps the web app
+        deadline = time.monotonic() + 30
+        while "office:sources.sync" not in _jobs(store):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+    assert proc.returncode == 130  # stopped as SIGTERM stops it, when the web app stopped
