@@ -303,17 +303,17 @@ class _Scheduler(BlockingScheduler):  # type: ignore[misc]  # APScheduler 3 is u
         self.stop_requested = False
         self.submitted = 0  # job runs started
         self.ended = 0  # job runs ended
-        self.add_listener(self._count, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
-        self.add_listener(self._missed, EVENT_JOB_MISSED)
+        # a submitted run ends executed, failed, or missed (too late: never with no grace)
+        ends = EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
+        self.add_listener(self._count, EVENT_JOB_SUBMITTED | ends)
 
     def _count(self, event: JobEvent) -> None:
         if event.code == EVENT_JOB_SUBMITTED:
             self.submitted += 1
-        else:
-            self.ended += 1
-
-    def _missed(self, event: JobEvent) -> None:
-        log.warning("job %s missed its run at %s", event.job_id, event.scheduled_run_time)
+            return
+        self.ended += 1
+        if event.code == EVENT_JOB_MISSED:
+            log.warning("job %s missed its run at %s", event.job_id, event.scheduled_run_time)
 
     def _main_loop(self) -> None:
         if self.once:
