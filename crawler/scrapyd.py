@@ -159,19 +159,14 @@ def pick_node(nodes: list[str]) -> str:
     return min(loads, key=lambda load: load[0])[1]  # min keeps the first of equals
 
 
-_deployed: set[tuple[str, str]] = set()  # (node, version) known to be there
-
-
 def deploy(node: str, egg: Egg) -> str:
-    """Make sure ``node`` has the egg's version (``addversion.json`` once); the version."""
-    if (node, egg.version) in _deployed:
-        return egg.version
+    """Make sure ``node`` has the egg's version (``addversion.json`` once: asked each time,
+    since a node may have been reset); the version."""
     versions = _request(node, "listversions.json", {"project": PROJECT}).get("versions", [])
     if egg.version not in versions:
         fields = {"project": PROJECT, "version": egg.version}
         _request(node, "addversion.json", fields, egg=egg.path.read_bytes())
         log.info("egg %s deployed to %s", egg.version, display(node))
-    _deployed.add((node, egg.version))
     return egg.version
 
 

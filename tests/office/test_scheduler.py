@@ -243,3 +243,23 @@ def test_the_demo_runs_the_scheduler_beside_the_web_app_and_stops_it_with_it(
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
     assert proc.returncode == 130  # stopped as SIGTERM stops it, when the web app stopped
+
+
+def test_sigterm_stops_the_running_crawl_and_records_it(
+    env: dict[str, str], store: Store, broker_web: str
+) -> None:
+    sid = add_source(store, "stopped", [broker_web + "/slow/?s=1"], actor="t", is_local=True,
+                     schedule=DAILY, options={"depth": 50})  # fmt: skip
+    _once()
+    _make_due(store, f"source:{sid}", timedelta(hours=1))
+    mark, _ = server_log(broker_web)
+    with _scheduler() as proc:
+        _wait_for_slow_hit(broker_web, mark)
+        assert _stop(proc) == 130
+    (crawl,) = _crawls(store, sid)
+    assert crawl.status == CrawlStatus.FAILED and crawl_pids(crawl.id) == []
+    assert (crawl.error or "").startswith("stopped by a signal")
+    (ending,) = crawl_endings(store, crawl.id)
+    assert ending.action == "crawl.interrupted"
+    (run,) = _job_runs(store, f"source:{sid}")
+    assert (run.status, run.counts["crawl_id"]) == (RunStatus.INTERRUPTED, crawl.id)
