@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from crawler.scheduled import ORPHAN_MESSAGE, crawl_pids
 from crawler.sources import add_source, set_schedule, set_start_urls
-from office.scheduler import JOB_TABLE, TZ, cron_trigger
+from office.scheduler import JOB_TABLE, OFFICE_JOBS, TZ, cron_trigger
 from store.models import (
     AuditEvent,
     Crawl,
@@ -37,10 +37,13 @@ from store.models import (
 )
 from store.runtime import Store
 from tests.crawler.conftest import crawl_endings, server_log
+from tests.crawler.test_crawl_failures import _wait_for_slow_hit  # the same wait
 
 REFUSAL = "another scheduler is running on this store: stop it first (only one may run)"
 DAILY = "0 3 * * *"  # never due by itself during a test: a run is made due by moving it
 SCHEDULER = [sys.executable, "-m", "office", "scheduler"]
+
+OFFICE = {f"office:{name}" for name in OFFICE_JOBS}  # every office job has its job
 
 
 def _jobs(store: Store) -> dict[str, float | None]:
@@ -112,7 +115,7 @@ def test_jobs_persist_across_restarts_and_follow_the_sources(
     with _scheduler() as proc:
         assert _stop(proc) == 130  # SIGTERM: stopped as Ctrl-C stops it
     first = _jobs(store)
-    assert set(first) == {f"source:{kept}", f"source:{monday}", "office:sources.sync"}
+    assert set(first) == {f"source:{kept}", f"source:{monday}", *OFFICE}
     # crontab's weekday 1 is Monday (APScheduler 3 alone would take it for Tuesday)
     nxt = datetime.fromtimestamp(first[f"source:{monday}"] or 0, UTC).astimezone(TZ)
     assert (nxt.strftime("%a"), nxt.hour, nxt.minute) == ("Mon", 9, 30)
@@ -123,7 +126,7 @@ def test_jobs_persist_across_restarts_and_follow_the_sources(
     set_schedule(store, "kept", None, actor="t")
     _once()
     after = _jobs(store)
-    assert set(after) == {f"source:{monday}", "office:sources.sync"}
+    assert set(after) == {f"source:{monday}", *OFFICE}
     friday = datetime.fromtimestamp(after[f"source:{monday}"] or 0, UTC).astimezone(TZ)
     assert (friday.strftime("%a"), friday.hour) == ("Fri", 18)
 
@@ -192,15 +195,6 @@ def test_a_killed_scheduler_leaves_an_interrupted_crawl_and_no_doubled_rows(
     assert stored == seen
     assert events.count("scheduler.job.interrupted") == 1
     assert f"source:{sid}" in _jobs(store)  # the job is still there
-
-
-def _wait_for_slow_hit(base: str, since: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if any(h["path"] == "/slow/" for h in server_log(base, since)[1]):
-            return
-        time.sleep(0.1)
-    raise AssertionError("the crawl never reached the slow page")
 
 
 def test_a_second_scheduler_refuses_plainly(env: dict[str, str], store: Store) -> None:
