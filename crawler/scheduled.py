@@ -99,10 +99,12 @@ class ScheduledRun:
 
 
 def crawl_scheduled_source(
-    store: Store, source_id: int, *, actor: str = SCHEDULER_ACTOR
+    store: Store, source_id: int, *, actor: str = SCHEDULER_ACTOR, on_schedule: bool = True
 ) -> ScheduledRun:
-    """One run of source ``source_id``'s job: crawl it now, recorded (module docstring)."""
-    name, why_not = _crawlable(store, source_id)
+    """One run of source ``source_id``'s job: crawl it now, recorded (module docstring).
+    ``on_schedule=False``: a crawl the office asked for (a letter's re-check), which a
+    source without a schedule of its own gets too."""
+    name, why_not = _crawlable(store, source_id, on_schedule)
     if why_not is not None:
         _record_skip(store, source_id, actor, why_not)
         return ScheduledRun("skipped", source_id, reason=why_not)
@@ -136,11 +138,12 @@ def crawl_scheduled_source(
     return _end(store, run, source_id, actor, status, summary.error)
 
 
-def _crawlable(store: Store, source_id: int) -> tuple[str, str | None]:
+def _crawlable(store: Store, source_id: int, on_schedule: bool) -> tuple[str, str | None]:
     """The source's name, and why its job must not crawl it now (None: it may)."""
     with store.sessions() as s:
         src = s.get(Source, source_id)
-        if src is None or not src.enabled or not (src.schedule or "").strip():
+        unscheduled = on_schedule and not (src.schedule or "").strip() if src else True
+        if src is None or not src.enabled or unscheduled:
             return "", "the source is gone, disabled or no longer scheduled"
         going = s.scalars(
             select(Crawl.id).where(
@@ -149,7 +152,7 @@ def _crawlable(store: Store, source_id: int) -> tuple[str, str | None]:
             )
         ).all()
     for crawl_id in going:
-        if crawl_pids(crawl_id):
+        if crawl_pids(store, crawl_id):
             return src.name, f"crawl {crawl_id} of this source is still running"
     return src.name, None
 
@@ -214,19 +217,25 @@ def stop_running_crawls(store: Store) -> list[int]:
     return crawl_ids
 
 
-def crawl_pids(crawl_id: int) -> list[int]:
-    """This machine's processes running crawl ``crawl_id``: its ``scrapy crawl`` command
-    line names it (``-s LEAKWATCH_CRAWL_ID=<id>``), whoever started it."""
+def crawl_pids(store: Store, crawl_id: int) -> list[int]:
+    """This machine's processes running crawl ``crawl_id`` of this store: the ``scrapy
+    crawl`` command line names the crawl (``-s LEAKWATCH_CRAWL_ID=<id>``) and its environment
+    the store (``DATABASE_URL``, as ``crawler.launch`` sets it). Crawl ids are only unique
+    within a store: another store's crawl 1 on the same machine is not this one's."""
     marker = f"LEAKWATCH_CRAWL_ID={crawl_id}".encode()
+    database = f"DATABASE_URL={store.settings.db_url}".encode()
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             args = (entry / "cmdline").read_bytes().split(b"\0")
+            if marker not in args or b"crawl" not in args:
+                continue
+            environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:  # it ended meanwhile, or is not ours to read
             continue
-        if marker in args and b"crawl" in args:
+        if database in environ:
             pids.append(int(entry.name))
     return pids
 
@@ -239,7 +248,7 @@ def stop_crawl(store: Store, crawl_id: int, grace_s: float = STOP_GRACE_S) -> No
         from crawler.scrapyd import cancel_on_nodes, job_id
 
         cancel_on_nodes(store.settings.scrapyd_nodes, job_id(crawl_id))
-    pids = crawl_pids(crawl_id)
+    pids = crawl_pids(store, crawl_id)
     for pid in pids:
         _signal(pid, signal.SIGINT)
     deadline = time.monotonic() + grace_s

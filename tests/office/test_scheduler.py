@@ -167,10 +167,10 @@ def test_a_killed_scheduler_leaves_an_interrupted_crawl_and_no_doubled_rows(
         proc.wait(timeout=10)
     (killed,) = _crawls(store, sid)
     assert killed.status in (CrawlStatus.QUEUED, CrawlStatus.RUNNING)  # nobody settled it yet
-    assert crawl_pids(killed.id)  # its scrapy process outlived the scheduler
+    assert crawl_pids(store, killed.id)  # its scrapy process outlived the scheduler
     restart = _once()  # nothing is due: it settles what the killed one left
     assert "a killed scheduler's job runs recorded interrupted" in restart.stdout
-    assert crawl_pids(killed.id) == []
+    assert crawl_pids(store, killed.id) == []
     set_start_urls(store, "slowrows", [paste], actor="t")  # the next run can end: paste only
     _make_due(store, f"source:{sid}", timedelta(minutes=1))
     _once()  # the next run
@@ -251,7 +251,7 @@ def test_sigterm_stops_the_running_crawl_and_records_it(
         _wait_for_slow_hit(broker_web, mark)
         assert _stop(proc) == 130
     (crawl,) = _crawls(store, sid)
-    assert crawl.status == CrawlStatus.FAILED and crawl_pids(crawl.id) == []
+    assert crawl.status == CrawlStatus.FAILED and crawl_pids(store, crawl.id) == []
     assert (crawl.error or "").startswith("stopped by a signal")
     (ending,) = crawl_endings(store, crawl.id)
     assert ending.action == "crawl.interrupted"
