@@ -247,7 +247,7 @@ def stop_crawl(store: Store, crawl_id: int, grace_s: float = STOP_GRACE_S) -> No
     if store.settings.scrapyd_nodes:
         from crawler.scrapyd import cancel_on_nodes, job_id
 
-        cancel_on_nodes(store.settings.scrapyd_nodes, job_id(crawl_id))
+        cancel_on_nodes(store.settings.scrapyd_nodes, job_id(store, crawl_id))
     pids = crawl_pids(store, crawl_id)
     for pid in pids:
         _signal(pid, signal.SIGINT)

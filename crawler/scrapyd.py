@@ -6,7 +6,7 @@ here (``crawler.launch.queue_crawl``); the least busy node that answers (``daemo
 ties taken in turn) gets the project's egg once per version (built by scrapyd-client's
 ``scrapyd-deploy --build-egg`` from the ``crawler``, ``store`` and ``matcher`` packages;
 ``listversions.json``, ``addversion.json``), then the crawl (``schedule.json``: spider
-``generic``, job ``crawl-<id>``, the same Scrapy settings the local launcher passes with
+``generic``, job ``crawl-<id>-<store>``, the same Scrapy settings the local launcher passes with
 ``-s``); its state is polled (``status.json``) until it has finished, and the crawl is settled
 as the local launcher settles it (``crawler.launch.settle_crawl``), from what the crawl
 recorded in the store: its row, its stats and its error.
@@ -43,6 +43,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from crawler.checks import CrawlError
 from crawler.launch import STOP_GRACE_S, queue_crawl, settle_crawl
@@ -86,9 +88,11 @@ class NodeCrawl:
     summary: CrawlSummary
 
 
-def job_id(crawl_id: int) -> str:
-    """The Scrapyd job of crawl ``crawl_id`` (named after it: a successor can cancel it)."""
-    return f"crawl-{crawl_id}"
+def job_id(store: Store, crawl_id: int) -> str:
+    """The Scrapyd job of crawl ``crawl_id`` of ``store``: named after both (crawl ids repeat
+    across stores that may share a node), so a successor can cancel it."""
+    where = make_url(store.settings.db_url).render_as_string(hide_password=True)
+    return f"crawl-{crawl_id}-{hashlib.sha256(where.encode()).hexdigest()[:8]}"
 
 
 def run_on_node(
@@ -113,7 +117,7 @@ def run_on_node(
         {"LEAKWATCH_SOURCE": source_name, "LEAKWATCH_CRAWL_ID": str(crawl_id),
          "LEAKWATCH_EVIDENCE": "True", "LEAKWATCH_STORE": "True"}
     )  # fmt: skip
-    job = job_id(crawl_id)
+    job = job_id(store, crawl_id)
     try:
         node = pick_node(store.settings.scrapyd_nodes)
         version = deploy(node, project_egg(store.settings.home / "scrapyd"))
@@ -247,15 +251,14 @@ def _settle_node_run(
         stats = dict(crawl.stats or {}) if crawl is not None else {}
         own_error = crawl.error if crawl is not None else None
     summary = summary_from_row(source_name, crawl_id, status, stats, own_error)
+    job = job_id(store, crawl_id)
     if status == CrawlStatus.QUEUED:
         error: str | None = (
             "the node's crawl never recorded itself in this store (is the node's DATABASE_URL "
-            f"this store's? see the node's log of job {job_id(crawl_id)})"
+            f"this store's? see the node's log of job {job})"
         )
     elif status == CrawlStatus.RUNNING:
-        error = (
-            f"the crawl on the node ended without recording its end (see job {job_id(crawl_id)})"
-        )
+        error = f"the crawl on the node ended without recording its end (see its job {job})"
     else:
         error = summary.error
     if cause:
