@@ -146,6 +146,28 @@ def set_status(store: Store, principal: Principal, case_id: int, status: CaseSta
                      reason=reason or None, details={"from": before.value, "to": status.value})
 
 
+def follow_notice(s: Session, case_id: int, status: CaseStatus, actor: str, reason: str) -> None:
+    """A letter's step moves its case (sent → noticed, a reply → complied or disputed, an
+    escalation → escalated): inside the letter's transaction, audited as ``actor``. A step
+    the case's rules do not allow leaves it as it is (a complied case stays complied when a
+    reminder goes out)."""
+    case = _live_case(s, case_id)
+    if status == case.status or status not in NEXT[case.status]:
+        return
+    before, case.status = case.status, status
+    audit.record(s, actor, "case.status", object_type="case", object_id=case_id,
+                 reason=reason, details={"from": before.value, "to": status.value})
+
+
+def close_as_removed(s: Session, case_id: int, actor: str, reason: str) -> None:
+    """Close the case because a re-check found its listings gone (the scheduler's step)."""
+    case = _live_case(s, case_id)
+    case.status, case.closed_at, case.closed_by_id = CaseStatus.CLOSED, utcnow(), None
+    case.closing_basis, case.closing_reason = ClosingBasis.REMOVED, reason
+    audit.record(s, actor, "case.closed", object_type="case", object_id=case.id,
+                 reason=reason, details={"basis": ClosingBasis.REMOVED.value})
+
+
 def _live_case(s: Session, case_id: int) -> Case:
     case = s.get(Case, case_id)
     if case is None:

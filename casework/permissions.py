@@ -59,6 +59,13 @@ class Action(enum.StrEnum):
     VIEW_AUDIT = "view_audit"
     MANAGE_SOURCES = "manage_sources"
     VIEW_DASHBOARD = "view_dashboard"
+    VIEW_NOTICES = "view_notices"
+    DRAFT_NOTICE = "draft_notice"
+    APPROVE_NOTICE = "approve_notice"
+    SEND_NOTICE = "send_notice"
+    RECORD_REPLY = "record_reply"
+    EDIT_LETTERS = "edit_letters"  # the clause library and the templates
+    VERIFY_LETTER = "verify_letter"  # a recipient confirms a letter is ours (/verify)
 
 
 PERMISSIONS: dict[Action, frozenset[Actor]] = {
@@ -90,6 +97,15 @@ PERMISSIONS: dict[Action, frozenset[Actor]] = {
     Action.VIEW_DASHBOARD: frozenset(
         {Actor.INVESTIGATOR, Actor.LEGAL, Actor.AUDITOR, Actor.ADMIN}
     ),
+    # Letters are the legal team's: investigators and the auditor read them.
+    Action.VIEW_NOTICES: frozenset({Actor.INVESTIGATOR, Actor.LEGAL, Actor.AUDITOR}),
+    Action.DRAFT_NOTICE: frozenset({Actor.LEGAL}),
+    Action.APPROVE_NOTICE: frozenset({Actor.LEGAL}),  # never the drafter (notices.workflow)
+    Action.SEND_NOTICE: frozenset({Actor.LEGAL}),
+    Action.RECORD_REPLY: frozenset({Actor.LEGAL}),
+    Action.EDIT_LETTERS: frozenset({Actor.LEGAL}),
+    # Whoever holds a letter may confirm it (rate-limited; it shows no personal data).
+    Action.VERIFY_LETTER: EVERYONE,
 }
 
 

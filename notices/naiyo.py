@@ -37,11 +37,21 @@ from dataclasses import dataclass
 
 
 class Layout(enum.Enum):
-    """The post office's horizontal layouts: characters a line x lines a page (520 a page)."""
+    """The post office's horizontal layouts: characters a line x lines a page (520 a page),
+    and the grid of the e-内容証明 Word file."""
 
     H20x26 = "20x26"  # the usual one
     H13x40 = "13x40"
     H26x20 = "26x20"
+    # e-内容証明 sets no grid of its own (A4, 10.5 pt or more, 1.5 cm margins, 5 pages): 40
+    # characters of 10.5 pt and 40 lines at a 16 pt pitch fit inside 20 mm margins, and a
+    # letter that takes six pages of 20x26 takes two of these.
+    WORD = "40x40"
+
+    @classmethod
+    def paper(cls) -> list[Layout]:
+        """The layouts of a 内容証明 on paper."""
+        return [layout for layout in cls if layout is not cls.WORD]
 
     @property
     def columns(self) -> int:

@@ -52,6 +52,7 @@ from crawler.scheduled import (
     source_job_id,
     stop_running_crawls,
 )
+from office import jobs
 from store.models import RunKind
 from store.runtime import Store
 from store.work_runs import tracked_run
@@ -98,6 +99,20 @@ OFFICE_JOBS: dict[str, OfficeJob] = {
         _sync_sources_job,
         "*/10 * * * *",
         "add, change and remove the sources' crawl jobs as the sources table says",
+    ),
+    "notices.recheck": OfficeJob(
+        jobs.recheck_notices,
+        "0 6 * * *",
+        "re-crawl the listings of letters past their deadline; close as removed or draft "
+        "the next letter",
+    ),
+    "digest.daily": OfficeJob(
+        jobs.send_digest, "30 8 * * 1-5", "the investigators' morning digest (counts only)"
+    ),
+    "customers.notify": OfficeJob(
+        jobs.notify_customers,
+        "15 * * * *",
+        "tell opted-in customers what was done, one message per household",
     ),
 }
 

@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     leakwatch_mail_from: str = Field(
         default="leakwatch@example.invalid", description="From address of every message sent."
     )
+    leakwatch_digest_to: str = Field(
+        default="",
+        description="Comma-separated addresses of the investigators' daily digest (counts "
+        "only); empty: no digest is sent.",
+    )
     leakwatch_scrapyd_urls: str = Field(
         default="",
         description="Comma-separated Scrapyd nodes (http://host:6800) the scheduler hands "

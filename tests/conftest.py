@@ -150,3 +150,38 @@ def loaded_listing(
                              **listing_row_indexes(store.vault, pii)))  # fmt: skip
         s.commit()
     return rows, truth
+
+
+@pytest.fixture(scope="session")
+def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """A real SMTP server (aiosmtpd) in a subprocess on 127.0.0.1: (its port, the Maildir
+    where it keeps every message it accepted)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    maildir = tmp_path_factory.mktemp("smtp") / "Maildir"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+         "-c", "aiosmtpd.handlers.Mailbox", str(maildir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"aiosmtpd did not start: {proc.stderr.read()!r}") from None  # type: ignore[union-attr]
+            time.sleep(0.1)
+    try:
+        yield port, maildir
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -25,9 +25,11 @@ from office.web import (
     customer,
     dashboard,
     hotline,
+    notice_pages,
     public,
     source_pages,
     staff,
+    verify_pages,
     workspace,
 )
 from office.web.deps import ANONYMOUS_CALLER, Caller, SignInNeeded
@@ -71,7 +73,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.store, app.state.resident = store, ResidentIndex()
     # The pages are HTML for people; the OpenAPI document describes the JSON API only.
     for module in (public, auth, customer, hotline, staff, admin, workspace, case_pages,
-                   source_pages, dashboard, audit_pages, api):
+                   notice_pages, source_pages, dashboard, audit_pages, verify_pages, api):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     app.add_exception_handler(SignInNeeded, _sign_in_first)

@@ -1,5 +1,6 @@
 """Businesses and cases: the list of cases, a case with its listings, confirmed matches,
-reports, notices and timeline; registering and merging businesses; status and closing."""
+reports, letters (drafted from here: ``office.web.notice_pages``) and timeline; registering
+and merging businesses; status and closing."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from casework.cases import (
     set_status,
     view_case,
 )
-from casework.permissions import Action
+from casework.permissions import Action, may
 from casework.staff import NotFound
+from notices.views import list_notices
 from office.web.deps import CsrfDep, ObjectId, StoreDep, caller_of, permission
 from office.web.pages import render
-from store.models import CaseStatus
+from store.models import CaseStatus, NoticeKind
 
 router = APIRouter(prefix="/work", include_in_schema=False)
 READ, WRITE = permission(Action.VIEW_CASES), permission(Action.MANAGE_CASES)
@@ -38,20 +40,24 @@ def cases(request: Request, store: StoreDep) -> Response:
                   error="", form={})  # fmt: skip
 
 
-def _case_page(request: Request, store: StoreDep, case_id: int, status: int = 200,
-               error: str = "") -> Response:  # fmt: skip
+def case_page(request: Request, store: StoreDep, case_id: int, status: int = 200,
+              error: str = "") -> Response:  # fmt: skip
+    """The case's page (also shown again, with ``error``, when a step on it is refused)."""
     caller = caller_of(request)
     try:
         view = view_case(store, caller.principal, case_id)
     except NotFound:
         raise HTTPException(404, "no such case") from None
+    letters = (list_notices(store, caller.principal, case_id)
+               if may(caller.principal, Action.VIEW_NOTICES) else [])  # fmt: skip
     return render(request, caller, "work_case.html", status, view=view, error=error,
-                  statuses=[s for s in CaseStatus if s != CaseStatus.CLOSED])  # fmt: skip
+                  statuses=[s for s in CaseStatus if s != CaseStatus.CLOSED],
+                  letters=letters, notice_kinds=list(NoticeKind))  # fmt: skip
 
 
 @router.get("/cases/{case_id}", dependencies=[READ])
 def case(request: Request, store: StoreDep, case_id: ObjectId) -> Response:
-    return _case_page(request, store, case_id)
+    return case_page(request, store, case_id)
 
 
 def _case_step(request: Request, store: StoreDep, case_id: int,
@@ -60,7 +66,7 @@ def _case_step(request: Request, store: StoreDep, case_id: int,
     try:
         step()
     except CaseError as exc:
-        return _case_page(request, store, case_id, 422, error=str(exc))
+        return case_page(request, store, case_id, 422, error=str(exc))
     except NotFound:
         raise HTTPException(404, "no such case") from None
     return RedirectResponse(f"/work/cases/{case_id}", status_code=303)
@@ -73,7 +79,7 @@ def status(request: Request, store: StoreDep, case_id: ObjectId, to: Text = "",
     try:
         target = CaseStatus(to)
     except ValueError:
-        return _case_page(request, store, case_id, 422, error="状態を選んでください。")
+        return case_page(request, store, case_id, 422, error="状態を選んでください。")
     return _case_step(request, store, case_id,
                       lambda: set_status(store, principal, case_id, target, reason))  # fmt: skip
 

@@ -1,11 +1,11 @@
-"""Customer reports of suspicious contact, and the notices (letters) sent about cases."""
+"""Customer reports of suspicious contact, and erasure requests."""
 
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import Date, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, UTCDateTime, str_enum, utcnow
@@ -94,40 +94,3 @@ class ErasureRequest(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class NoticeKind(enum.StrEnum):
-    CEASE_USE = "cease_use"
-    REMINDER = "reminder"
-    ESCALATION = "escalation"
-
-
-class NoticeStatus(enum.StrEnum):
-    DRAFT = "draft"
-    APPROVED = "approved"
-    SENT = "sent"
-    REPLIED = "replied"
-    WITHDRAWN = "withdrawn"
-
-
-class Notice(Base):
-    """A letter to a business. Approval needs a second person (four eyes)."""
-
-    __tablename__ = "notice"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("case_file.id"), index=True)
-    kind: Mapped[NoticeKind] = mapped_column(str_enum(NoticeKind, "notice_kind"))
-    status: Mapped[NoticeStatus] = mapped_column(
-        str_enum(NoticeStatus, "notice_status"), default=NoticeStatus.DRAFT
-    )
-    template: Mapped[str] = mapped_column(String(100))
-    body: Mapped[str] = mapped_column(Text, default="")
-    drafted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    deadline: Mapped[date | None] = mapped_column(Date)
-    reply_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    reply_summary: Mapped[str | None] = mapped_column(Text)
-    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -275,3 +275,20 @@ def test_a_file_that_is_not_a_docx_is_a_plain_error(tmp_path: Path) -> None:
 def test_problems_print_as_lines() -> None:
     assert str(Problem(3, Rule.BOLD, "bold")) == "line 3: bold"
     assert str(Problem(None, Rule.TABLE, "a table")) == "a table"
+
+
+def test_every_real_letter_exports_to_a_word_file_that_keeps_the_rules(
+    any_facts: object, tmp_path: Path
+) -> None:
+    """The packaged letters run to six or seven pages of the paper grid; in the Word file's
+    own grid they fit e-内容証明's five pages and keep every rule."""
+    from notices.docx_letter import measure_docx
+    from notices.letter import LetterFacts
+    from notices.render import render_naiyo
+
+    assert isinstance(any_facts, LetterFacts)
+    path = tmp_path / "letter.docx"
+    write_docx(render_naiyo(any_facts, Layout.WORD), path, Layout.WORD)
+    nouns = any_facts.proper_nouns()
+    assert check_docx(path, Layout.WORD, nouns) == []
+    assert 1 <= measure_docx(path, Layout.WORD, nouns).pages <= 5

@@ -82,6 +82,23 @@ INTENDED: dict[tuple[str, str], set[Actor]] = {
     ("GET", "/work/dashboard/{name}.svg"): DASHBOARD,
     ("GET", "/work/dashboard/{name}.csv"): DASHBOARD,
     ("GET", "/audit"): {A.AUDITOR, A.ADMIN},
+    ("GET", "/work/notices"): CASE_READERS,
+    ("GET", "/work/notices/{notice_id}"): CASE_READERS,
+    ("GET", "/work/notices/{notice_id}.pdf"): CASE_READERS,
+    ("GET", "/work/notices/{notice_id}.docx"): CASE_READERS,
+    ("GET", "/work/notices/{notice_id}.txt"): CASE_READERS,
+    ("POST", "/work/cases/{case_id}/notices"): {A.LEGAL},
+    ("POST", "/work/notices/{notice_id}/approve"): {A.LEGAL},
+    ("POST", "/work/notices/{notice_id}/send"): {A.LEGAL},
+    ("POST", "/work/notices/{notice_id}/reply"): {A.LEGAL},
+    ("POST", "/work/notices/{notice_id}/conclude"): {A.LEGAL},
+    ("POST", "/work/notices/{notice_id}/rescind"): {A.LEGAL},
+    ("GET", "/work/letters/clauses"): {A.LEGAL},
+    ("POST", "/work/letters/clauses"): {A.LEGAL},
+    ("GET", "/work/letters/templates/{name}"): {A.LEGAL},
+    ("POST", "/work/letters/templates/{name}"): {A.LEGAL},
+    ("GET", "/verify"): EVERYONE,
+    ("POST", "/verify"): EVERYONE,
 }
 
 
