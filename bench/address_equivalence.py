@@ -71,8 +71,10 @@ def main() -> None:
     args = ap.parse_args()
     items = corpus(args.seeds, args.persons)
     got, seconds = parse_all(items)
-    print(f"{len(items):,} addresses parsed in {seconds:.2f} s "
-          f"({seconds / len(items) * 1e6:.1f} µs each: parse_address and place_of)")
+    print(
+        f"{len(items):,} addresses parsed in {seconds:.2f} s "
+        f"({seconds / len(items) * 1e6:.1f} µs each: parse_address and place_of)"
+    )
     if args.save:
         args.save.parent.mkdir(parents=True, exist_ok=True)
         args.save.write_bytes(pickle.dumps(got, protocol=pickle.HIGHEST_PROTOCOL))

@@ -83,9 +83,7 @@ def _import(env: dict[str, str], watchlist: Path, codes: Path) -> subprocess.Pop
     return _leakwatch(env, "import-watchlist", str(watchlist), "--codes-out", str(codes))
 
 
-def _started(
-    url: str, proc: subprocess.Popen[str], rows: int = 0, timeout: float = 120
-) -> float:
+def _started(url: str, proc: subprocess.Popen[str], rows: int = 0, timeout: float = 120) -> float:
     """Wait until ``proc`` has begun its import run and committed at least ``rows`` rows (or
     has ended); the seconds waited."""
     from sqlalchemy import create_engine, select
@@ -239,16 +237,19 @@ def _check_persons(store: object, rows: list[dict[str, str]], report: Report) ->
         stored = {
             ref: (hh, store.vault.open_json(pii, PERSON_PII))
             for ref, hh, pii in s.execute(
-                select(WatchlistPerson.record_ref, Household.household_ref, WatchlistPerson.pii)
-                .join(Household, Household.id == WatchlistPerson.household_id)
+                select(
+                    WatchlistPerson.record_ref, Household.household_ref, WatchlistPerson.pii
+                ).join(Household, Household.id == WatchlistPerson.household_id)
             )
         }
     if len(stored) != len(rows):
         report.problems.append(f"{len(stored)} persons stored, {len(rows)} in the file")
     for row in rows:
         got = stored.get(row["record_id"])
-        if got is None or got[0] != row["household_id"] or any(
-            got[1].get(k, "") != row[k] for k in ("name", "address", "phone", "birthdate")
+        if (
+            got is None
+            or got[0] != row["household_id"]
+            or any(got[1].get(k, "") != row[k] for k in ("name", "address", "phone", "birthdate"))
         ):
             report.problems.append(f"record {row['record_id']} missing or different")
             return
@@ -303,9 +304,12 @@ def _check_audit(store: object, report: Report) -> None:
             select(func.count()).where(WorkRun.kind == RunKind.IMPORT,
                                        WorkRun.status == RunStatus.INTERRUPTED)
         ) or 0  # fmt: skip
-        report.interrupted_events = s.scalar(
-            select(func.count()).where(AuditEvent.action == "watchlist.import.interrupted")
-        ) or 0
+        report.interrupted_events = (
+            s.scalar(
+                select(func.count()).where(AuditEvent.action == "watchlist.import.interrupted")
+            )
+            or 0
+        )
         running = s.scalar(select(func.count()).where(WorkRun.status == RunStatus.RUNNING)) or 0
         for pid in report.killed_pids:
             report.phases[_phase(s, pid)] += 1

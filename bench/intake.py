@@ -122,8 +122,10 @@ def run(label: str, url: str, home: Path, rates: list[int], seconds: int) -> Non
     if best is None:
         print(f"{label}: no rate kept p99 under {TARGET_P99_MS:.0f} ms")
     else:
-        print(f"{label}: highest sustained {best.achieved:.1f} reports/s with p99 < "
-              f"{TARGET_P99_MS:.0f} ms (p50 {best.p50:.0f} ms, p99 {best.p99:.0f} ms)")
+        print(
+            f"{label}: highest sustained {best.achieved:.1f} reports/s with p99 < "
+            f"{TARGET_P99_MS:.0f} ms (p50 {best.p50:.0f} ms, p99 {best.p99:.0f} ms)"
+        )
 
 
 def _postgres(server: str) -> Any:

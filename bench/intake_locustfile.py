@@ -22,13 +22,24 @@ class Customer(HttpUser):
         code = next(_CODES)
         page = self.client.get("/signin/customer", name="GET /signin/customer")
         token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
-        self.client.post("/signin/customer", name="POST /signin/customer", data={
-            "csrf_token": token, "code": code["registration_code"], "key": code["login_key"]})
+        self.client.post(
+            "/signin/customer",
+            name="POST /signin/customer",
+            data={"csrf_token": token, "code": code["registration_code"], "key": code["login_key"]},
+        )
         self.csrf = CSRF.search(self.client.get("/me", name="GET /me").text).group(1)  # type: ignore[union-attr]
 
     @task
     def report(self) -> None:
-        self.client.post("/me/report", name="POST /me/report", data={
-            "csrf_token": self.csrf, "contact_kind": "mail", "business_name": "株式会社ベンチ名簿",
-            "description": "教材のダイレクトメールが届いた", "addressed_name": "山田 太郎",
-            "addressed_address": "東京都千代田区九段南1-2-3"})
+        self.client.post(
+            "/me/report",
+            name="POST /me/report",
+            data={
+                "csrf_token": self.csrf,
+                "contact_kind": "mail",
+                "business_name": "株式会社ベンチ名簿",
+                "description": "教材のダイレクトメールが届いた",
+                "addressed_name": "山田 太郎",
+                "addressed_address": "東京都千代田区九段南1-2-3",
+            },
+        )

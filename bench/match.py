@@ -108,8 +108,9 @@ def score(
     return {"precision": p, "recall": r, "f1": f1, "tp": tp, "fp": fp}, tag_all, tag_hit, fp_kind
 
 
-def calibration(got: list[dict[str, str]], truth: list[dict[str, str]], bins: int = 10
-                ) -> tuple[float, float, int, list[tuple[float, float, float, int]]]:
+def calibration(
+    got: list[dict[str, str]], truth: list[dict[str, str]], bins: int = 10
+) -> tuple[float, float, int, list[tuple[float, float, float, int]]]:
     """Is the score a probability? Every written (row, record) pair is scored against the
     synthetic truth (1 if that record is the row's person). Returns the Brier score, the
     expected calibration error over ``bins`` equal-width bins, the number of pairs, and the
@@ -136,8 +137,9 @@ def calibration(got: list[dict[str, str]], truth: list[dict[str, str]], bins: in
 _KEY = MasterKey.generate().to_text()
 
 
-def labelled_model(persons: int, rows_n: int, seed: int, work: Path, *, refit_m: bool = True
-                   ) -> tuple[Model, float]:
+def labelled_model(
+    persons: int, rows_n: int, seed: int, work: Path, *, refit_m: bool = True
+) -> tuple[Model, float]:
     """The model refined on a fully labelled synthetic set from ``seed``, as reviewers'
     labels would refine it, and the seconds the refit took."""
     _, wl = watchlist(persons, seed, work)
@@ -146,13 +148,15 @@ def labelled_model(persons: int, rows_n: int, seed: int, work: Path, *, refit_m:
     res = matcher.match(rows)
     labels = {(t["row_id"], t["record_id"]): True for t in truth if t["kind"] == "positive"}
     t = time.perf_counter()
-    model = matcher.learn(res, rows, labels, reviewed_rows=[r["row_id"] for r in rows],
-                          refit_m=refit_m)
+    model = matcher.learn(
+        res, rows, labels, reviewed_rows=[r["row_id"] for r in rows], refit_m=refit_m
+    )
     return model, time.perf_counter() - t
 
 
-def learn_loop(wl: list[dict[str, str]], rows: list[dict[str, str]],
-               truth: list[dict[str, str]]) -> None:
+def learn_loop(
+    wl: list[dict[str, str]], rows: list[dict[str, str]], truth: list[dict[str, str]]
+) -> None:
     """Reviewers go through every other row; the model refit from their labels scores the
     rows they did not see. Prints quality and calibration on those held-out rows."""
     matcher = Matcher(WatchlistIndex.build(wl))
@@ -163,8 +167,10 @@ def learn_loop(wl: list[dict[str, str]], rows: list[dict[str, str]],
     refined = matcher.learn(res, rows, labels, reviewed_rows=seen)
     held = [r for r in rows if r["row_id"] not in seen]
     held_truth = [t for t in truth if t["row_id"] not in seen]
-    print(f"\n== reviewers' labels: {len(seen):,} rows reviewed ({len(labels):,} confirmed), "
-          f"model refit, scored on the other {len(held):,} rows")
+    print(
+        f"\n== reviewers' labels: {len(seen):,} rows reviewed ({len(labels):,} confirmed), "
+        f"model refit, scored on the other {len(held):,} rows"
+    )
     for name, model, em in (("defaults + EM", None, True), ("refit from labels", refined, False)):
         out = Matcher(matcher.index, model=model, em=em).match(held)
         got = [{"row_id": c.row_id, "record_id": c.record_id, "score": str(c.score),
@@ -173,18 +179,22 @@ def learn_loop(wl: list[dict[str, str]], rows: list[dict[str, str]],
         q = score(pred, held_truth)[0]
         brier, ece, n, _ = calibration(got, held_truth)
         rb, re_, rn, _ = calibration([g for g in got if g["decision"] == "review"], held_truth)
-        print(f"  {name:<18} P {q['precision']:.4f} R {q['recall']:.4f} F1 {q['f1']:.4f}; "
-              f"Brier {brier:.4f} ECE {ece:.4f} ({n:,} pairs); review Brier {rb:.4f} "
-              f"ECE {re_:.4f} ({rn:,} pairs)")
+        print(
+            f"  {name:<18} P {q['precision']:.4f} R {q['recall']:.4f} F1 {q['f1']:.4f}; "
+            f"Brier {brier:.4f} ECE {ece:.4f} ({n:,} pairs); review Brier {rb:.4f} "
+            f"ECE {re_:.4f} ({rn:,} pairs)"
+        )
 
 
 def fit_calibration(persons: int, rows_n: int, seed: int, work: Path) -> None:
     model, seconds = labelled_model(persons, rows_n, seed, work, refit_m=False)
-    print(f"calibration fitted on seed {seed} ({persons:,} persons, {rows_n:,} rows) in "
-          f"{seconds:.1f} s: "
-          f"located: scale {model.scale:.4f}, shift {model.shift:+.4f} bits; unlocated: "
-          f"scale {model.unlocated_scale:.4f}, shift {model.unlocated_shift:+.4f} bits, "
-          f"cap {model.unlocated_cap:+.4f} bits")
+    print(
+        f"calibration fitted on seed {seed} ({persons:,} persons, {rows_n:,} rows) in "
+        f"{seconds:.1f} s: "
+        f"located: scale {model.scale:.4f}, shift {model.shift:+.4f} bits; unlocated: "
+        f"scale {model.unlocated_scale:.4f}, shift {model.unlocated_shift:+.4f} bits, "
+        f"cap {model.unlocated_cap:+.4f} bits"
+    )
 
 
 def byte_compile() -> None:
@@ -255,9 +265,11 @@ def splink_table(rows: list[dict[str, str]], side: str) -> list[dict[str, object
 _HOME = "block_l = block_r AND NOT coalesce(unit_l <> unit_r, false)"
 _HOUSEHOLD = f"(phone_l = phone_r OR ({_HOME} AND NOT coalesce(phone_l <> phone_r, false)))"
 _SWAPPED = "full_kana_l = full_kana_swapped_r"
-_GIVEN_AGREES = ("coalesce(forename_l = forename_r OR forename_kana_l = forename_kana_r OR "
-                 "jaro_winkler_similarity(forename_kana_l, forename_kana_r) >= 0.9 OR "
-                 f"{_SWAPPED}, false)")
+_GIVEN_AGREES = (
+    "coalesce(forename_l = forename_r OR forename_kana_l = forename_kana_r OR "
+    "jaro_winkler_similarity(forename_kana_l, forename_kana_r) >= 0.9 OR "
+    f"{_SWAPPED}, false)"
+)
 
 
 def splink_settings() -> SettingsCreator:
@@ -378,8 +390,9 @@ def birth_comparison() -> CustomComparison:
     )  # fmt: skip
 
 
-def splink_best(wl_rows: list[dict[str, str]], rows: list[dict[str, str]], threshold: float
-                ) -> tuple[dict[str, tuple[float, str]], float, float]:
+def splink_best(
+    wl_rows: list[dict[str, str]], rows: list[dict[str, str]], threshold: float
+) -> tuple[dict[str, tuple[float, str]], float, float]:
     """Each listing row's best record and its match probability (rows whose best is at least
     ``threshold``), the seconds in all, and the seconds of our normalisation into columns."""
     import pyarrow as pa
@@ -420,9 +433,9 @@ def splink_best(wl_rows: list[dict[str, str]], rows: list[dict[str, str]], thres
     return best, time.perf_counter() - t, prepare_s
 
 
-def run_splink(wl_rows: list[dict[str, str]], rows: list[dict[str, str]]) -> tuple[
-    dict[str, str], float, float
-]:
+def run_splink(
+    wl_rows: list[dict[str, str]], rows: list[dict[str, str]]
+) -> tuple[dict[str, str], float, float]:
     """Splink's matches (row_id -> record_id), its seconds in all, and how many of those went
     into our normalisation of both files into its columns."""
     best, elapsed, prepare_s = splink_best(wl_rows, rows, SPLINK_THRESHOLD)
@@ -476,13 +489,20 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--scale-persons", type=int, default=1_000_000)
     ap.add_argument("--work", type=Path, default=ROOT / "var" / "bench-match")
     ap.add_argument("--skip-splink", action="store_true")
-    ap.add_argument("--pure", action="store_true",
-                    help="Pure-Python normalisers, even if a compiled build is there.")
+    ap.add_argument(
+        "--pure",
+        action="store_true",
+        help="Pure-Python normalisers, even if a compiled build is there.",
+    )
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument("--only-scale", action="store_true")
-    ap.add_argument("--fit-seed", type=int, default=None,
-                    help="Only fit the calibration on a labelled set from this seed and print it "
-                         "(how matcher.model.UNLOCATED_BITS was chosen; never the reported seed)")
+    ap.add_argument(
+        "--fit-seed",
+        type=int,
+        default=None,
+        help="Only fit the calibration on a labelled set from this seed and print it "
+        "(how matcher.model.UNLOCATED_BITS was chosen; never the reported seed)",
+    )
     return ap.parse_args()
 
 
@@ -520,8 +540,10 @@ def benchmark(persons: int, rows_n: int, seed: int, work: Path, *, skip_splink: 
     reviews = review_kinds(got, truth)
     print("\n== quality (review counted as not matched)")
     print(f"{'system':<22}{'precision':>10}{'recall':>9}{'F1':>8}{'FP':>6}{'seconds':>9}")
-    print(f"{'leakwatch match':<22}{ours['precision']:>10.4f}{ours['recall']:>9.4f}"
-          f"{ours['f1']:>8.4f}{ours['fp']:>6}{cli.median_s:>9.1f}")
+    print(
+        f"{'leakwatch match':<22}{ours['precision']:>10.4f}{ours['recall']:>9.4f}"
+        f"{ours['f1']:>8.4f}{ours['fp']:>6}{cli.median_s:>9.1f}"
+    )
     if not skip_splink:
         compare_splink(wl, rows, truth, cli)
     else:
@@ -533,16 +555,22 @@ def benchmark(persons: int, rows_n: int, seed: int, work: Path, *, skip_splink: 
     learn_loop(wl, rows, truth)
 
 
-def print_setup(wl: list[dict[str, str]], rows: list[dict[str, str]],
-                truth: list[dict[str, str]], seed: int) -> None:
+def print_setup(
+    wl: list[dict[str, str]], rows: list[dict[str, str]], truth: list[dict[str, str]], seed: int
+) -> None:
     """The machine, its load and the normalisers in use, then what the listing holds."""
     kinds = Counter(t["kind"] for t in truth)
-    print(f"machine: {os.cpu_count()} cores, load average "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at start; normalisers "
-          f"{NORMALISERS}")
-    print(f"benchmark: {len(wl):,} persons, {len(rows):,} listing rows "
-          f"({kinds['positive']:,} positives; negatives "
-          + ", ".join(f"{k} {kinds[k]:,}" for k in NEGATIVE_KINDS) + f"); seed {seed}")
+    print(
+        f"machine: {os.cpu_count()} cores, load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at start; normalisers "
+        f"{NORMALISERS}"
+    )
+    print(
+        f"benchmark: {len(wl):,} persons, {len(rows):,} listing rows "
+        f"({kinds['positive']:,} positives; negatives "
+        + ", ".join(f"{k} {kinds[k]:,}" for k in NEGATIVE_KINDS)
+        + f"); seed {seed}"
+    )
 
 
 class CliTimes(NamedTuple):
@@ -581,49 +609,71 @@ def time_cli(wl_path: Path, listing_path: Path, out_path: Path, work: Path) -> C
 
 def review_kinds(got: list[dict[str, str]], truth: list[dict[str, str]]) -> Counter[str]:
     """How many rows of each truth kind were sent to review."""
-    return Counter(t["kind"] for t in truth
-                   if any(g["row_id"] == t["row_id"] for g in got if g["decision"] == "review"))
+    return Counter(
+        t["kind"]
+        for t in truth
+        if any(g["row_id"] == t["row_id"] for g in got if g["decision"] == "review")
+    )
 
 
-def compare_splink(wl: list[dict[str, str]], rows: list[dict[str, str]],
-                   truth: list[dict[str, str]], cli: CliTimes) -> None:
+def compare_splink(
+    wl: list[dict[str, str]], rows: list[dict[str, str]], truth: list[dict[str, str]], cli: CliTimes
+) -> None:
     """Splink's quality line, then both systems' times side by side."""
     load_sp = load()
     sp_pred, sp_s, sp_prepare_s = run_splink(wl, rows)
     sp, _, _, sp_fp = score(sp_pred, truth)
     cli_s, idx_s = cli.median_s, cli.index_median_s
-    print(f"{'Splink 5 (DuckDB)':<22}{sp['precision']:>10.4f}{sp['recall']:>9.4f}"
-          f"{sp['f1']:>8.4f}{sp['fp']:>6}{sp_s:>9.1f}")
-    print(f"end to end: leakwatch match {cli_s:.2f} s (load, index, match, write; median of "
-          f"{', '.join(f'{x:.2f}' for x in cli.runs)}; {cli.load_before} before) vs Splink "
-          f"{sp_s:.1f} s (prepare, train, predict; {load_sp} before): "
-          f"{sp_s / cli_s:.1f}x faster")
-    print(f"  (Splink's {sp_s:.1f} s: {sp_prepare_s:.1f} s normalising both files in "
-          f"one process with our normalisers, {sp_s - sp_prepare_s:.1f} s in Splink)")
-    print(f"  with a saved index (--index: load it, match, write): {idx_s:.2f} s (median "
-          f"of {', '.join(f'{x:.2f}' for x in cli.index_runs)}; {cli.index_load_before} "
-          f"before): {sp_s / idx_s:.1f}x faster than Splink")
-    print("Splink false positives per negative kind: "
-          + ", ".join(f"{k} {sp_fp[k]}" for k in NEGATIVE_KINDS))
-    print("  (Splink: location and contact one comparison, surname and a shared birth date "
-          "no evidence within a household; u sampled, m by EM per group of comparisons; "
-          f"each row's best record if p >= {SPLINK_THRESHOLD}, chosen on seed 5)")
+    print(
+        f"{'Splink 5 (DuckDB)':<22}{sp['precision']:>10.4f}{sp['recall']:>9.4f}"
+        f"{sp['f1']:>8.4f}{sp['fp']:>6}{sp_s:>9.1f}"
+    )
+    print(
+        f"end to end: leakwatch match {cli_s:.2f} s (load, index, match, write; median of "
+        f"{', '.join(f'{x:.2f}' for x in cli.runs)}; {cli.load_before} before) vs Splink "
+        f"{sp_s:.1f} s (prepare, train, predict; {load_sp} before): "
+        f"{sp_s / cli_s:.1f}x faster"
+    )
+    print(
+        f"  (Splink's {sp_s:.1f} s: {sp_prepare_s:.1f} s normalising both files in "
+        f"one process with our normalisers, {sp_s - sp_prepare_s:.1f} s in Splink)"
+    )
+    print(
+        f"  with a saved index (--index: load it, match, write): {idx_s:.2f} s (median "
+        f"of {', '.join(f'{x:.2f}' for x in cli.index_runs)}; {cli.index_load_before} "
+        f"before): {sp_s / idx_s:.1f}x faster than Splink"
+    )
+    print(
+        "Splink false positives per negative kind: "
+        + ", ".join(f"{k} {sp_fp[k]}" for k in NEGATIVE_KINDS)
+    )
+    print(
+        "  (Splink: location and contact one comparison, surname and a shared birth date "
+        "no evidence within a household; u sampled, m by EM per group of comparisons; "
+        f"each row's best record if p >= {SPLINK_THRESHOLD}, chosen on seed 5)"
+    )
 
 
 def print_cli_times(cli: CliTimes) -> None:
     """`leakwatch match`'s times alone, when Splink is skipped."""
-    print(f"end to end: leakwatch match {cli.median_s:.2f} s (load, index, match, write; median "
-          f"of {', '.join(f'{x:.2f}' for x in cli.runs)}; {cli.load_before} before)")
-    print(f"  with a saved index (--index: load it, match, write): {cli.index_median_s:.2f} s "
-          f"(median of {', '.join(f'{x:.2f}' for x in cli.index_runs)}; "
-          f"{cli.index_load_before} before)")
+    print(
+        f"end to end: leakwatch match {cli.median_s:.2f} s (load, index, match, write; median "
+        f"of {', '.join(f'{x:.2f}' for x in cli.runs)}; {cli.load_before} before)"
+    )
+    print(
+        f"  with a saved index (--index: load it, match, write): {cli.index_median_s:.2f} s "
+        f"(median of {', '.join(f'{x:.2f}' for x in cli.index_runs)}; "
+        f"{cli.index_load_before} before)"
+    )
 
 
 def print_calibration(got: list[dict[str, str]], truth: list[dict[str, str]]) -> None:
     """The reliability table of every written pair, then calibration per decision."""
     brier, ece, n_pairs, table = calibration(got, truth)
-    print(f"\n== calibration of the score ({n_pairs:,} written pairs, score >= the report "
-          "threshold; truth: the pair is the row's person)")
+    print(
+        f"\n== calibration of the score ({n_pairs:,} written pairs, score >= the report "
+        "threshold; truth: the pair is the row's person)"
+    )
     print(f"  Brier score {brier:.4f}, expected calibration error {ece:.4f} (10 bins)")
     print(f"  {'bin':<10}{'mean score':>11}{'observed':>10}{'pairs':>8}")
     for lo, mp, my, n in table:
@@ -634,42 +684,56 @@ def print_calibration(got: list[dict[str, str]], truth: list[dict[str, str]]) ->
         b, e, n, _ = calibration(part, truth)
         hits = sum(want.get(g["row_id"]) == g["record_id"] for g in part)
         mean = sum(float(g["score"]) for g in part) / max(len(part), 1)
-        print(f"  decided {decision:<9} {n:>6,} pairs: Brier {b:.4f}, ECE {e:.4f}; "
-              f"{hits:,} true ({hits / max(len(part), 1):.3f}), mean score {mean:.3f}")
+        print(
+            f"  decided {decision:<9} {n:>6,} pairs: Brier {b:.4f}, ECE {e:.4f}; "
+            f"{hits:,} true ({hits / max(len(part), 1):.3f}), mean score {mean:.3f}"
+        )
 
 
 def print_false_positives(fp_kind: Counter[str], reviews: Counter[str]) -> None:
     print("\n== leakwatch false positives per negative kind")
     print("  " + ", ".join(f"{k} {fp_kind[k]}" for k in NEGATIVE_KINDS))
-    print("  (sent to review instead: " + ", ".join(f"{k} {reviews[k]}" for k in
-                                                       ("positive", *NEGATIVE_KINDS)) + ")")
+    print(
+        "  (sent to review instead: "
+        + ", ".join(f"{k} {reviews[k]}" for k in ("positive", *NEGATIVE_KINDS))
+        + ")"
+    )
 
 
-def print_recall_per_tag(tag_all: Counter[str], tag_hit: Counter[str], pred: dict[str, str],
-                         truth: list[dict[str, str]]) -> None:
+def print_recall_per_tag(
+    tag_all: Counter[str], tag_hit: Counter[str], pred: dict[str, str], truth: list[dict[str, str]]
+) -> None:
     """Recall per variation tag, worst first, and how the people who moved fared."""
     print("\n== recall per variation tag (positives carrying the tag)")
     for tag in sorted(tag_all, key=lambda g: (tag_hit[g] / tag_all[g], g)):
         print(f"  {tag:<28}{tag_hit[tag] / tag_all[tag]:>7.3f}  of {tag_all[tag]:>5}")
     # What the namesake rule costs: moved people who kept nothing that locates them.
     moved = [t for t in truth if "moved" in t["detail"]]
-    print(f"  (moved people: {sum(pred.get(t['row_id']) == t['record_id'] for t in moved)} of "
-          f"{len(moved)} matched; the rest kept no phone, lot, e-mail or guardian we can see "
-          "and are `review` by design, like a namesake with the same birthday)")
+    print(
+        f"  (moved people: {sum(pred.get(t['row_id']) == t['record_id'] for t in moved)} of "
+        f"{len(moved)} matched; the rest kept no phone, lot, e-mail or guardian we can see "
+        "and are `review` by design, like a namesake with the same birthday)"
+    )
 
 
 def report_scale(s: dict[str, float], rows: int) -> None:
     print(f"\n== scale at {int(s['persons']):,} persons")
-    print(f"  index build: {s['build_s']:.1f} s = {s['build_s_per_m']:.1f} s per million "
-          f"({int(s['workers'])} processes; one process: {s['build_one_s_per_m']:.1f} s "
-          "per million, measured on 200,000)")
-    print(f"  index memory: {s['index_bytes'] / 1e9:.2f} GB "
-          f"({s['index_bytes'] / s['persons']:.0f} B/person; RSS grew "
-          f"{s['rss_growth_bytes'] / 1e9:.2f} GB) -> {s['gb_at_35m']:.1f} GB at 35 M")
-    print(f"  matching: {s['rows_per_s']:,.0f} listing rows/s (one process, "
-          f"{rows:,} rows, {int(s['pairs']):,} pairs, EM on; stages "
-          + ", ".join(f"{k[6:]} {v:.2f} s" for k, v in s.items() if k.startswith("stage_"))
-          + ")")
+    print(
+        f"  index build: {s['build_s']:.1f} s = {s['build_s_per_m']:.1f} s per million "
+        f"({int(s['workers'])} processes; one process: {s['build_one_s_per_m']:.1f} s "
+        "per million, measured on 200,000)"
+    )
+    print(
+        f"  index memory: {s['index_bytes'] / 1e9:.2f} GB "
+        f"({s['index_bytes'] / s['persons']:.0f} B/person; RSS grew "
+        f"{s['rss_growth_bytes'] / 1e9:.2f} GB) -> {s['gb_at_35m']:.1f} GB at 35 M"
+    )
+    print(
+        f"  matching: {s['rows_per_s']:,.0f} listing rows/s (one process, "
+        f"{rows:,} rows, {int(s['pairs']):,} pairs, EM on; stages "
+        + ", ".join(f"{k[6:]} {v:.2f} s" for k, v in s.items() if k.startswith("stage_"))
+        + ")"
+    )
     print(f"  ({load()} at the end)")
 
 

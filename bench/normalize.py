@@ -78,8 +78,12 @@ def accuracy(cases: list[dict[str, Any]]) -> tuple[int, int, int, int]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--nja-sample", type=int, default=200,
-                    help="addresses to time normalize-japanese-address on (it is slow)")
+    ap.add_argument(
+        "--nja-sample",
+        type=int,
+        default=200,
+        help="addresses to time normalize-japanese-address on (it is slow)",
+    )
     ap.add_argument("--seconds", type=float, default=2.0)
     args = ap.parse_args(argv)
 
@@ -98,19 +102,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         sample = inputs[: args.nja_sample]
         theirs = rate(nja, sample, args.seconds)
-        print(f"normalize-japanese-address 0.0.13 {theirs:>8,.1f} addresses/s"
-              f"  ({len(sample)} inputs)  -> x{ours / theirs:,.0f}")
+        print(
+            f"normalize-japanese-address 0.0.13 {theirs:>8,.1f} addresses/s"
+            f"  ({len(sample)} inputs)  -> x{ours / theirs:,.0f}"
+        )
 
     names = sample_names()
     uncached_name = normalize_name.__wrapped__
-    print(f"normalize_name                  {rate(uncached_name, names, args.seconds):>10,.0f}"
-          f" names/s  ({len(names)} inputs)")
+    print(
+        f"normalize_name                  {rate(uncached_name, names, args.seconds):>10,.0f}"
+        f" names/s  ({len(names)} inputs)"
+    )
 
     town_ok, town_n, city_ok, city_n = accuracy(cases)
-    print(f"peer corpus pref+city+town      {town_ok}/{town_n} = {town_ok / town_n:.2%}"
-          "  (target >= 99%)")
-    print(f"peer corpus city                {city_ok}/{city_n} = {city_ok / city_n:.2%}"
-          "  (target >= 99.8%)")
+    print(
+        f"peer corpus pref+city+town      {town_ok}/{town_n} = {town_ok / town_n:.2%}"
+        "  (target >= 99%)"
+    )
+    print(
+        f"peer corpus city                {city_ok}/{city_n} = {city_ok / city_n:.2%}"
+        "  (target >= 99.8%)"
+    )
 
 
 if __name__ == "__main__":

@@ -89,8 +89,13 @@ def run_measured(cmd: list[str], env: dict[str, str], work: Path) -> Measured:
     """``cmd`` run to its end under /usr/bin/time and the tree sampler."""
     stats = work / "time.txt"
     t = time.perf_counter()
-    proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", str(stats), *cmd], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        ["/usr/bin/time", "-f", "%M", "-o", str(stats), *cmd],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     sampler = TreeSampler(proc.pid)
     sampler.start()
     out, _ = proc.communicate()
@@ -211,7 +216,7 @@ def latencies(address: str, token: bytes, rows: list[dict[str, str]], requests: 
               ) -> tuple[list[float], list[float]]:  # fmt: skip
     """Milliseconds per 10-row request: over one kept connection, and connecting each time
     (as a crawl or `leakwatch match --server` does)."""
-    batches = [rows[i:i + 10] for i in range(0, len(rows) - 9, 10)]
+    batches = [rows[i : i + 10] for i in range(0, len(rows) - 9, 10)]
     kept: list[float] = []
     with ResidentClient(address, token) as client:
         for i in range(requests):
@@ -236,8 +241,11 @@ def quality(candidates: list[Candidate], truth: list[dict[str, str]]) -> dict[st
 
 
 def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(
-        values) > 1 else values[0]
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+        if len(values) > 1
+        else values[0]
+    )
 
 
 # --- one size -----------------------------------------------------------------------------------
@@ -251,10 +259,28 @@ def one_size(n: int, args: argparse.Namespace, key: MasterKey) -> dict[str, floa
     wl, gen_s = watchlist_csv(n, args.seed, work)
     small, _, rows, truth = listings(wl, args.seed, work, n)
     idx = work / f"watchlist_{n}_{args.seed}.idx"
-    print(f"\n== {n:,} persons (CSV {wl.stat().st_size / GB:.2f} GB"
-          + (f", generated in {gen_s:.0f} s" if gen_s else "") + ")", flush=True)
-    build = run_measured([*LEAKWATCH, "match", "--watchlist", str(wl), "--listing", str(small),
-                          "--out", str(work / "m20.csv"), "--save-index", str(idx)], env, work)
+    print(
+        f"\n== {n:,} persons (CSV {wl.stat().st_size / GB:.2f} GB"
+        + (f", generated in {gen_s:.0f} s" if gen_s else "")
+        + ")",
+        flush=True,
+    )
+    build = run_measured(
+        [
+            *LEAKWATCH,
+            "match",
+            "--watchlist",
+            str(wl),
+            "--listing",
+            str(small),
+            "--out",
+            str(work / "m20.csv"),
+            "--save-index",
+            str(idx),
+        ],
+        env,
+        work,
+    )
     print(f"  build + save: {build.seconds:.0f} s, peak RSS {build.max_rss / GB:.2f} GB "
           f"(tree PSS {build.tree_pss / GB:.2f} GB), index file {idx.stat().st_size / GB:.2f} "
           f"GB", flush=True)  # fmt: skip
@@ -266,16 +292,22 @@ def one_size(n: int, args: argparse.Namespace, key: MasterKey) -> dict[str, floa
     print(f"  load + match (20 rows): {load.seconds:.1f} s (load {load_s:.1f} s), peak RSS "
           f"{load.max_rss / GB:.2f} GB", flush=True)  # fmt: skip
     s = serve(idx, env, key.index_key, rows, truth, args.requests)
-    print(f"  serve: ready in {s.ready_s:.1f} s, RSS {s.rss_ready / GB:.2f} GB ready, "
-          f"{s.rss_after / GB:.2f} GB after {args.requests + args.requests // 5 + 1} "
-          f"requests (peak PSS while loading {s.load_peak_pss / GB:.2f} GB)", flush=True)
+    print(
+        f"  serve: ready in {s.ready_s:.1f} s, RSS {s.rss_ready / GB:.2f} GB ready, "
+        f"{s.rss_after / GB:.2f} GB after {args.requests + args.requests // 5 + 1} "
+        f"requests (peak PSS while loading {s.load_peak_pss / GB:.2f} GB)",
+        flush=True,
+    )
     print(f"  10-row requests: one connection p50 {pct(s.kept, 50):.1f} ms, p99 "
           f"{pct(s.kept, 99):.1f} ms, max {max(s.kept):.1f} ms ({len(s.kept)}); a connection "
           f"each p50 {pct(s.fresh, 50):.1f} ms, p99 {pct(s.fresh, 99):.1f} ms "
           f"({len(s.fresh)})", flush=True)  # fmt: skip
     q = s.quality
-    print(f"  2,000-row listing against {n:,} persons: P {q['precision']:.4f} R "
-          f"{q['recall']:.4f} F1 {q['f1']:.4f}", flush=True)
+    print(
+        f"  2,000-row listing against {n:,} persons: P {q['precision']:.4f} R "
+        f"{q['recall']:.4f} F1 {q['f1']:.4f}",
+        flush=True,
+    )
     return {"persons": n, "build_s": build.seconds, "build_rss": build.max_rss,
             "build_pss": build.tree_pss, "index_bytes": float(idx.stat().st_size),
             "load_s": load_s, "load_rss": load.max_rss, "ready_s": s.ready_s,
@@ -285,23 +317,32 @@ def one_size(n: int, args: argparse.Namespace, key: MasterKey) -> dict[str, floa
 
 def report(results: list[dict[str, float]]) -> None:
     print("\n== summary (bytes per person; at 35 M, measured or projected linearly)")
-    print(f"{'persons':>12}{'build GB':>10}{'B/p':>6}{'resident GB':>12}{'B/p':>6}"
-          f"{'load s':>8}{'p50 ms':>8}{'p99 ms':>8}{'index GB':>10}{'F1':>8}")
+    print(
+        f"{'persons':>12}{'build GB':>10}{'B/p':>6}{'resident GB':>12}{'B/p':>6}"
+        f"{'load s':>8}{'p50 ms':>8}{'p99 ms':>8}{'index GB':>10}{'F1':>8}"
+    )
     for r in results:
         n = r["persons"]
-        print(f"{int(n):>12,}{r['build_rss'] / GB:>10.2f}{r['build_rss'] / n:>6.0f}"
-              f"{r['resident_rss'] / GB:>12.2f}{r['resident_rss'] / n:>6.0f}"
-              f"{r['ready_s']:>8.1f}{r['p50']:>8.1f}{r['p99']:>8.1f}"
-              f"{r['index_bytes'] / GB:>10.2f}{r['f1']:>8.4f}")
+        print(
+            f"{int(n):>12,}{r['build_rss'] / GB:>10.2f}{r['build_rss'] / n:>6.0f}"
+            f"{r['resident_rss'] / GB:>12.2f}{r['resident_rss'] / n:>6.0f}"
+            f"{r['ready_s']:>8.1f}{r['p50']:>8.1f}{r['p99']:>8.1f}"
+            f"{r['index_bytes'] / GB:>10.2f}{r['f1']:>8.4f}"
+        )
     at = {k: at_35m(results, k) for k in ("build_rss", "resident_rss", "ready_s")}
     top = max(results, key=lambda r: r["persons"])
     t = TARGETS_35M
-    basis = "measured" if top["persons"] == 35e6 else (
-        "projected from the two largest runs: their bytes and seconds per extra person")
-    print(f"  at 35 M ({basis}): build {at['build_rss'] / GB:.1f} GB (target {t['build_gb']}),"
-          f" resident {at['resident_rss'] / GB:.1f} GB (target {t['resident_gb']}), load "
-          f"{at['ready_s']:.1f} s (target {t['load_s']}); p99 of a 10-row request "
-          f"{top['p99']:.1f} ms at {int(top['persons']):,} (target {t['p99_ms']:.0f})")
+    basis = (
+        "measured"
+        if top["persons"] == 35e6
+        else ("projected from the two largest runs: their bytes and seconds per extra person")
+    )
+    print(
+        f"  at 35 M ({basis}): build {at['build_rss'] / GB:.1f} GB (target {t['build_gb']}),"
+        f" resident {at['resident_rss'] / GB:.1f} GB (target {t['resident_gb']}), load "
+        f"{at['ready_s']:.1f} s (target {t['load_s']}); p99 of a 10-row request "
+        f"{top['p99']:.1f} ms at {int(top['persons']):,} (target {t['p99_ms']:.0f})"
+    )
 
 
 def at_35m(results: list[dict[str, float]], key: str) -> float:
@@ -316,8 +357,7 @@ def at_35m(results: list[dict[str, float]], key: str) -> float:
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--persons", type=int, nargs="+", default=[1_000_000, 5_000_000])
     ap.add_argument("--seed", type=int, default=2015)
     ap.add_argument("--requests", type=int, default=500, help="10-row requests to time")
@@ -329,8 +369,11 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / GB:.0f} GB, "
-          f"load {', '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+    print(
+        f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / GB:.0f} GB, "
+        f"load {', '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        flush=True,
+    )
     key = MasterKey.generate()
     results = [one_size(n, args, key) for n in args.persons]
     report(results)

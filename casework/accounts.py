@@ -71,8 +71,11 @@ DEMO_PREFIX = "demo-"
 def active_demo_accounts(store: Store) -> list[str]:
     """Active accounts made by `leakwatch demo` (their passwords were printed)."""
     with store.sessions() as s:
-        return list(s.scalars(select(User.username).where(
-            User.username.startswith(DEMO_PREFIX), User.active)))
+        return list(
+            s.scalars(
+                select(User.username).where(User.username.startswith(DEMO_PREFIX), User.active)
+            )
+        )
 
 
 def list_users(store: Store) -> list[UserSummary]:

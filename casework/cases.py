@@ -43,9 +43,7 @@ from store.runtime import Store
 # Which status may follow which (closing has rules of its own: ``request_close``).
 NEXT: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.OPEN: frozenset({CaseStatus.NOTICED, CaseStatus.ESCALATED}),
-    CaseStatus.NOTICED: frozenset(
-        {CaseStatus.COMPLIED, CaseStatus.DISPUTED, CaseStatus.ESCALATED}
-    ),
+    CaseStatus.NOTICED: frozenset({CaseStatus.COMPLIED, CaseStatus.DISPUTED, CaseStatus.ESCALATED}),
     CaseStatus.COMPLIED: frozenset({CaseStatus.DISPUTED, CaseStatus.ESCALATED}),
     CaseStatus.DISPUTED: frozenset({CaseStatus.ESCALATED, CaseStatus.COMPLIED}),
     CaseStatus.ESCALATED: frozenset({CaseStatus.COMPLIED}),
@@ -85,8 +83,14 @@ def register_business(store: Store, principal: Principal, data: BusinessInput) -
                             if a.strip()]  # fmt: skip
         s.add(business)
         s.flush()
-        audit.record(s, principal.audit_name, "business.registered", object_type="business",
-                     object_id=business.id, details={"aliases": len(business.aliases)})
+        audit.record(
+            s,
+            principal.audit_name,
+            "business.registered",
+            object_type="business",
+            object_id=business.id,
+            details={"aliases": len(business.aliases)},
+        )
         return business.id
 
 
@@ -115,8 +119,14 @@ def merge_businesses(store: Store, principal: Principal, keep: int, drop: int) -
             if not any(a.alias == alias for a in kept.aliases) and alias != kept.name:
                 kept.aliases.append(BusinessAlias(alias=alias))
         gone.merged_into_id = keep
-        audit.record(s, principal.audit_name, "business.merged", object_type="business",
-                     object_id=keep, details={"merged": drop})
+        audit.record(
+            s,
+            principal.audit_name,
+            "business.merged",
+            object_type="business",
+            object_id=keep,
+            details={"merged": drop},
+        )
 
 
 def open_case(s: Session, business_id: int, title: str) -> int:
@@ -142,8 +152,15 @@ def set_status(store: Store, principal: Principal, case_id: int, status: CaseSta
         if status not in NEXT[case.status]:
             raise CaseError(f"a {case.status.value} case cannot become {status.value}")
         before, case.status = case.status, status
-        audit.record(s, principal.audit_name, "case.status", object_type="case", object_id=case_id,
-                     reason=reason or None, details={"from": before.value, "to": status.value})
+        audit.record(
+            s,
+            principal.audit_name,
+            "case.status",
+            object_type="case",
+            object_id=case_id,
+            reason=reason or None,
+            details={"from": before.value, "to": status.value},
+        )
 
 
 def follow_notice(s: Session, case_id: int, status: CaseStatus, actor: str, reason: str) -> None:
@@ -155,8 +172,15 @@ def follow_notice(s: Session, case_id: int, status: CaseStatus, actor: str, reas
     if status == case.status or status not in NEXT[case.status]:
         return
     before, case.status = case.status, status
-    audit.record(s, actor, "case.status", object_type="case", object_id=case_id,
-                 reason=reason, details={"from": before.value, "to": status.value})
+    audit.record(
+        s,
+        actor,
+        "case.status",
+        object_type="case",
+        object_id=case_id,
+        reason=reason,
+        details={"from": before.value, "to": status.value},
+    )
 
 
 def close_as_removed(s: Session, case_id: int, actor: str, reason: str) -> None:
@@ -164,8 +188,15 @@ def close_as_removed(s: Session, case_id: int, actor: str, reason: str) -> None:
     case = _live_case(s, case_id)
     case.status, case.closed_at, case.closed_by_id = CaseStatus.CLOSED, utcnow(), None
     case.closing_basis, case.closing_reason = ClosingBasis.REMOVED, reason
-    audit.record(s, actor, "case.closed", object_type="case", object_id=case.id,
-                 reason=reason, details={"basis": ClosingBasis.REMOVED.value})
+    audit.record(
+        s,
+        actor,
+        "case.closed",
+        object_type="case",
+        object_id=case.id,
+        reason=reason,
+        details={"basis": ClosingBasis.REMOVED.value},
+    )
 
 
 def _live_case(s: Session, case_id: int) -> Case:
@@ -185,14 +216,21 @@ def request_close(store: Store, principal: Principal, case_id: int, reason: str)
         raise CaseError("closing a case needs a reason")
     with store.sessions.begin() as s:
         case = _live_case(s, case_id)
-        statuses = set(s.scalars(select(Listing.status).where(
-            Listing.business_id == case.business_id)))
+        statuses = set(
+            s.scalars(select(Listing.status).where(Listing.business_id == case.business_id))
+        )
         if statuses and statuses == {ListingStatus.REMOVED}:
             _close(s, case, principal, ClosingBasis.REMOVED, reason)
             return True
         case.close_requested_by_id, case.close_request_reason = principal.user_id, reason
-        audit.record(s, principal.audit_name, "case.close_requested", object_type="case",
-                     object_id=case_id, reason=reason)
+        audit.record(
+            s,
+            principal.audit_name,
+            "case.close_requested",
+            object_type="case",
+            object_id=case_id,
+            reason=reason,
+        )
         return False
 
 
@@ -214,8 +252,15 @@ def approve_close(store: Store, principal: Principal, case_id: int, reason: str)
 def _close(s: Session, case: Case, principal: Principal, basis: ClosingBasis, reason: str) -> None:
     case.status, case.closed_at, case.closed_by_id = CaseStatus.CLOSED, utcnow(), principal.user_id
     case.closing_basis, case.closing_reason = basis, reason
-    audit.record(s, principal.audit_name, "case.closed", object_type="case", object_id=case.id,
-                 reason=reason, details={"basis": basis.value})
+    audit.record(
+        s,
+        principal.audit_name,
+        "case.closed",
+        object_type="case",
+        object_id=case.id,
+        reason=reason,
+        details={"basis": basis.value},
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,19 +274,26 @@ class TimelineEntry:
 def timeline(s: Session, case: Case) -> list[TimelineEntry]:
     """Everything done about the case, its business, listings, reports and notices: who,
     what, when (from the audit chain)."""
-    listings = [str(i) for i in s.scalars(select(Listing.id).where(
-        Listing.business_id == case.business_id))]
-    reports = [str(i) for i in s.scalars(select(CustomerReport.id).where(
-        CustomerReport.case_id == case.id))]
+    listings = [
+        str(i) for i in s.scalars(select(Listing.id).where(Listing.business_id == case.business_id))
+    ]
+    reports = [
+        str(i)
+        for i in s.scalars(select(CustomerReport.id).where(CustomerReport.case_id == case.id))
+    ]
     notices = [str(i) for i in s.scalars(select(Notice.id).where(Notice.case_id == case.id))]
-    wanted = ((AuditEvent.object_type == "case") & (AuditEvent.object_id == str(case.id))) | (
-        (AuditEvent.object_type == "business")
-        & (AuditEvent.object_id == str(case.business_id))
-    ) | ((AuditEvent.object_type == "listing") & AuditEvent.object_id.in_(listings)) | (
-        (AuditEvent.object_type == "customer_report") & AuditEvent.object_id.in_(reports)
-    ) | ((AuditEvent.object_type == "notice") & AuditEvent.object_id.in_(notices))
-    events = s.execute(select(AuditEvent.at, AuditEvent.actor, AuditEvent.action,
-                              AuditEvent.reason).where(wanted).order_by(AuditEvent.seq))
+    wanted = (
+        ((AuditEvent.object_type == "case") & (AuditEvent.object_id == str(case.id)))
+        | ((AuditEvent.object_type == "business") & (AuditEvent.object_id == str(case.business_id)))
+        | ((AuditEvent.object_type == "listing") & AuditEvent.object_id.in_(listings))
+        | ((AuditEvent.object_type == "customer_report") & AuditEvent.object_id.in_(reports))
+        | ((AuditEvent.object_type == "notice") & AuditEvent.object_id.in_(notices))
+    )
+    events = s.execute(
+        select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.reason)
+        .where(wanted)
+        .order_by(AuditEvent.seq)
+    )
     return [TimelineEntry(*e) for e in events]
 
 
@@ -297,8 +349,9 @@ def view_case(store: Store, principal: Principal, case_id: int) -> CaseView:
         assert business is not None
         listings = list(s.scalars(select(Listing).where(Listing.business_id == business.id)
                                   .order_by(Listing.id)))  # fmt: skip
-        reports = list(s.scalars(select(CustomerReport.reference).where(
-            CustomerReport.case_id == case.id)))
+        reports = list(
+            s.scalars(select(CustomerReport.reference).where(CustomerReport.case_id == case.id))
+        )
         notices = s.scalar(select(func.count()).where(Notice.case_id == case.id)) or 0
         closing = (f"{case.closing_basis.value}: {case.closing_reason}"
                    if case.closing_basis else None)  # fmt: skip

@@ -137,9 +137,12 @@ def request_erasure(store: Store, principal: Principal) -> int:
     """Ask for the household's data to be erased (once: an open request is returned)."""
     require(principal, Action.REQUEST_OWN_ERASURE)
     with store.sessions.begin() as s:
-        open_id = s.scalar(select(ErasureRequest.id).where(
-            ErasureRequest.household_id == principal.household_id,
-            ErasureRequest.status.in_([ErasureStatus.REQUESTED, ErasureStatus.APPROVED])))
+        open_id = s.scalar(
+            select(ErasureRequest.id).where(
+                ErasureRequest.household_id == principal.household_id,
+                ErasureRequest.status.in_([ErasureStatus.REQUESTED, ErasureStatus.APPROVED]),
+            )
+        )
         if open_id is not None:
             return open_id
         request = ErasureRequest(household_id=principal.household_id,

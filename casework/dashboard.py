@@ -43,19 +43,39 @@ def figures(store: Store, principal: Principal) -> list[Figure]:
     require(principal, Action.VIEW_DASHBOARD)
     with store.sessions() as s:
         listings = Counter(week_of(t) for t in s.scalars(select(Listing.first_seen)))
-        matched = Counter(week_of(t) for t in s.scalars(
-            select(ListingRow.first_seen).join(CandidateMatch).where(
-                CandidateMatch.review_state != ReviewState.REJECTED,
-                (CandidateMatch.decision == Decision.MATCH)
-                | (CandidateMatch.review_state == ReviewState.CONFIRMED)).distinct()))
+        matched = Counter(
+            week_of(t)
+            for t in s.scalars(
+                select(ListingRow.first_seen)
+                .join(CandidateMatch)
+                .where(
+                    CandidateMatch.review_state != ReviewState.REJECTED,
+                    (CandidateMatch.decision == Decision.MATCH)
+                    | (CandidateMatch.review_state == ReviewState.CONFIRMED),
+                )
+                .distinct()
+            )
+        )
         statuses = Counter(s.scalars(select(Case.status)))
-        sent = Counter(week_of(t) for t in s.scalars(
-            select(Notice.sent_at).where(Notice.sent_at.is_not(None))) if t)
-        complied = Counter(week_of(t) for t in s.scalars(select(AuditEvent.at).where(
-            AuditEvent.action == "case.status",
-            AuditEvent.details["to"].as_string() == CaseStatus.COMPLIED.value)))
-        removal = s.execute(select(Listing.id, Listing.first_seen, Listing.removed_at)
-                            .where(Listing.removed_at.is_not(None)).order_by(Listing.id)).all()
+        sent = Counter(
+            week_of(t)
+            for t in s.scalars(select(Notice.sent_at).where(Notice.sent_at.is_not(None)))
+            if t
+        )
+        complied = Counter(
+            week_of(t)
+            for t in s.scalars(
+                select(AuditEvent.at).where(
+                    AuditEvent.action == "case.status",
+                    AuditEvent.details["to"].as_string() == CaseStatus.COMPLIED.value,
+                )
+            )
+        )
+        removal = s.execute(
+            select(Listing.id, Listing.first_seen, Listing.removed_at)
+            .where(Listing.removed_at.is_not(None))
+            .order_by(Listing.id)
+        ).all()
     return [
         _weekly("found", "名簿と一致行（週ごと）", {"listings": listings, "matched_rows": matched}),
         Figure("cases", "案件の状態", ("status", "cases"),
@@ -72,4 +92,3 @@ def _weekly(name: str, title: str, series: dict[str, Counter[str]]) -> Figure:
     weeks = sorted(set().union(*series.values()))
     return Figure(name, title, ("week", *series),
                   [(w, *(c.get(w, 0) for c in series.values())) for w in weeks])  # fmt: skip
-

@@ -103,11 +103,22 @@ def approve(store: Store, principal: Principal, request_id: int) -> Erased:
 
 def _erase(s: Session, store: Store, household_id: int) -> Erased:
     vault, now = store.vault, utcnow()
-    persons = list(s.scalars(select(WatchlistPerson.id).where(
-        WatchlistPerson.household_id == household_id)))
-    s.execute(update(WatchlistPerson).where(WatchlistPerson.id.in_(persons)).values(
-        pii=vault.seal_json({}, PERSON_PII), phone_bidx=None, fax_bidx=None, email_bidx=None,
-        postal_bidx=None, row_digest=secrets.token_bytes(32), erased_at=now))
+    persons = list(
+        s.scalars(select(WatchlistPerson.id).where(WatchlistPerson.household_id == household_id))
+    )
+    s.execute(
+        update(WatchlistPerson)
+        .where(WatchlistPerson.id.in_(persons))
+        .values(
+            pii=vault.seal_json({}, PERSON_PII),
+            phone_bidx=None,
+            fax_bidx=None,
+            email_bidx=None,
+            postal_bidx=None,
+            row_digest=secrets.token_bytes(32),
+            erased_at=now,
+        )
+    )
     household = s.get(Household, household_id)
     assert household is not None
     # A code nobody can type (outside the letters' alphabet): no letter signs in any more.
@@ -115,14 +126,27 @@ def _erase(s: Session, store: Store, household_id: int) -> Erased:
     household.login_key_hash, household.login_key_sealed = secrets.token_bytes(32), None
     household.notify_opt_in, household.notify_email_sealed = False, None
     rows = _published_rows(s, persons)
-    s.execute(update(ListingRow).where(ListingRow.id.in_(rows)).values(
-        pii=vault.seal_json({}, LISTING_ROW_PII), phone_bidx=None, postal_bidx=None,
-        email_bidx=None))
-    reports = list(s.scalars(select(CustomerReport.id).where(
-        CustomerReport.household_id == household_id)))
-    s.execute(update(CustomerReport).where(CustomerReport.id.in_(reports)).values(
-        facts=vault.seal_json({}, REPORT_FACTS),
-        details_sealed=vault.seal_json({}, REPORT_DETAILS)))
+    s.execute(
+        update(ListingRow)
+        .where(ListingRow.id.in_(rows))
+        .values(
+            pii=vault.seal_json({}, LISTING_ROW_PII),
+            phone_bidx=None,
+            postal_bidx=None,
+            email_bidx=None,
+        )
+    )
+    reports = list(
+        s.scalars(select(CustomerReport.id).where(CustomerReport.household_id == household_id))
+    )
+    s.execute(
+        update(CustomerReport)
+        .where(CustomerReport.id.in_(reports))
+        .values(
+            facts=vault.seal_json({}, REPORT_FACTS),
+            details_sealed=vault.seal_json({}, REPORT_DETAILS),
+        )
+    )
     s.execute(delete(ReportAttachment).where(ReportAttachment.report_id.in_(reports)))
     return Erased(len(persons), len(rows), len(reports))
 
@@ -131,8 +155,10 @@ def _published_rows(s: Session, persons: list[int]) -> list[int]:
     """Rows the matcher decided, or a reviewer confirmed, were these persons (not those
     rejected: they are someone else's)."""
     query = select(CandidateMatch.listing_row_id).where(
-        CandidateMatch.person_id.in_(persons), CandidateMatch.listing_row_id.is_not(None),
+        CandidateMatch.person_id.in_(persons),
+        CandidateMatch.listing_row_id.is_not(None),
         CandidateMatch.review_state != ReviewState.REJECTED,
         (CandidateMatch.decision == Decision.MATCH)
-        | (CandidateMatch.review_state == ReviewState.CONFIRMED))
+        | (CandidateMatch.review_state == ReviewState.CONFIRMED),
+    )
     return sorted({r for r in s.scalars(query) if r is not None})

@@ -122,9 +122,14 @@ def _reasons(n: int, matched: int, expected: float, tail: float, seeds: bool, qu
                           "表記をそのまま使っています", {"rows": quirks}))  # fmt: skip
     if as_of is not None:
         months = abs((as_of - leak_date).days) / 30.44
-        out.append(Reason("date", f"この名簿のデータは{as_of:%Y年%m月}頃のもの（推定）。流出は"
-                          f"{leak_date:%Y年%m月}（{months:.0f}か月差）",
-                          {"as_of": as_of.isoformat(), "months_from_leak": round(months, 1)}))
+        out.append(
+            Reason(
+                "date",
+                f"この名簿のデータは{as_of:%Y年%m月}頃のもの（推定）。流出は"
+                f"{leak_date:%Y年%m月}（{months:.0f}か月差）",
+                {"as_of": as_of.isoformat(), "months_from_leak": round(months, 1)},
+            )
+        )
     return out
 
 
@@ -155,8 +160,11 @@ def _rows(store: Store, listing_id: int) -> tuple[dict[int, _Row], date | None]:
             raise LookupError(f"no listing {listing_id}")
         as_of = listing.as_of.date() if listing.as_of else None
         rows: dict[int, _Row] = {}
-        found = s.execute(select(ListingRow.id, ListingRow.pii).where(
-            ListingRow.listing_id == listing_id, ListingRow.gone_at.is_(None)))
+        found = s.execute(
+            select(ListingRow.id, ListingRow.pii).where(
+                ListingRow.listing_id == listing_id, ListingRow.gone_at.is_(None)
+            )
+        )
         for row_id, blob in found:
             rows[row_id] = _published(store.vault.open_json(blob, LISTING_ROW_PII), as_of)
         candidates = s.execute(

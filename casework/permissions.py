@@ -94,9 +94,7 @@ PERMISSIONS: dict[Action, frozenset[Actor]] = {
     Action.MANAGE_ERASURE: frozenset({Actor.ADMIN}),
     Action.VIEW_AUDIT: frozenset({Actor.AUDITOR, Actor.ADMIN}),
     Action.MANAGE_SOURCES: frozenset({Actor.INVESTIGATOR}),
-    Action.VIEW_DASHBOARD: frozenset(
-        {Actor.INVESTIGATOR, Actor.LEGAL, Actor.AUDITOR, Actor.ADMIN}
-    ),
+    Action.VIEW_DASHBOARD: frozenset({Actor.INVESTIGATOR, Actor.LEGAL, Actor.AUDITOR, Actor.ADMIN}),
     # Letters are the legal team's: investigators and the auditor read them.
     Action.VIEW_NOTICES: frozenset({Actor.INVESTIGATOR, Actor.LEGAL, Actor.AUDITOR}),
     Action.DRAFT_NOTICE: frozenset({Actor.LEGAL}),

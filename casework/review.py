@@ -39,7 +39,12 @@ class Label:
 
 
 def label_candidate(
-    store: Store, candidate_id: int, state: ReviewState, *, actor: str, note: str | None = None,
+    store: Store,
+    candidate_id: int,
+    state: ReviewState,
+    *,
+    actor: str,
+    note: str | None = None,
     reviewer_id: int | None = None,
 ) -> Label:
     """Record a reviewer's decision on one candidate match (audited: from, to)."""
@@ -118,8 +123,6 @@ def learn_from_reviews(
         )  # fmt: skip
         s.commit()
         return LearnResult(confirmed, rejected, record.id, before, after)
-
-
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,9 +40,17 @@ SIDE_BY_SIDE = {"name": "name", "name_kana": "name_kana", "birthdate": "birthdat
                 "gender": "gender", "address": "address", "postal_code": "postal_code",
                 "phone": "phone", "email": "email", "guardian_name": ""}  # fmt: skip
 # The matcher's fields (explanation) behind each field shown.
-LEVEL_FIELDS = {"name": ("family_name", "given_name"), "name_kana": (), "birthdate": ("birth",),
-                "gender": ("gender",), "address": ("place",), "postal_code": (),
-                "phone": ("phone",), "email": ("email",), "guardian_name": ("guardian",)}
+LEVEL_FIELDS = {
+    "name": ("family_name", "given_name"),
+    "name_kana": (),
+    "birthdate": ("birth",),
+    "gender": ("gender",),
+    "address": ("place",),
+    "postal_code": (),
+    "phone": ("phone",),
+    "email": ("email",),
+    "guardian_name": ("guardian",),
+}
 GRADE_ORDER = [Grade.CONCLUSIVE, Grade.STRONG, Grade.WEAK, Grade.NONE]
 
 

@@ -82,10 +82,17 @@ def view_report(store: Store, principal: Principal, report_id: int) -> ReportVie
         values = store.vault.open_json(report.facts, REPORT_FACTS)
         if report.details_sealed:
             values |= store.vault.open_json(report.details_sealed, REPORT_DETAILS)
-        files = [AttachmentInfo(a.id, a.filename, a.content_type, a.size) for a in s.scalars(
-            select(ReportAttachment).where(ReportAttachment.report_id == report.id))]
-        return ReportView(_summary(report, business),
-                          {k: mask_value(str(v)) for k, v in sorted(values.items())}, files)
+        files = [
+            AttachmentInfo(a.id, a.filename, a.content_type, a.size)
+            for a in s.scalars(
+                select(ReportAttachment).where(ReportAttachment.report_id == report.id)
+            )
+        ]
+        return ReportView(
+            _summary(report, business),
+            {k: mask_value(str(v)) for k, v in sorted(values.items())},
+            files,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +106,8 @@ def download_attachment(store: Store, principal: Principal, attachment_id: int) 
     """An attachment's bytes, for a download (audited as an export)."""
     require(principal, Action.DOWNLOAD_ATTACHMENT)
     query = restrict(select(ReportAttachment), principal, ReportAttachment).where(
-        ReportAttachment.id == attachment_id)
+        ReportAttachment.id == attachment_id
+    )
     with store.sessions.begin() as s:
         item = s.scalars(query).first()
         if item is None:
@@ -121,8 +129,9 @@ def find_household(store: Store, principal: Principal, code: str) -> HouseholdRe
     """The household of a caller's registration code (audited: who looked up which)."""
     require(principal, Action.FIND_HOUSEHOLD_BY_CODE)
     with store.sessions.begin() as s:
-        household = s.scalars(select(Household).where(
-            Household.registration_code == canonical_code(code)[:20])).first()
+        household = s.scalars(
+            select(Household).where(Household.registration_code == canonical_code(code)[:20])
+        ).first()
         if household is None:
             raise NotFound("no household has this registration code")
         audit.record(s, principal.audit_name, "household.looked_up", object_type="household",

@@ -309,7 +309,11 @@ class EvidenceMiddleware:
         return response
 
     def _record(
-        self, ctx: CrawlContext, response: Response, written: Written, fetched_at: datetime,
+        self,
+        ctx: CrawlContext,
+        response: Response,
+        written: Written,
+        fetched_at: datetime,
         reason: object,
     ) -> int:
         """The capture's row (its id goes with the request, for the rows read from it)."""

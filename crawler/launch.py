@@ -61,8 +61,8 @@ def scrapy_settings(store: Store, src: Source) -> dict[str, str]:
     s = store.settings
     opts = SourceOptions.parse(src.options)
     max_bytes = opts.max_response_bytes or s.crawler_max_response_bytes
-    throttle = (s.crawler_autothrottle and not src.is_local) if opts.throttle is None else (
-        opts.throttle
+    throttle = (
+        (s.crawler_autothrottle and not src.is_local) if opts.throttle is None else (opts.throttle)
     )
     out = {
         "USER_AGENT": s.crawler_user_agent,

@@ -202,8 +202,10 @@ def _headers(response: Response) -> list[tuple[str, str]]:
 
 def render_error(crawler: Crawler, url: str, exc: BaseException) -> None:
     """Record why a page could not be rendered (it is then read as fetched)."""
-    why = "render timed out" if isinstance(exc, TimeoutError) else (
-        (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    why = (
+        "render timed out"
+        if isinstance(exc, TimeoutError)
+        else ((str(exc).strip().splitlines() or [type(exc).__name__])[0])
     )
     errors = CrawlContext.of(crawler).counters.render_errors
     if len(errors) < MAX_INCIDENTS:

@@ -302,8 +302,7 @@ class GuardedResolver(CachingHostnameResolver):
         except ValueError:
             kind = "not an IP address"
         why = (
-            f"{host} resolved at connect time to a non-public address, {ip} ({kind}): "
-            "not connected"
+            f"{host} resolved at connect time to a non-public address, {ip} ({kind}): not connected"
         )
         if (host, port) in self._reported:
             return

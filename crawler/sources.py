@@ -106,9 +106,7 @@ class SourceSummary:
 def list_sources(store: Store) -> list[SourceSummary]:
     """Every source, oldest first, with its listing count and its last crawl: one query."""
     listings = (
-        select(Listing.source_id, func.count().label("n"))
-        .group_by(Listing.source_id)
-        .subquery()
+        select(Listing.source_id, func.count().label("n")).group_by(Listing.source_id).subquery()
     )
     last = (
         select(Crawl.source_id, func.max(Crawl.id).label("crawl_id"))

@@ -67,15 +67,17 @@ def track_listings(
             if not complete:
                 listing.row_count = max(listing.row_count, count)
                 continue
-            gone = _rowcount(session.execute(
-                update(ListingRow)
-                .where(
-                    ListingRow.listing_id == listing.id,
-                    ListingRow.gone_at.is_(None),
-                    ListingRow.last_seen < crawl_started,
+            gone = _rowcount(
+                session.execute(
+                    update(ListingRow)
+                    .where(
+                        ListingRow.listing_id == listing.id,
+                        ListingRow.gone_at.is_(None),
+                        ListingRow.last_seen < crawl_started,
+                    )
+                    .values(gone_at=now)
                 )
-                .values(gone_at=now)
-            ))
+            )
             out.rows_gone += gone
             listing.row_count = count
             listing.removed_at = None
@@ -90,11 +92,13 @@ def track_listings(
             # a shrunk listing stays shrunk while it holds no more than after the cut
         elif complete and listing.status != ListingStatus.REMOVED:
             before = listing.row_count
-            out.rows_gone += _rowcount(session.execute(
-                update(ListingRow)
-                .where(ListingRow.listing_id == listing.id, ListingRow.gone_at.is_(None))
-                .values(gone_at=now)
-            ))
+            out.rows_gone += _rowcount(
+                session.execute(
+                    update(ListingRow)
+                    .where(ListingRow.listing_id == listing.id, ListingRow.gone_at.is_(None))
+                    .values(gone_at=now)
+                )
+            )
             listing.status = ListingStatus.REMOVED
             listing.removed_at = now
             out.removed.append(listing.id)

@@ -129,11 +129,12 @@ def _match_pref(g: Gazetteer, key: str) -> list[tuple[str, int]]:
     return out
 
 
-def _match_cities(table: dict[str, list[City]], lengths: dict[str, tuple[int, ...]],
-                  key: str, pos: int) -> list[tuple[City, int]]:
+def _match_cities(
+    table: dict[str, list[City]], lengths: dict[str, tuple[int, ...]], key: str, pos: int
+) -> list[tuple[City, int]]:
     out: list[tuple[City, int]] = []
-    for n in lengths.get(key[pos:pos + 1], ()):
-        found = table.get(key[pos:pos + n])
+    for n in lengths.get(key[pos : pos + 1], ()):
+        found = table.get(key[pos : pos + n])
         if found:
             out.extend([(c, pos + n) for c in found])
     return out
@@ -148,11 +149,15 @@ def _match_town(city: City, key: str, pos: int) -> tuple[TownEntry, int] | None:
         starts.append(pos + 1)
     best: tuple[TownEntry, int] | None = None
     for start in starts:
-        for n in city.lengths_by_first.get(key[start:start + 1], ()):
-            e = towns.get(key[start:start + n])
+        for n in city.lengths_by_first.get(key[start : start + 1], ()):
+            e = towns.get(key[start : start + n])
             if e is not None:
-                if best is None or start + n > best[1] or (
-                    start + n == best[1] and e[1] and not best[0][1]  # 丁目 or not
+                if (
+                    best is None
+                    or start + n > best[1]
+                    or (
+                        start + n == best[1] and e[1] and not best[0][1]  # 丁目 or not
+                    )
                 ):
                     best = (e, start + n)
                 break
@@ -182,9 +187,7 @@ def _find_town(city: City, key: str, pos: int) -> tuple[TownEntry, int, int] | N
 # The lots most addresses end with (484番地, 25番24号, 7-9, 1-2-3): what the general loop
 # below makes of them, in one regex match.
 # Numbers are always parted by a separator, so a regex backtrack never splits one (19号).
-_PLAIN_LOT = re.compile(
-    r"([0-9]{1,11})(?:号|(?:番地?|-)(?:([0-9]{1,11})(?:号|-([0-9]{1,2}))?)?)?"
-)
+_PLAIN_LOT = re.compile(r"([0-9]{1,11})(?:号|(?:番地?|-)(?:([0-9]{1,11})(?:号|-([0-9]{1,2}))?)?)?")
 
 
 def _split_block(text: str) -> tuple[str, str, str, str]:
@@ -195,7 +198,7 @@ def _split_block(text: str) -> tuple[str, str, str, str]:
     m = _FIRST_NUM.search(text)
     if m is None:
         return "", "", _LEAD_SEP.sub("", text), ""
-    rest = text[:m.start()].strip("-ノの ")
+    rest = text[: m.start()].strip("-ノの ")
     i = m.start()
     parts: list[str] = []
     room = ""
@@ -221,12 +224,12 @@ def _split_block(text: str) -> tuple[str, str, str, str]:
         rm = _ROOM_WORD.search(tail)
         if rm:
             room = rm.group(1) or rm.group(2) or rm.group(3)
-            tail = (tail[:rm.start()] + tail[rm.end():]).strip(" -")
+            tail = (tail[: rm.start()] + tail[rm.end() :]).strip(" -")
         else:
             rm = _ROOM_TAIL.search(tail)
             if rm and rm.start() > 0 and tail[rm.start() - 1] in " -":
                 room = rm.group(1)
-                tail = tail[:rm.start()].strip(" -")
+                tail = tail[: rm.start()].strip(" -")
     if room:
         room = str(int(room)) if len(room) < 12 else room
     return rest, "-".join(parts), tail.strip(), room
@@ -308,7 +311,7 @@ def _prepare_parts(s: str) -> tuple[str, str]:
     m = _POSTAL.match(text) or _POSTAL_ANY.search(text)
     if m:
         postal = m.group(1) + m.group(2)
-        text = (text[:m.start()] + " " + text[m.end():]).strip()
+        text = (text[: m.start()] + " " + text[m.end() :]).strip()
         text = _SPACES.sub("", text)
     if text.startswith("日本"):
         text = text[3:] if text.startswith("日本国") else text[2:]
@@ -353,8 +356,7 @@ def _find_city(g: Gazetteer, key: str, postal: str) -> tuple[str, int, list[tupl
     return pref, pos, candidates
 
 
-def _town_and_chome(text: str, town_hit: tuple[TownEntry, int, int]
-                    ) -> tuple[str, int | None, int]:
+def _town_and_chome(text: str, town_hit: tuple[TownEntry, int, int]) -> tuple[str, int | None, int]:
     """The town as the gazetteer spells it (with its 丁目 in kanji numerals when the text
     gives a valid one), the 丁目, and where the text goes on after them."""
     (name, chome_valid, plain, base), _, pos = town_hit

@@ -90,8 +90,11 @@ def row_keys(
     :func:`~matcher.index.person_keys` gives each row, computed column by column."""
     del index  # the ids are already in the batch's columns
     c = batch.cols
-    r = np.arange(len(batch), dtype=np.int64) if rows is None else \
-        np.asarray(rows, dtype=np.int64).reshape(-1)
+    r = (
+        np.arange(len(batch), dtype=np.int64)
+        if rows is None
+        else np.asarray(rows, dtype=np.int64).reshape(-1)
+    )
     fam, giv, fam_l, giv_l = c["fam"][r], c["giv"][r], c["fam_l"][r], c["giv_l"][r]
     out: dict[str, tuple[I64, I64]] = {}
 
@@ -118,12 +121,24 @@ def row_keys(
     # Romaji of unknown order also files the given name's reading as the family name's.
     alt = has_post & (c["order_known"][r] == 0) & (giv_l > 0) & (giv_l != fam_l)
     fam_ok = has_post & (fam_l > 0)
-    put("postal_fam", np.concatenate([r[fam_ok], r[alt]]),
-        np.concatenate([post[fam_ok] | fam_l[fam_ok], post[alt] | giv_l[alt]]))
+    put(
+        "postal_fam",
+        np.concatenate([r[fam_ok], r[alt]]),
+        np.concatenate([post[fam_ok] | fam_l[fam_ok], post[alt] | giv_l[alt]]),
+    )
     put("postal_kanji", r, np.where(has_post & (fam > 0), post | fam, 0))
     put("block", r, c["block"][r])
-    # Every year a birth interval of up to 800 days touches (a day, a month, an age's year).
-    lo, hi = c["birth_lo"][r].tolist(), c["birth_hi"][r].tolist()
+    ry, years, at = _birth_years(c["birth_lo"][r], c["birth_hi"][r], r)
+    put("kana_year", ry, name_year_keys(fam_l[at], giv_l[at], years, False))
+    put("kanji_year", ry, name_year_keys(fam[at], giv[at], years, True))
+    put("email", r, c["email"][r])
+    return {k: out[k] for k in KEY_KINDS}
+
+
+def _birth_years(lo_days: I64, hi_days: I64, r: I64) -> tuple[I64, I64, I64]:
+    """Every year a birth interval of up to 800 days touches (a day, a month, an age's
+    year): (row of each, the year, the position in ``r`` of its row)."""
+    lo, hi = lo_days.tolist(), hi_days.tolist()
     spans = [
         (date.fromordinal(a).year, date.fromordinal(b).year) if a and b and b - a <= 800
         else (0, -1)
@@ -131,14 +146,8 @@ def row_keys(
     ]  # fmt: skip
     first = np.array([a for a, _ in spans], dtype=np.int64)
     count = np.array([max(b - a + 1, 0) for a, b in spans], dtype=np.int64)
-    ry = np.repeat(r, count)
     nth = np.arange(int(count.sum()), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-    years = np.repeat(first, count) + nth
-    at = np.repeat(np.arange(len(r)), count)
-    put("kana_year", ry, name_year_keys(fam_l[at], giv_l[at], years, False))
-    put("kanji_year", ry, name_year_keys(fam[at], giv[at], years, True))
-    put("email", r, c["email"][r])
-    return {k: out[k] for k in KEY_KINDS}
+    return np.repeat(r, count), np.repeat(first, count) + nth, np.repeat(np.arange(len(r)), count)
 
 
 def _pairs(pairs: list[tuple[int, int]]) -> tuple[I64, I64]:
@@ -147,9 +156,7 @@ def _pairs(pairs: list[tuple[int, int]]) -> tuple[I64, I64]:
     return rows, np.array([k for _, k in pairs], dtype=np.int64)
 
 
-def candidates(
-    index: IndexReader, keys: dict[str, tuple[I64, I64]]
-) -> tuple[I64, I64]:
+def candidates(index: IndexReader, keys: dict[str, tuple[I64, I64]]) -> tuple[I64, I64]:
     """Distinct (row, person position) pairs sharing at least one blocking key."""
     all_r: list[I64] = []
     all_p: list[I64] = []
@@ -184,8 +191,9 @@ def sorted_unique(a: I64) -> I64:
 _PLAUSIBLE = ("fam", "giv", "fam_l", "giv_l", "block", "phone", "email")
 
 
-def plausible(index: IndexReader, batch: ListingBatch, rows: I64, pos: I64
-              ) -> npt.NDArray[np.bool_]:
+def plausible(
+    index: IndexReader, batch: ListingBatch, rows: I64, pos: I64
+) -> npt.NDArray[np.bool_]:
     """Pairs worth comparing: some name part agrees, or the phone, lot or e-mail does.
 
     A pair with neither (another family's masked number that happens to fit, a stranger with
@@ -204,9 +212,11 @@ def plausible(index: IndexReader, batch: ListingBatch, rows: I64, pos: I64
     block = c["block"][rows]
     phone = c["phone"][rows]
     email = c["email"][rows]
-    located = ((block != 0) & (block == p["block"])) | (
-        (phone > 0) & (phone == p["phone"])
-    ) | ((email != 0) & (email == p["email"]))
+    located = (
+        ((block != 0) & (block == p["block"]))
+        | ((phone > 0) & (phone == p["phone"]))
+        | ((email != 0) & (email == p["email"]))
+    )
     several = np.flatnonzero(c["multi"][rows] == 1) if c["multi"].any() else rows[:0]
     if len(several):
         numbers = Numbers(index, batch)

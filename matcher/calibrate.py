@@ -16,8 +16,9 @@ import numpy.typing as npt
 F64 = npt.NDArray[np.float64]
 
 
-def platt(logit_bits: F64, labels: npt.NDArray[np.bool_], iterations: int = 200
-          ) -> tuple[float, float]:
+def platt(
+    logit_bits: F64, labels: npt.NDArray[np.bool_], iterations: int = 200
+) -> tuple[float, float]:
     """(a, b) maximising the likelihood of ``labels`` under sigmoid2(a·x + b) (Newton)."""
     raw = np.clip(np.asarray(logit_bits, dtype=np.float64), -60, 60)
     y = np.asarray(labels, dtype=np.float64)
@@ -45,8 +46,9 @@ def platt(logit_bits: F64, labels: npt.NDArray[np.bool_], iterations: int = 200
     return float(a / sd), float(b - a * mu / sd)
 
 
-def reliability(scores: F64, labels: npt.NDArray[np.bool_], bins: int = 10
-                ) -> list[tuple[float, float, float, int]]:
+def reliability(
+    scores: F64, labels: npt.NDArray[np.bool_], bins: int = 10
+) -> list[tuple[float, float, float, int]]:
     """(bin low, mean score, observed rate, count) per score bin; and nothing for empty bins."""
     edges = np.linspace(0, 1, bins + 1)
     out: list[tuple[float, float, float, int]] = []
@@ -54,8 +56,14 @@ def reliability(scores: F64, labels: npt.NDArray[np.bool_], bins: int = 10
     for b in range(bins):
         sel = which == b
         if sel.any():
-            out.append((float(edges[b]), float(scores[sel].mean()),
-                        float(np.mean(labels[sel])), int(sel.sum())))
+            out.append(
+                (
+                    float(edges[b]),
+                    float(scores[sel].mean()),
+                    float(np.mean(labels[sel])),
+                    int(sel.sum()),
+                )
+            )
     return out
 
 

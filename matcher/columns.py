@@ -81,8 +81,12 @@ class PackedStrings:
     def many(self, positions: npt.NDArray[np.integer]) -> list[str]:
         """The strings at ``positions``, decoded in one pass over their offsets."""
         data, offsets = self.data, self.offsets
-        return [data[a:b].tobytes().decode("utf-8") for a, b in zip(
-            offsets[positions].tolist(), offsets[positions + 1].tolist(), strict=True)]
+        return [
+            data[a:b].tobytes().decode("utf-8")
+            for a, b in zip(
+                offsets[positions].tolist(), offsets[positions + 1].tolist(), strict=True
+            )
+        ]
 
     def all(self) -> list[str]:
         """Every string, in order (decoded from one copy of the buffer)."""

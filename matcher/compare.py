@@ -146,8 +146,11 @@ def _names(pairs: _Pairs, several: tuple[I64, I8, F64]) -> tuple[Levels, Levels]
     return family, given
 
 
-def _name_levels(pairs: _Pairs, levels: type[FamilyName] | type[GivenName],
-                 values: tuple[I64, I64, npt.NDArray[Any], npt.NDArray[Any]]) -> Levels:
+def _name_levels(
+    pairs: _Pairs,
+    levels: type[FamilyName] | type[GivenName],
+    values: tuple[I64, I64, npt.NDArray[Any], npt.NDArray[Any]],
+) -> Levels:
     """One name part's levels from its kanji and loose reading (row's, person's)."""
     row_k, row_l, per_k, per_l = values
     lv, lu = pairs.empty()
@@ -182,8 +185,14 @@ def _resplit_unspaced(pairs: _Pairs) -> Override:
         f = feats[int(pairs.rows[i])]
         pf = kanji.word(int(p["fam"][i]))
         full = f.fam + f.giv
-        if (f.unspaced & UNSPACED_NAME and f.fam and pf and f.fam != pf
-                and full.startswith(pf) and len(full) > len(pf)):
+        if (
+            f.unspaced & UNSPACED_NAME
+            and f.fam
+            and pf
+            and f.fam != pf
+            and full.startswith(pf)
+            and len(full) > len(pf)
+        ):
             cut = len(pf)
             written = f.fam_w + f.giv_w
             c["fam"][i], c["giv"][i] = kanji.get(pf), kanji.get(full[cut:])
@@ -192,10 +201,16 @@ def _resplit_unspaced(pairs: _Pairs) -> Override:
             override[(i, 0, "w")], override[(i, 1, "w")] = written[:cut], written[cut:]
         lf = loose.word(int(p["fam_l"][i]))
         full_l = f.fam_l + f.giv_l
-        if (f.unspaced & UNSPACED_READING and f.fam_l and lf and f.fam_l != lf
-                and full_l.startswith(lf) and len(full_l) > len(lf)):
-            c["fam_l"][i], c["giv_l"][i] = loose.get(lf), loose.get(full_l[len(lf):])
-            override[(i, 0, "l")], override[(i, 1, "l")] = lf, full_l[len(lf):]
+        if (
+            f.unspaced & UNSPACED_READING
+            and f.fam_l
+            and lf
+            and f.fam_l != lf
+            and full_l.startswith(lf)
+            and len(full_l) > len(lf)
+        ):
+            c["fam_l"][i], c["giv_l"][i] = loose.get(lf), loose.get(full_l[len(lf) :])
+            override[(i, 0, "l")], override[(i, 1, "l")] = lf, full_l[len(lf) :]
     return override
 
 
@@ -239,21 +254,31 @@ def _typos(pairs: _Pairs, name: tuple[int, type[FamilyName] | type[GivenName]], 
     for j, i in enumerate(todo.tolist()):
         a, b = row_k[j], per_k[j]
         kana, theirs = row_kana[j], per_kana[j]
-        if (a and len(a) == len(b) and (confusable_typo(a, b)
-                                        or confusable_typo(row_kw[j], per_kw[j])
-                                        or confusable_typo(row_kw[j], b))) or (
-            kana and len(kana) == len(theirs)
-            and (confusable_typo(kana, theirs)
-                 # the reading keeps ー for a written ウ (タロウ → タロー)
-                 or confusable_typo(kana, theirs.replace("ー", "ウ")))
+        if (
+            a
+            and len(a) == len(b)
+            and (
+                confusable_typo(a, b)
+                or confusable_typo(row_kw[j], per_kw[j])
+                or confusable_typo(row_kw[j], b)
+            )
+        ) or (
+            kana
+            and len(kana) == len(theirs)
+            and (
+                confusable_typo(kana, theirs)
+                # the reading keeps ー for a written ウ (タロウ → タロー)
+                or confusable_typo(kana, theirs.replace("ー", "ウ"))
+            )
         ):
             levels[i] = table.TYPO
         elif sim[j] >= FUZZY_MIN and row_l[j] and per_l[j]:
             levels[i] = table.FUZZY
 
 
-def _row_strings(pairs: _Pairs, part: int, todo: I64, swap: npt.NDArray[np.bool_],
-                 override: Override) -> tuple[list[str], list[str], list[str], list[str]]:
+def _row_strings(
+    pairs: _Pairs, part: int, todo: I64, swap: npt.NDArray[np.bool_], override: Override
+) -> tuple[list[str], list[str], list[str], list[str]]:
     """The rows' kanji, kanji as written, reading and loose reading of name ``part`` (the
     other part's reading where the pair reads the romaji the other way round)."""
     feats = [pairs.batch.feats[r] for r in pairs.rows[todo].tolist()]
@@ -269,14 +294,19 @@ def _row_strings(pairs: _Pairs, part: int, todo: I64, swap: npt.NDArray[np.bool_
     return row_k, row_kw, row_kana, row_l
 
 
-def _person_strings(pairs: _Pairs, part: int, todo: I64
-                    ) -> tuple[list[str], list[str], list[str], list[str]]:
+def _person_strings(
+    pairs: _Pairs, part: int, todo: I64
+) -> tuple[list[str], list[str], list[str], list[str]]:
     """The persons' kanji, kanji as written, reading and loose reading of name ``part``."""
     p, vocabs = pairs.person, pairs.index.vocabs
     prefix = ("fam", "giv")[part]
     kanji, kana, loose = vocabs["kanji"], vocabs["kana"], vocabs["loose"]
-    return (kanji.words_at(p[prefix][todo]), kanji.words_at(p[prefix + "_w"][todo]),
-            kana.words_at(p[prefix + "_k"][todo]), loose.words_at(p[prefix + "_l"][todo]))
+    return (
+        kanji.words_at(p[prefix][todo]),
+        kanji.words_at(p[prefix + "_w"][todo]),
+        kana.words_at(p[prefix + "_k"][todo]),
+        loose.words_at(p[prefix + "_l"][todo]),
+    )
 
 
 _GETTERS = (
@@ -417,7 +447,8 @@ def _masked_log2u(pairs: _Pairs, digits: str, cache: dict[str, float]) -> float:
         counts = [
             int(pairs.index.count(kind, np.array([k], dtype=np.int64))[0])
             for kind, k in (
-                ("ph_tail", phone_tail_key(digits)), ("ph_head", phone_head_key(digits))
+                ("ph_tail", phone_tail_key(digits)),
+                ("ph_head", phone_head_key(digits)),
             )
             if k
         ]

@@ -66,8 +66,10 @@ def locating(cmp: Comparison) -> Bool:
     strong = ((lv["place"] >= Place.UNIT) | (lv["phone"] == Phone.EXACT)) & ~(
         (family == FamilyName.DISAGREE) & (birth == Birth.DISAGREE)
     )
-    guardian = (lv["guardian"] == Guardian.AGREE) & (birth >= GUARDIAN_BIRTH) & (
-        lv["given_name"] >= GivenName.READING
+    guardian = (
+        (lv["guardian"] == Guardian.AGREE)
+        & (birth >= GUARDIAN_BIRTH)
+        & (lv["given_name"] >= GivenName.READING)
     )
     if guardian.any():
         lu = cmp.log2u
@@ -77,9 +79,12 @@ def locating(cmp: Comparison) -> Bool:
                                                      "guardian")), np.zeros(len(cmp))
         )  # fmt: skip
         guardian &= shared <= GUARDIAN_RARITY_BITS
-    email = (lv["email"] == Email.AGREE) & (family >= FamilyName.READING) & (
-        birth != Birth.DISAGREE
-    ) & (birth != Birth.NEAR)
+    email = (
+        (lv["email"] == Email.AGREE)
+        & (family >= FamilyName.READING)
+        & (birth != Birth.DISAGREE)
+        & (birth != Birth.NEAR)
+    )
     located = weak | strong | email | guardian
     return np.asarray(located, dtype=np.bool_)
 
@@ -209,5 +214,11 @@ def _minimise(fun: Callable[[F64], float], theta: F64, iterations: int = 60) -> 
     return theta
 
 
-__all__ = ["RowGroups", "final_bits", "fit_in_context", "household_best", "locating",
-           "unlocated_bits"]
+__all__ = [
+    "RowGroups",
+    "final_bits",
+    "fit_in_context",
+    "household_best",
+    "locating",
+    "unlocated_bits",
+]

@@ -184,8 +184,7 @@ def _rank(cmp: Comparison, scored: _Scored, households: I64) -> _Ranked:
                    probability(final), rank, trail)  # fmt: skip
 
 
-def _verdicts(cmp: Comparison, scored: _Scored, ranked: _Ranked, t: Thresholds
-              ) -> tuple[I8, I8]:
+def _verdicts(cmp: Comparison, scored: _Scored, ranked: _Ranked, t: Thresholds) -> tuple[I8, I8]:
     """Each ranked candidate's :class:`Verdict` and :class:`Cap`."""
     best, score = ranked.best, ranked.score
     starts, lengths = ranked.groups.starts, ranked.groups.lengths
@@ -197,23 +196,25 @@ def _verdicts(cmp: Comparison, scored: _Scored, ranked: _Ranked, t: Thresholds
     # calibrated score, unless another household of the row is far more likely: a namesake
     # with the same birth date elsewhere is `review`, never `match` nor dropped.
     family, given, birth, email = (
-        cmp.levels[f][best] for f in ("family_name", "given_name", "birth", "email"))
-    same_person = (family >= FamilyName.READING) & (given >= GivenName.READING) & (
-        birth == Birth.EXACT)
+        cmp.levels[f][best] for f in ("family_name", "given_name", "birth", "email")
+    )
+    same_person = (
+        (family >= FamilyName.READING) & (given >= GivenName.READING) & (birth == Birth.EXACT)
+    )
     verdict[alone & same_person & (ranked.trail < NEAR_BITS)] = Verdict.REVIEW
     # Two located households that each clear the bar on their own, neither far more
     # plausibly the row's household: the model's odds are least trustworthy exactly there
     # (its fields are not independent), so a reviewer decides, whatever the rivals term
     # leaves of the weaker one.
-    clear = (probability(scored.adjusted[best]) >= t.match) & located & (
-        ranked.share > -NEAR_BITS)
+    clear = (probability(scored.adjusted[best]) >= t.match) & located & (ranked.share > -NEAR_BITS)
     contested = np.repeat(np.add.reduceat(clear, starts), lengths) > 1
     # A match names a person: something about the person must agree, not only the
     # household (a nameless record — an unborn child — at the row's address is not the
     # row's adult).
     personal = (given >= GivenName.FUZZY) | (birth >= Birth.RANGE) | (email == Email.AGREE)
     verdict[(score >= t.match) & located & (ranked.rank == 0) & ~contested & personal] = (
-        Verdict.MATCH)
+        Verdict.MATCH
+    )
     cap = np.zeros(len(best), dtype=np.int8)  # later reasons win: the most telling one
     capped = alone & (verdict < Verdict.MATCH)
     cap[capped & ~personal] = Cap.NOTHING_PERSONAL

@@ -32,8 +32,10 @@ DERIVED: dict[str, tuple[str, ...]] = {
 
 
 def name_year_keys(
-    a: npt.NDArray[np.signedinteger[Any]], b: npt.NDArray[np.signedinteger[Any]],
-    year: npt.NDArray[np.int64], ordered: bool,
+    a: npt.NDArray[np.signedinteger[Any]],
+    b: npt.NDArray[np.signedinteger[Any]],
+    year: npt.NDArray[np.int64],
+    ordered: bool,
 ) -> I64:
     """:func:`name_year_key` of whole columns (ids of -1 or 0: no key)."""
     a64, b64 = a.astype(np.int64), b.astype(np.int64)
@@ -108,5 +110,13 @@ def derived_keys(kind: str, c: Mapping[str, npt.NDArray[Any]]) -> I64:
     raise KeyError(kind)
 
 
-__all__ = ["DERIVED", "YEAR0", "birth_years", "derived_keys", "name_year_key",
-           "name_year_keys", "phone_head_keys", "phone_tail_keys"]
+__all__ = [
+    "DERIVED",
+    "YEAR0",
+    "birth_years",
+    "derived_keys",
+    "name_year_key",
+    "name_year_keys",
+    "phone_head_keys",
+    "phone_tail_keys",
+]

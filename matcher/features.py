@@ -71,7 +71,7 @@ def place_from(address: str, postal: str) -> Place:
         base = a_town
         suffix = _CHOME_SUFFIX.search(a_town)
         if suffix:  # 四丁目, or Sakai's 一丁: the number files with the lot, the name without it
-            base = a_town[:suffix.start()]
+            base = a_town[: suffix.start()]
             chome = chome or kanji_to_int(suffix.group(1))
         lot = _DIGITS.findall(block)
         room = a_room or _trailing_room(building)
@@ -185,7 +185,7 @@ def _part(raw: str) -> _Part:
 
 
 def _fast_split(s: str) -> tuple[_Part, _Part] | None:
-    """"山田 太郎" / "ヤマダ　タロウ": the common, cheap case (two parts, CJK only)."""
+    """ "山田 太郎" / "ヤマダ　タロウ": the common, cheap case (two parts, CJK only)."""
     parts = s.split()
     if len(parts) != 2 or parts[1].endswith(_HONORIFIC_END):
         return None
@@ -236,9 +236,7 @@ def _split_by_name(f: Features, n: Name | None, unspaced: str) -> bool:
     """An unspaced reading (オカダダイスケ) beside a spaced romaji or kana name (OKADA DAISUKE,
     ふじさう みさき): the name says where the family name ends, and the reading which way
     round the name is."""
-    if not unspaced or n is None or n.script not in ("latin", "kana") or not (
-        n.family and n.given
-    ):
+    if not unspaced or n is None or n.script not in ("latin", "kana") or not (n.family and n.given):
         return False
     # Loose readings of the whole, not of the parts: the fold of ノオ to ノ spans the cut
     # (イナノ|オサム is イナノサム).
@@ -347,8 +345,11 @@ def listing_features(row: Mapping[str, str]) -> Features:
                 f.guardian_giv_l = loose_kana(gn.given)
         elif gn.given or gn.family:
             # A romaji guardian name may be either way round: keep both parts' readings.
-            f.guardian_giv_l = loose_kana(gn.given) + "|" + loose_kana(gn.family) \
-                if gn.script == "latin" else loose_kana(gn.given)
+            f.guardian_giv_l = (
+                loose_kana(gn.given) + "|" + loose_kana(gn.family)
+                if gn.script == "latin"
+                else loose_kana(gn.given)
+            )
     return f
 
 

@@ -36,12 +36,53 @@ from matcher.text import SparseTranslation, width
 from matcher.variants import variant_table
 
 PREFECTURES = (
-    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
-    "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県",
-    "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府",
-    "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
-    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
-    "鹿児島県", "沖縄県",
+    "北海道",
+    "青森県",
+    "岩手県",
+    "宮城県",
+    "秋田県",
+    "山形県",
+    "福島県",
+    "茨城県",
+    "栃木県",
+    "群馬県",
+    "埼玉県",
+    "千葉県",
+    "東京都",
+    "神奈川県",
+    "新潟県",
+    "富山県",
+    "石川県",
+    "福井県",
+    "山梨県",
+    "長野県",
+    "岐阜県",
+    "静岡県",
+    "愛知県",
+    "三重県",
+    "滋賀県",
+    "京都府",
+    "大阪府",
+    "兵庫県",
+    "奈良県",
+    "和歌山県",
+    "鳥取県",
+    "島根県",
+    "岡山県",
+    "広島県",
+    "山口県",
+    "徳島県",
+    "香川県",
+    "愛媛県",
+    "高知県",
+    "福岡県",
+    "佐賀県",
+    "長崎県",
+    "熊本県",
+    "大分県",
+    "宮崎県",
+    "鹿児島県",
+    "沖縄県",
 )
 _INNER_AZA = re.compile(r"^(.{2,}?)(?:大字|字)(.{2,})$")
 _COUNTERS = "条線号丁番区地割ノの"
@@ -189,7 +230,7 @@ def _city_keys(name: str) -> set[str]:
     keys = _name_keys(name)
     # 三重郡菰野町 is also written 菰野町; but 小郡市/蒲郡市 are cities, not 郡 + "市".
     if "郡" in name[1:] and name[-1] in "町村":
-        keys |= _name_keys(name[name.index("郡") + 1:])
+        keys |= _name_keys(name[name.index("郡") + 1 :])
     m = re.match(r"^(.+?市)(.+区)$", name)
     if m:
         keys |= _name_keys(m.group(2))
@@ -307,8 +348,9 @@ def from_plain(t: tuple[Any, ...]) -> Gazetteer:
     return Gazetteer(
         prefs=prefs,
         pref_lengths=pref_lengths,
-        cities_in={p: {k: [cities[i] for i in cs] for k, cs in d.items()}
-                   for p, d in cities_in.items()},
+        cities_in={
+            p: {k: [cities[i] for i in cs] for k, cs in d.items()} for p, d in cities_in.items()
+        },
         cities_all={k: [cities[i] for i in cs] for k, cs in cities_all.items()},
         city_lengths=city_lengths,
         city_by_name={k: cities[i] for k, i in by_name.items()},

@@ -57,6 +57,7 @@ _FORMAT_FAMILY = "leakwatch-match-index-"
 class IndexFormatError(ValueError):
     """The index was saved by another version of LeakWatch: build it again."""
 
+
 # field -> (dtype, vocabulary or None)
 COLUMNS: dict[str, tuple[type[np.generic], str | None]] = {
     "fam": (np.int32, "kanji"), "giv": (np.int32, "kanji"),
@@ -79,6 +80,7 @@ DERIVED_KINDS = tuple(k for k in KEY_KINDS if k in DERIVED)
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 Table = DerivedTable | KeyTable
+
 
 def _chunk_of_rows(rows: Sequence[Mapping[str, str]]) -> PersonChunk:
     return watchlist_chunk({k: [r.get(k) or "" for r in rows] for k in PERSON_FIELDS}, len(rows))
@@ -118,8 +120,9 @@ def _forked_chunks(rows: Sequence[Mapping[str, str]], workers: int) -> Iterator[
     yield from in_order(chunk, len(ranges), workers, name="chunk of watchlist persons")
 
 
-def _ids(vocab: Vocab, words: list[str], local: npt.NDArray[np.int32]
-         ) -> list[npt.NDArray[np.int32]]:
+def _ids(
+    vocab: Vocab, words: list[str], local: npt.NDArray[np.int32]
+) -> list[npt.NDArray[np.int32]]:
     """Vocabulary ids of a chunk's word ids (new words added), numbered in the order in which
     the words first appear person by person, column by column (the ids a saved index has
     always had, however the persons were chunked)."""
@@ -159,7 +162,6 @@ def person_keys(f: Features, ids: Mapping[str, int], years: Iterable[int]) -> di
     return out
 
 
-
 class _KeyOf:
     """The keys of one derived kind at given positions, read from the index's columns as
     they are when called (appending persons replaces the column arrays)."""
@@ -181,7 +183,8 @@ class _Added:
 
     base: int
     columns: dict[str, list[npt.NDArray[Any]]] = field(
-        default_factory=lambda: {k: [] for k in COLUMNS})
+        default_factory=lambda: {k: [] for k in COLUMNS}
+    )
     fax: list[KeyTable] = field(default_factory=list)  # few persons have a fax: kept as found
     rid_hashes: list[I64] = field(default_factory=list)
     record_ids: list[PackedStrings] = field(default_factory=list)
@@ -212,7 +215,8 @@ class WatchlistIndex:
         self.record_ids = PackedStrings()
         self.rid_table = KeyTable()  # stable_hash(record_id) -> position
         self.derived: dict[str, DerivedTable] = {
-            k: DerivedTable(_KeyOf(self, k)) for k in DERIVED_KINDS}
+            k: DerivedTable(_KeyOf(self, k)) for k in DERIVED_KINDS
+        }
         self.fax = KeyTable()  # fax number -> position
         self.guardians = DerivedTable(_KeyOf(self, "guardian"))  # household -> its guardian
         self._stats: frequencies.Stats | None = None
@@ -593,6 +597,13 @@ def read_index(path: str | Path, keys: Sequence[bytes]) -> WatchlistIndex:
 
 
 __all__ = [
-    "COLUMNS", "KEY_KINDS", "YEAR0", "IndexFormatError", "WatchlistIndex", "name_year_key",
-    "name_year_keys", "person_keys", "read_index",
+    "COLUMNS",
+    "KEY_KINDS",
+    "YEAR0",
+    "IndexFormatError",
+    "WatchlistIndex",
+    "name_year_key",
+    "name_year_keys",
+    "person_keys",
+    "read_index",
 ]

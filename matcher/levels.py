@@ -230,8 +230,25 @@ SILENT = frozenset({
 
 
 __all__ = [
-    "CONTEXT_TERMS", "FIELDS", "FIELD_LEVELS", "SILENT", "Birth", "ComparisonLevel", "Email",
-    "FamilyName", "Gender", "GivenName", "Guardian", "HouseholdTerm", "LevelSpec",
-    "LocationTerm", "Phone", "Place", "RivalsTerm", "labels", "m_classes", "m_priors",
+    "CONTEXT_TERMS",
+    "FIELDS",
+    "FIELD_LEVELS",
+    "SILENT",
+    "Birth",
+    "ComparisonLevel",
+    "Email",
+    "FamilyName",
+    "Gender",
+    "GivenName",
+    "Guardian",
+    "HouseholdTerm",
+    "LevelSpec",
+    "LocationTerm",
+    "Phone",
+    "Place",
+    "RivalsTerm",
+    "labels",
+    "m_classes",
+    "m_priors",
     "term_labels",
 ]

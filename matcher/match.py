@@ -95,9 +95,7 @@ class Matcher:
         index = self.index
         total = len(rows)
         clock = _Clock()
-        feats = list(features) if features is not None else _normalise(
-            rows, self.workers, progress
-        )
+        feats = list(features) if features is not None else _normalise(rows, self.workers, progress)
         if progress is not None:
             progress("normalise", total, total)
         if not feats or not len(index):
@@ -278,5 +276,3 @@ def score_listing(
 
 
 __all__ = ["Candidate", "MatchResult", "Matcher", "Thresholds", "score_listing"]
-
-

@@ -116,8 +116,9 @@ class Model:
         return np.asarray(np.where(located, 0.0, own - shown), dtype=np.float64)
 
     def uncalibrated(self) -> Model:
-        return Model({f: list(v) for f, v in self.m.items()}, self.prior, 1.0, 0.0, 1.0, 0.0,
-                     float("inf"))
+        return Model(
+            {f: list(v) for f, v in self.m.items()}, self.prior, 1.0, 0.0, 1.0, 0.0, float("inf")
+        )
 
     def _field(self, f: str, cmp: Comparison, within: bool = False) -> F64:
         spec = SPEC[f]
@@ -151,8 +152,7 @@ class Model:
         out["household"] = s * adj
         return out
 
-    def _scaled(self, raw: dict[str, F64], located: npt.NDArray[np.bool_] | None
-                ) -> dict[str, F64]:
+    def _scaled(self, raw: dict[str, F64], located: npt.NDArray[np.bool_] | None) -> dict[str, F64]:
         if located is None:
             return {f: self.scale * w for f, w in raw.items()}
         scale = np.where(located, self.scale, self.unlocated_scale)
@@ -194,8 +194,9 @@ class Model:
 
     # --- estimation ---------------------------------------------------------------------------
 
-    def em(self, cmp: Comparison, iterations: int = 8, mask: npt.NDArray[np.bool_] | None = None
-           ) -> Model:
+    def em(
+        self, cmp: Comparison, iterations: int = 8, mask: npt.NDArray[np.bool_] | None = None
+    ) -> Model:
         """MAP-EM of the m-probabilities and the prior on unlabelled candidate pairs."""
         if not len(cmp):
             return self
@@ -250,11 +251,23 @@ class Model:
         best = household_best(cmp.rows, hh, raw)
         unlocated = ~locating(cmp)[best]
         share = RowGroups(cmp.rows[best]).share_bits(face[best])
-        start = (self.scale, self.shift, self.unlocated_scale, self.unlocated_shift,
-                 self.unlocated_cap)
+        start = (
+            self.scale,
+            self.shift,
+            self.unlocated_scale,
+            self.unlocated_shift,
+            self.unlocated_cap,
+        )
         a, b, au, bu, cap = fit_in_context(raw[best], unlocated, share, y[best], start)
-        return replace(self, m=model.m, scale=a, shift=b, unlocated_scale=au,
-                       unlocated_shift=bu, unlocated_cap=cap)
+        return replace(
+            self,
+            m=model.m,
+            scale=a,
+            shift=b,
+            unlocated_scale=au,
+            unlocated_shift=bu,
+            unlocated_cap=cap,
+        )
 
     # --- persistence --------------------------------------------------------------------------
 

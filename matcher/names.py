@@ -48,8 +48,11 @@ class Name:
     def format(self) -> str:
         """As written, family first; ``normalize_name(n.format()) == n``."""
         if self.script == "latin":
-            return f"{self.family_written}, {self.given_written}" if self.given_written \
+            return (
+                f"{self.family_written}, {self.given_written}"
+                if self.given_written
                 else self.family_written
+            )
         return f"{self.family_written} {self.given_written}".strip()
 
 
@@ -65,8 +68,12 @@ def _surnames() -> tuple[dict[str, str], int, dict[str, str], int]:
         kanji, _, kana = line.partition("\t")
         by_kanji.setdefault(fold_variants(kanji), normalize_kana(kana))
         by_kana.setdefault(normalize_kana(kana), kanji)
-    return (by_kanji, max(map(len, by_kanji), default=1),
-            by_kana, max(map(len, by_kana), default=1))
+    return (
+        by_kanji,
+        max(map(len, by_kanji), default=1),
+        by_kana,
+        max(map(len, by_kana), default=1),
+    )
 
 
 def is_known_surname(s: str) -> bool:
@@ -154,15 +161,15 @@ def normalize_name(s: str) -> Name:
             # Keep the written form; only split it where the canonical form was split when
             # the lengths agree (ヤマダタロウ → ヤマダ / タロウ).
             w = tokens[0]
-            cut = len(fam_c) if normalize_kana(w[:len(fam_c)]) == fam_c else len(w)
+            cut = len(fam_c) if normalize_kana(w[: len(fam_c)]) == fam_c else len(w)
             fam_w, giv_w = (w[:cut], w[cut:]) if giv_c else (w, "")
         else:
-            fam_w, giv_w = tokens[0][:len(fam_c)], tokens[0][len(fam_c):]
+            fam_w, giv_w = tokens[0][: len(fam_c)], tokens[0][len(fam_c) :]
         # A cut before a combining mark would orphan it (format() puts a space there, and
         # an orphan mark is dropped): the mark stays with the letter it sits on.
         marks = _LEADING_MARKS.match(giv_w)
         if marks:
-            fam_w, giv_w = fam_w + marks.group(), giv_w[marks.end():]
+            fam_w, giv_w = fam_w + marks.group(), giv_w[marks.end() :]
     if kana:
         return Name(normalize_kana(fam_w), normalize_kana(giv_w), fam_w, giv_w, "kana")
     return Name(fold_variants(fam_w), fold_variants(giv_w), fam_w, giv_w, "kanji")

@@ -48,8 +48,10 @@ class Phone:
     def matches(self, other: Phone) -> bool:
         """Equal digits where both are known (a mask matches any digit)."""
         a, b = self.digits, other.digits
-        return bool(a) and len(a) == len(b) and all(
-            x == y or x == "?" or y == "?" for x, y in zip(a, b, strict=True)
+        return (
+            bool(a)
+            and len(a) == len(b)
+            and all(x == y or x == "?" or y == "?" for x, y in zip(a, b, strict=True))
         )
 
     def format(self) -> str:
@@ -101,7 +103,7 @@ def normalize_phone(s: str) -> Phone:
         m = _COUNTRY.match(t)
         if m is None:
             return Phone()
-        t = "0" + t[m.end():]
+        t = "0" + t[m.end() :]
     t = _NOISE.sub("", _mask(t))
     if not t or any(c not in "0123456789?" for c in t) or not t.startswith(("0", "?")):
         return Phone()

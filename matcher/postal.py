@@ -6,8 +6,9 @@ import re
 
 from matcher.text import width
 
-_POSTAL = re.compile(r"^(?:〒|郵便番号|postal\s*code|zip)?[:：\s]*([0-9]{3})[\s\-‐ー−]?([0-9]{4})$",
-                     re.IGNORECASE)
+_POSTAL = re.compile(
+    r"^(?:〒|郵便番号|postal\s*code|zip)?[:：\s]*([0-9]{3})[\s\-‐ー−]?([0-9]{4})$", re.IGNORECASE
+)
 
 
 def normalize_postal(s: str) -> str:

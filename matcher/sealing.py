@@ -206,5 +206,12 @@ def read_sealed(inp: Source, keys: Sequence[bytes],
     return meta, arrays
 
 
-__all__ = ["MAGIC", "MAGIC_STREAM", "IndexKeyError", "open_blob", "read_sealed", "seal_blob",
-           "write_sealed"]
+__all__ = [
+    "MAGIC",
+    "MAGIC_STREAM",
+    "IndexKeyError",
+    "open_blob",
+    "read_sealed",
+    "seal_blob",
+    "write_sealed",
+]

@@ -258,5 +258,13 @@ class ShardedIndex:
         return out
 
 
-__all__ = ["Coordinator", "LocalCalls", "Shard", "ShardCalls", "ShardData", "ShardedIndex",
-           "shard_of", "split"]
+__all__ = [
+    "Coordinator",
+    "LocalCalls",
+    "Shard",
+    "ShardCalls",
+    "ShardData",
+    "ShardedIndex",
+    "shard_of",
+    "split",
+]

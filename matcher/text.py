@@ -15,11 +15,21 @@ from collections.abc import Callable, Mapping
 # Every dash-like character seen in typed, OCR'd and re-keyed Japanese text.
 DASHES = "-‐‑‒–—―−－﹣﹘⁃⁻₋˗֊─━ｰー⎯⏤"
 _TILDES = "~∼∾〜〰～"
-_PRE = str.maketrans({
-    "゛": "\u3099", "゜": "\u309a", "ﾞ": "\u3099", "ﾟ": "\u309a",  # free voiced marks → combining
-    "\u00a0": " ", "\u3000": " ", "\t": " ", "\n": " ", "\r": " ", "\u200b": "",
-    "\ufeff": "",
-})
+_PRE = str.maketrans(
+    {
+        "゛": "\u3099",
+        "゜": "\u309a",
+        "ﾞ": "\u3099",
+        "ﾟ": "\u309a",  # free voiced marks → combining
+        "\u00a0": " ",
+        "\u3000": " ",
+        "\t": " ",
+        "\n": " ",
+        "\r": " ",
+        "\u200b": "",
+        "\ufeff": "",
+    }
+)
 _DASH_RUN = re.compile(f"[{re.escape(DASHES)}]+")
 _TILDE_RUN = re.compile(f"[{re.escape(_TILDES)}]+")
 _SPACE_RUN = re.compile(r"\s+")
@@ -48,9 +58,7 @@ class SparseTranslation:
         self._astral = any(c >= 0x10000 for c in self.table)
 
     def __call__(self, s: str) -> str:
-        if (self._bmp is not None and self._bmp.search(s)) or (
-            self._astral and _ASTRAL.search(s)
-        ):
+        if (self._bmp is not None and self._bmp.search(s)) or (self._astral and _ASTRAL.search(s)):
             return s.translate(self.table)
         return s
 

@@ -167,8 +167,9 @@ class ForkedWork(Generic[R]):
         self.close()
 
 
-def in_order(work: Callable[[int], R], count: int, workers: int, *, name: str = "item"
-             ) -> Iterator[R]:
+def in_order(
+    work: Callable[[int], R], count: int, workers: int, *, name: str = "item"
+) -> Iterator[R]:
     """``work(0) … work(count - 1)`` by ``workers`` processes (this one included), in
     order: :class:`ForkedWork` for a step that has nothing else to do meanwhile."""
     with ForkedWork(work, count, workers, name=name) as forked:

@@ -48,8 +48,7 @@ from store.sealed import NOTIFY_EMAIL
 
 ACTOR = "scheduler"
 EVENTS = {
-    "noticed": "お客様の情報を含む名簿を掲載していた事業者に、利用停止を求める通知書を"
-    "送りました。",
+    "noticed": "お客様の情報を含む名簿を掲載していた事業者に、利用停止を求める通知書を送りました。",
     "removed": "お客様の情報を含む名簿が削除されたことを確認しました。",
 }
 

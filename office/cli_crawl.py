@@ -211,8 +211,7 @@ def crawl_cmd(
         except CrawlInterrupted as exc:
             # 130: what a shell reports for a command ended by Ctrl-C
             raise fail(
-                f"crawl {exc.crawl_id}: {strip_controls(exc.reason)[:500]} "
-                f"(log {exc.log_path})",
+                f"crawl {exc.crawl_id}: {strip_controls(exc.reason)[:500]} (log {exc.log_path})",
                 code=130,
             ) from None
     finally:

@@ -127,8 +127,10 @@ def native_status() -> None:
 def register(app: typer.Typer) -> None:
     """Add the `match` and `native` commands to the `leakwatch` CLI."""
     app.command("match")(match_cmd)
-    native_app = typer.Typer(no_args_is_help=True, help=(
-        "Compiled normalisers (mypyc): the same code, about a tenth off `match` from CSV."))
+    native_app = typer.Typer(
+        no_args_is_help=True,
+        help=("Compiled normalisers (mypyc): the same code, about a tenth off `match` from CSV."),
+    )
     app.add_typer(native_app, name="native")
     native_app.command("build")(native_build)
     native_app.command("status")(native_status)
@@ -145,8 +147,11 @@ def _summary(run: MatchRun, out: Path) -> None:
         ("listing rows", f"{res.rows:,} ({len(run.listing.rejects):,} rejected)"),
         ("candidate pairs compared", f"{res.pairs:,}"),
         ("rows matched", f"{rows_matched:,}"),
-        ("lines written", f"{run.lines_out:,} (match {counts['match']:,}, review "
-                          f"{counts['review']:,}, nonmatch {counts['nonmatch']:,})"),
+        (
+            "lines written",
+            f"{run.lines_out:,} (match {counts['match']:,}, review "
+            f"{counts['review']:,}, nonmatch {counts['nonmatch']:,})",
+        ),
     ):
         table.add_row(label, value)
     for lid, when in as_of_lines(res, run.listing.rows):
@@ -158,12 +163,14 @@ def _summary(run: MatchRun, out: Path) -> None:
     console.print(table)
     if run.listing.rejects:
         line, reason, _ = run.listing.rejects[0]
-        console.print(f"[yellow]rejected[/] e.g. line {line}: {reason} "
-                      f"(all in {out.name}.rejects.csv)")
+        console.print(
+            f"[yellow]rejected[/] e.g. line {line}: {reason} (all in {out.name}.rejects.csv)"
+        )
     example = next((c for c in res.candidates if c.decision == "match"), None)
     if example is not None:
-        console.print(f"example: row {example.row_id} → {example.record_id}: "
-                      f"{example.explanation.summary()}")
+        console.print(
+            f"example: row {example.row_id} → {example.record_id}: {example.explanation.summary()}"
+        )
 
 
 def as_of_lines(result: MatchResult, rows: list[dict[str, str]]) -> list[tuple[str, str]]:

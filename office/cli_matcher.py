@@ -44,13 +44,20 @@ matcher_app = typer.Typer(no_args_is_help=True, help=(
 def serve_cmd(
     index: Annotated[
         Path | None,
-        typer.Option("--index", help="Serve this saved index as it is (no store needed); "
-                                     "by default the store's watchlist, kept up to date."),
+        typer.Option(
+            "--index",
+            help="Serve this saved index as it is (no store needed); "
+            "by default the store's watchlist, kept up to date.",
+        ),
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option(min=0, max=65535, help="Listen on 127.0.0.1:PORT (0: any free port) "
-                                            "instead of the Unix socket in LEAKWATCH_HOME."),
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Listen on 127.0.0.1:PORT (0: any free port) "
+            "instead of the Unix socket in LEAKWATCH_HOME.",
+        ),
     ] = None,
     socket_path: Annotated[
         Path | None, typer.Option("--socket", help="The Unix socket's path.")
@@ -145,8 +152,9 @@ def sync_cmd() -> None:
     client = _client(ready=True)
     with client:
         s = client.sync()
-    console.print(f"{s['added']:,} added or replaced, {s['removed']:,} removed; "
-                  f"{s['persons']:,} persons")
+    console.print(
+        f"{s['added']:,} added or replaced, {s['removed']:,} removed; {s['persons']:,} persons"
+    )
 
 
 def register(app: typer.Typer) -> None:

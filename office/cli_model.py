@@ -45,10 +45,14 @@ def learn_cmd() -> None:
             result = learn_from_reviews(store, actor=cli_actor())
         except NotEnoughLabels as exc:
             raise fail(str(exc)) from None
-    table = Table("calibration", "before", "after", title=f"model {result.model_id}: learned "
-                  f"from {result.confirmed:,} confirmed and {result.rejected:,} rejected pairs")
-    for name in ("scale", "shift", "unlocated_scale", "unlocated_shift", "unlocated_cap",
-                 "prior"):
+    table = Table(
+        "calibration",
+        "before",
+        "after",
+        title=f"model {result.model_id}: learned "
+        f"from {result.confirmed:,} confirmed and {result.rejected:,} rejected pairs",
+    )
+    for name in ("scale", "shift", "unlocated_scale", "unlocated_shift", "unlocated_cap", "prior"):
         table.add_row(name, f"{getattr(result.before, name):.4f}",
                       f"{getattr(result.after, name):.4f}")  # fmt: skip
     console.print(table)
@@ -66,11 +70,14 @@ def show_cmd() -> None:
         f"model {latest.id}, learned {latest.created_at:%Y-%m-%d %H:%M} UTC by "
         f"{latest.created_by} from {latest.confirmed:,} confirmed and "
         f"{latest.rejected:,} rejected pairs"
-        if latest else "the matcher's defaults (no labels learned from yet)"
+        if latest
+        else "the matcher's defaults (no labels learned from yet)"
     )
-    console.print(f"located: logit x {model.scale:.4f} {model.shift:+.4f} bits; unlocated: "
-                  f"logit x {model.unlocated_scale:.4f} {model.unlocated_shift:+.4f} bits, "
-                  f"at most {model.unlocated_cap:+.2f} bits")
+    console.print(
+        f"located: logit x {model.scale:.4f} {model.shift:+.4f} bits; unlocated: "
+        f"logit x {model.unlocated_scale:.4f} {model.unlocated_shift:+.4f} bits, "
+        f"at most {model.unlocated_cap:+.2f} bits"
+    )
 
 
 @model_app.command("export")

@@ -110,8 +110,10 @@ def check_cmd(
     ],
     layout: Annotated[
         str | None,
-        typer.Option(help="Characters x lines a page: 20x26 (a text's default), 13x40, 26x20, "
-                     "or 40x40 (an e-内容証明 Word file's default)."),
+        typer.Option(
+            help="Characters x lines a page: 20x26 (a text's default), 13x40, 26x20, "
+            "or 40x40 (an e-内容証明 Word file's default)."
+        ),
     ] = None,
     proper_noun: Annotated[
         list[str] | None,

@@ -141,8 +141,10 @@ def _import_summary(result: ImportResult) -> None:
 def audit_verify(
     file: Annotated[
         Path | None,
-        typer.Option(help="Check this export (`leakwatch audit export`) instead of the "
-                     "database; no store, key or database needed."),
+        typer.Option(
+            help="Check this export (`leakwatch audit export`) instead of the "
+            "database; no store, key or database needed."
+        ),
     ] = None,
 ) -> None:
     """Re-hash the whole audit chain; name the first edited, deleted, inserted or moved event."""
@@ -309,7 +311,6 @@ def demo(
     if serve:
         with scheduler_beside():  # Ctrl-C stops the web app, then the scheduler
             run_server("127.0.0.1", port)
-
 
 
 def register(root: typer.Typer) -> None:

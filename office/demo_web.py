@@ -133,6 +133,10 @@ def _demo_reports(store: Store, households: list[int]) -> None:
         customer = Principal(Actor.CUSTOMER, household_id=household, name=refs[household])
         process_report(store, file_report(store, customer, form, []).report_id, resident)
     hotline = Principal(Actor.OPERATOR, user_id=operator, name=DEMO_PREFIX + "operator")
-    call = ReportForm(contact_kind=ContactKind.CALL, business_name="デモ名簿センター",
-                      description="営業電話があった（デモ）", reporter_phone="090-0000-0000")
+    call = ReportForm(
+        contact_kind=ContactKind.CALL,
+        business_name="デモ名簿センター",
+        description="営業電話があった（デモ）",
+        reporter_phone="090-0000-0000",
+    )
     process_report(store, file_report(store, hotline, call, []).report_id, resident)

@@ -23,8 +23,10 @@ def recheck_notices(store: Store) -> dict[int, str]:
 
     outcomes: dict[int, str] = {}
     for due in followup.due_rechecks(store):
-        runs = [crawl_scheduled_source(store, source_id, on_schedule=False)
-                for source_id in due.source_ids]
+        runs = [
+            crawl_scheduled_source(store, source_id, on_schedule=False)
+            for source_id in due.source_ids
+        ]
         if any(run.status != "finished" for run in runs):
             log.info("re-check of notice %s waits: a crawl did not finish", due.notice_id)
             continue

@@ -113,4 +113,3 @@ def _mark_delivered(
                 .values(login_key_sealed=None, key_delivered_at=now)
             )  # fmt: skip
         low = high
-

@@ -285,8 +285,9 @@ def _newline_offsets(path: Path, counts: list[int]) -> list[int]:
     return out
 
 
-def range_records(path: Path, encoding: str, rng: ByteRange
-                  ) -> Iterator[CsvRecord | tuple[int, str]]:
+def range_records(
+    path: Path, encoding: str, rng: ByteRange
+) -> Iterator[CsvRecord | tuple[int, str]]:
     """:meth:`CsvFile.records` of one :class:`ByteRange` (see :func:`record_ranges`)."""
     return text_records(range_text(path, encoding, rng), rng.line)
 
@@ -339,8 +340,7 @@ def text_records(text: str, line: int) -> Iterator[CsvRecord | tuple[int, str]]:
     yield from _records(csv.reader(io.StringIO(text, newline="")), line - 1)
 
 
-def _records(reader: _csv.Reader, lines_before: int
-             ) -> Iterator[CsvRecord | tuple[int, str]]:
+def _records(reader: _csv.Reader, lines_before: int) -> Iterator[CsvRecord | tuple[int, str]]:
     """``reader``'s records (blank lines skipped), or (line, reason) for one the CSV parser
     rejects; ``lines_before``: physical lines of the file before the reader's text."""
     while True:

@@ -107,4 +107,3 @@ def _mismatch(ring: KeyRing, where: str, known: list[str]) -> str:
         f"the store expects {expected}. Set LEAKWATCH_KEY or restore the key file from your "
         "backup (see README, 'If the key file is lost'); nothing was changed"
     )
-

@@ -68,8 +68,9 @@ class ParallelBuild:
         self.rejects.sort(key=lambda r: r[0])
         return index
 
-    def _chunks_in_order(self, progress: Callable[[int, int], None] | None
-                         ) -> Iterator[PersonChunk]:
+    def _chunks_in_order(
+        self, progress: Callable[[int, int], None] | None
+    ) -> Iterator[PersonChunk]:
         total = self.work.count
         for i, (chunk, rejects, _) in enumerate(self.work.in_order()):
             self.rejects.extend(rejects)

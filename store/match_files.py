@@ -96,6 +96,22 @@ def match_files(
             return run
         if watchlist is None and index_path is None:
             raise InputError(f"{fallback} (or give --watchlist W.csv or --index IDX)")
+    return _match_here(listing, out, (watchlist, index_path, save_index), bar, clock,
+                       (thresholds, model, em, explain), fallback)  # fmt: skip
+
+
+def _match_here(
+    listing: Path,
+    out: Path,
+    paths: tuple[Path | None, Path | None, Path | None],
+    bar: Bars,
+    clock: _Stages,
+    scoring: tuple[Thresholds | None, Model | None, bool, bool],
+    fallback: str,
+) -> MatchRun:
+    """``match_files`` in this process: the index loaded or built here."""
+    watchlist, index_path, save_index = paths
+    thresholds, model, em, explain = scoring
     workers = min(os.cpu_count() or 1, 8)
     with clock.stage("load index" if index_path is not None else "read + build index"):
         index, building, w_rejects = _open_index(watchlist, index_path, bar, workers)
@@ -124,8 +140,15 @@ def match_files(
     with clock.stage("write"):
         lines = write_matches(out, result, explain)
     clock.seconds["total"] = time.perf_counter() - clock.started
-    return MatchRun(result, lst, w_rejects, len(index), lines, clock.seconds,
-                    "this process" + (f" ({fallback})" if fallback else ""))
+    return MatchRun(
+        result,
+        lst,
+        w_rejects,
+        len(index),
+        lines,
+        clock.seconds,
+        "this process" + (f" ({fallback})" if fallback else ""),
+    )
 
 
 def _on_server(listing: Path, out: Path, bar: Bars, clock: _Stages,
@@ -197,8 +220,9 @@ class _Stages:
         self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t
 
 
-def _open_index(watchlist: Path | None, index_path: Path | None, bar: Bars, workers: int
-                ) -> tuple[WatchlistIndex | None, match_build.ParallelBuild | None, int]:
+def _open_index(
+    watchlist: Path | None, index_path: Path | None, bar: Bars, workers: int
+) -> tuple[WatchlistIndex | None, match_build.ParallelBuild | None, int]:
     """The saved index; or the watchlist's, built here; or its build started in helper
     processes (finished by :func:`_finish_build`). With the watchlist's rejects count."""
     if index_path is not None:
@@ -280,8 +304,9 @@ def open_csv(path: Path, required: tuple[str, ...]) -> CsvFile:
     return f
 
 
-def read_csv(path: Path, required: tuple[str, ...], key: str, progress: Bar | None = None
-             ) -> CsvRows:
+def read_csv(
+    path: Path, required: tuple[str, ...], key: str, progress: Bar | None = None
+) -> CsvRows:
     """All good rows of ``path``; bad ones as (line, reason, fields). Raises InputError when
     the file as a whole is unusable (missing, empty, no such column)."""
     with open_csv(path, required) as f:
@@ -416,7 +441,20 @@ def _looks_like_index(path: Path) -> bool:
 
 
 __all__ = [
-    "Bar", "Bars", "CsvRows", "MatchRun", "check_run_files", "index_keys", "load_index",
-    "match_files", "open_csv", "read_csv", "read_index_file", "read_model", "rejects_path",
-    "save_index_file", "write_matches", "write_rejects",
+    "Bar",
+    "Bars",
+    "CsvRows",
+    "MatchRun",
+    "check_run_files",
+    "index_keys",
+    "load_index",
+    "match_files",
+    "open_csv",
+    "read_csv",
+    "read_index_file",
+    "read_model",
+    "rejects_path",
+    "save_index_file",
+    "write_matches",
+    "write_rejects",
 ]

@@ -151,8 +151,15 @@ class Matching(Protocol):
 
     label: str
 
-    def match(self, rows: Sequence[Mapping[str, str]], *, as_of: Mapping[str, date],
-              thresholds: Thresholds | None, model: Model, em: bool) -> MatchResult:
+    def match(
+        self,
+        rows: Sequence[Mapping[str, str]],
+        *,
+        as_of: Mapping[str, date],
+        thresholds: Thresholds | None,
+        model: Model,
+        em: bool,
+    ) -> MatchResult:
         """``rows`` matched (see :meth:`matcher.Matcher.match`)."""
         ...
 
@@ -204,5 +211,14 @@ def matcher_for(store: Store, index: WatchlistIndex | None = None, *,
     return LocalMatching(current_index(store), why)
 
 
-__all__ = ["ENV", "LocalMatching", "Matching", "NotServing", "ResidentClient",
-           "ResidentMatching", "address_of", "connect", "matcher_for"]
+__all__ = [
+    "ENV",
+    "LocalMatching",
+    "Matching",
+    "NotServing",
+    "ResidentClient",
+    "ResidentMatching",
+    "address_of",
+    "connect",
+    "matcher_for",
+]

@@ -56,8 +56,11 @@ def place_shards(client: Client, index: WatchlistIndex, shards: int | None = Non
         worker = workers[s % len(workers)]
         # Sent straight to its worker (not through the scheduler), then held by an actor.
         held = client.scatter(data, workers=[worker], direct=True)  # type: ignore[no-untyped-call]
-        actors.append(client.submit(Shard, held, actor=True, workers=[worker],
-                                    allow_other_workers=False, pure=False).result())
+        actors.append(
+            client.submit(
+                Shard, held, actor=True, workers=[worker], allow_other_workers=False, pure=False
+            ).result()
+        )
     log.info("index sharded over %d Dask workers (%d shards)", len(workers), len(parts))
     return ShardedIndex(coordinator, DaskCalls(actors))
 

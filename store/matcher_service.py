@@ -412,5 +412,12 @@ def unpublish(home: Path, address: str) -> None:
             target.unlink()
 
 
-__all__ = ["DISCOVERY", "FileSource", "ResidentMatcher", "StoreSource", "listen", "publish",
-           "unpublish"]
+__all__ = [
+    "DISCOVERY",
+    "FileSource",
+    "ResidentMatcher",
+    "StoreSource",
+    "listen",
+    "publish",
+    "unpublish",
+]

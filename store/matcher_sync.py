@@ -86,8 +86,14 @@ def changes(store: Store, mark: Watermark, batch: int = 5000) -> Changes:
     """Every person added, re-imported or erased since ``mark`` (reaching :data:`OVERLAP`
     back; those applied already skipped), and the watermark after them."""
     version = watchlist_version(store)
-    new = Watermark(mark.top_id, mark.updated, mark.erased, dict(mark.applied),
-                    dict(mark.erased_applied), version)
+    new = Watermark(
+        mark.top_id,
+        mark.updated,
+        mark.erased,
+        dict(mark.applied),
+        dict(mark.erased_applied),
+        version,
+    )
     upserts: list[dict[str, str]] = []
     erasures: list[str] = []
     seen = 0
@@ -146,5 +152,4 @@ def live_persons(store: Store) -> int:
                             .where(WatchlistPerson.erased_at.is_(None))) or 0)  # fmt: skip
 
 
-__all__ = ["OVERLAP", "Changes", "Watermark", "apply", "changes", "current_mark",
-           "live_persons"]
+__all__ = ["OVERLAP", "Changes", "Watermark", "apply", "changes", "current_mark", "live_persons"]

@@ -103,8 +103,14 @@ def server_handshake(sock: socket.socket, tokens: Sequence[bytes], ready: bool) 
         raise ProtocolError("a malformed hello")
     for token in tokens:
         if hmac.compare_digest(proof, _proof(token, b"client", server_nonce, client_nonce)):
-            send(sock, {"ok": True, "ready": ready,
-                        "proof": _proof(token, b"server", server_nonce, client_nonce)})
+            send(
+                sock,
+                {
+                    "ok": True,
+                    "ready": ready,
+                    "proof": _proof(token, b"server", server_nonce, client_nonce),
+                },
+            )
             return
     send(sock, {"ok": False, "error": "refused: wrong token"})
     raise Refused("a client with a wrong token")
@@ -119,8 +125,13 @@ def client_handshake(sock: socket.socket, token: bytes) -> dict[str, Any]:
         raise ProtocolError(f"protocol version {hello.get('version')} (this client: {VERSION})")
     server_nonce = bytes.fromhex(str(hello["nonce"]))
     client_nonce = os.urandom(32)
-    send(sock, {"nonce": client_nonce.hex(),
-                "proof": _proof(token, b"client", server_nonce, client_nonce)})
+    send(
+        sock,
+        {
+            "nonce": client_nonce.hex(),
+            "proof": _proof(token, b"client", server_nonce, client_nonce),
+        },
+    )
     welcome = receive(sock, HELLO_MOST)
     if not welcome.get("ok"):
         raise Refused(str(welcome.get("error") or "refused"))
@@ -173,8 +184,19 @@ def result_json(result: MatchResult) -> dict[str, Any]:
 
 def _candidate(c: Candidate) -> list[Any]:
     e = c.explanation
-    return [c.row, c.row_id, c.record_id, c.position, c.score, c.decision, e.prior_bits,
-            [list(f) for f in e.fields], e.logit_bits, e.score, list(e.notes)]
+    return [
+        c.row,
+        c.row_id,
+        c.record_id,
+        c.position,
+        c.score,
+        c.decision,
+        e.prior_bits,
+        [list(f) for f in e.fields],
+        e.logit_bits,
+        e.score,
+        list(e.notes),
+    ]
 
 
 def result_of(d: Mapping[str, Any]) -> MatchResult:
@@ -200,7 +222,17 @@ def _fields(fields: Iterable[Sequence[Any]]) -> tuple[FieldEvidence, ...]:
 
 
 __all__ = [
-    "FRAME_MOST", "HELLO_MOST", "ProtocolError", "Refused", "client_handshake",
-    "match_request", "receive", "request_parts", "result_json", "result_of", "send",
-    "server_handshake", "token_of",
+    "FRAME_MOST",
+    "HELLO_MOST",
+    "ProtocolError",
+    "Refused",
+    "client_handshake",
+    "match_request",
+    "receive",
+    "request_parts",
+    "result_json",
+    "result_of",
+    "send",
+    "server_handshake",
+    "token_of",
 ]

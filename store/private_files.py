@@ -260,7 +260,16 @@ def file_sha256(path: Path) -> str:
 
 
 __all__ = [
-    "PRIVATE", "CsvWriter", "OutputError", "check_output", "check_outputs", "file_sha256",
-    "mode_warnings", "private_csv", "private_text", "replacing", "write_csv",
+    "PRIVATE",
+    "CsvWriter",
+    "OutputError",
+    "check_output",
+    "check_outputs",
+    "file_sha256",
+    "mode_warnings",
+    "private_csv",
+    "private_text",
+    "replacing",
+    "write_csv",
     "write_replacing",
 ]

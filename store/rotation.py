@@ -193,8 +193,6 @@ def _count_not_under(store: Store, vault: Vault) -> int:
         for sealed in SEALED_COLUMNS:
             column: Any = getattr(sealed.model, sealed.column)
             total += session.execute(
-                select(func.count()).where(
-                    column.is_not(None), func.substr(column, 1, 5) != prefix
-                )
+                select(func.count()).where(column.is_not(None), func.substr(column, 1, 5) != prefix)
             ).scalar_one()
     return total

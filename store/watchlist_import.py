@@ -157,6 +157,29 @@ def _check_outputs(path: Path, reject_path: Path, codes_out: Path | None) -> Non
             raise OutputError(f"{codes_out}: is also the reject file; give another name")
 
 
+def _known_persons(
+    session: Session, refs: list[str]
+) -> tuple[dict[str, tuple[int, bytes, bool]], set[str]]:
+    """Of these record refs: the live persons (id, row digest, seed) and the erased ones
+    (erased on their request: the same file imported again never brings them back)."""
+    existing: dict[str, tuple[int, bytes, bool]] = {}
+    erased: set[str] = set()
+    for ref, pid, digest, was_seed, erased_at in session.execute(
+        select(
+            WatchlistPerson.record_ref,
+            WatchlistPerson.id,
+            WatchlistPerson.row_digest,
+            WatchlistPerson.is_seed,
+            WatchlistPerson.erased_at,
+        ).where(WatchlistPerson.record_ref.in_(refs))
+    ):
+        if erased_at is None:
+            existing[ref] = (pid, digest, was_seed)
+        else:
+            erased.add(ref)
+    return existing, erased
+
+
 def _write_chunk(
     sessions: sessionmaker[Session],
     vault: Vault,
@@ -172,22 +195,7 @@ def _write_chunk(
         household_ids = _ensure_households(
             session, vault, {p.household_ref for p in latest.values()}, result
         )
-        existing = {
-            ref: (pid, digest, was_seed)
-            for ref, pid, digest, was_seed, erased in session.execute(
-                select(
-                    WatchlistPerson.record_ref,
-                    WatchlistPerson.id,
-                    WatchlistPerson.row_digest,
-                    WatchlistPerson.is_seed,
-                    WatchlistPerson.erased_at,
-                ).where(WatchlistPerson.record_ref.in_(list(latest)))
-            )
-            if erased is None
-        }
-        # Erased on their request: the same file imported again never brings them back.
-        erased = set(session.scalars(select(WatchlistPerson.record_ref).where(
-            WatchlistPerson.record_ref.in_(list(latest)), WatchlistPerson.erased_at.is_not(None))))
+        existing, erased = _known_persons(session, list(latest))
         result.kept_erased += len(erased)
         latest = {ref: p for ref, p in latest.items() if ref not in erased}
         inserts: list[dict[str, Any]] = []
@@ -229,6 +237,7 @@ def _ensure_households(
 ) -> dict[str, int]:
     """Household ids by reference; new households get a registration code and a login key,
     the key sealed as undelivered (in this transaction) until a codes export writes it."""
+
     def lookup(wanted: list[str]) -> dict[str, int]:
         query = select(Household.household_ref, Household.id).where(
             Household.household_ref.in_(wanted)

@@ -124,8 +124,13 @@ def file_for_caller(request: Request, store: StoreDep, body: ReportIn) -> Filed:
         filed = file_report(store, principal, form, [], household_id=household)
     except FormProblems as problems:
         # As FastAPI's own validation errors are documented: a list of (where, what).
-        raise HTTPException(422, [{"loc": ["body", name], "msg": message, "type": "value_error"}
-                                  for name, message in problems.fields.items()]) from None
+        raise HTTPException(
+            422,
+            [
+                {"loc": ["body", name], "msg": message, "type": "value_error"}
+                for name, message in problems.fields.items()
+            ],
+        ) from None
     process_report(store, filed.report_id, get_resident(request))
     return Filed(id=filed.report_id, reference=filed.reference)
 

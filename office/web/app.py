@@ -72,8 +72,22 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
                   lifespan=lifespan)  # fmt: skip
     app.state.store, app.state.resident = store, ResidentIndex()
     # The pages are HTML for people; the OpenAPI document describes the JSON API only.
-    for module in (public, auth, customer, hotline, staff, admin, workspace, case_pages,
-                   notice_pages, source_pages, dashboard, audit_pages, verify_pages, api):
+    for module in (
+        public,
+        auth,
+        customer,
+        hotline,
+        staff,
+        admin,
+        workspace,
+        case_pages,
+        notice_pages,
+        source_pages,
+        dashboard,
+        audit_pages,
+        verify_pages,
+        api,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     app.add_exception_handler(SignInNeeded, _sign_in_first)
@@ -115,8 +129,11 @@ def _caller(request: Request) -> Caller:
 
 
 async def _sign_in_first(request: Request, _exc: Exception) -> Response:
-    target = "/signin/staff" if request.url.path.startswith(("/staff", "/admin", "/hotline",
-                                                             "/account")) else "/signin/customer"
+    target = (
+        "/signin/staff"
+        if request.url.path.startswith(("/staff", "/admin", "/hotline", "/account"))
+        else "/signin/customer"
+    )
     return RedirectResponse(target, status_code=303)
 
 
@@ -133,7 +150,8 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     expired = exc.status_code == 403 and "form" in str(exc.detail)
     message = (
         "フォームの有効期限が切れたか、別のサイトから送られました。ページを読み込み直してください。"
-        if expired else title
+        if expired
+        else title
     )
     return render(request, _caller(request), "error.html", exc.status_code, title=title,
                   message=message)  # fmt: skip

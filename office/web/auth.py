@@ -50,8 +50,10 @@ def customer_sign_in(request: Request, store: StoreDep, code: Text = "", key: Te
     try:
         principal = sign_in_customer(store, code, key, _client(request))
     except Locked:
-        error = ("入力の誤りが続いたため、この登録番号はしばらく使えません。"
-                 "30分ほどしてからお試しください。")
+        error = (
+            "入力の誤りが続いたため、この登録番号はしばらく使えません。"
+            "30分ほどしてからお試しください。"
+        )
         return render(request, caller_of(request), "signin_customer.html", 429, error=error,
                       code=code[:20])  # fmt: skip
     except SignInFailed:

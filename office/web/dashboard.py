@@ -40,8 +40,11 @@ def table(request: Request, store: StoreDep, name: str) -> Response:
     writer = csv.writer(out)
     writer.writerow(figure.columns)
     writer.writerows(figure.rows)
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename={name}.csv"},
+    )
 
 
 def _figure(request: Request, store: StoreDep, name: str) -> Figure:

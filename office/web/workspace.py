@@ -73,8 +73,14 @@ def reveal_value(request: Request, store: StoreDep, listing_id: ObjectId,
 
 @router.post("/listings/{listing_id}/candidates/{candidate_id}/label",
              dependencies=[REVIEW, CsrfDep])  # fmt: skip
-def label_candidate(request: Request, store: StoreDep, listing_id: ObjectId,
-                    candidate_id: ObjectId, state: Text = "", note: Text = "") -> Response:
+def label_candidate(
+    request: Request,
+    store: StoreDep,
+    listing_id: ObjectId,
+    candidate_id: ObjectId,
+    state: Text = "",
+    note: Text = "",
+) -> Response:
     try:
         chosen = ReviewState(state)
         label(store, caller_of(request).principal, candidate_id, chosen, note.strip() or None)

@@ -30,8 +30,9 @@ class Business(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
-    name_key: Mapped[str] = mapped_column(String(300), index=True, default="",
-                                          comment="store.business_names.name_key(name)")
+    name_key: Mapped[str] = mapped_column(
+        String(300), index=True, default="", comment="store.business_names.name_key(name)"
+    )
     corporate_number: Mapped[str | None] = mapped_column(
         String(13), unique=True, comment="法人番号, check digit validated"
     )
@@ -193,4 +194,3 @@ class MatchModel(Base):
     confirmed: Mapped[int] = mapped_column(comment="confirmed pairs it was learned from")
     rejected: Mapped[int] = mapped_column(comment="rejected pairs it was learned from")
     params: Mapped[str] = mapped_column(Text)
-

@@ -86,10 +86,18 @@ def household(store: Store, tmp_path: Path) -> dict[str, object]:
                              **listing_row_indexes(store.vault, pii))  # fmt: skip
             s.add(row)
             s.flush()
-            pid = s.scalars(select(WatchlistPerson.id).where(
-                WatchlistPerson.record_ref == person["record_id"])).one()
-            s.add(CandidateMatch(listing_row_id=row.id, person_id=pid, score=0.99,
-                                 decision=Decision.MATCH, review_state=ReviewState.CONFIRMED))
+            pid = s.scalars(
+                select(WatchlistPerson.id).where(WatchlistPerson.record_ref == person["record_id"])
+            ).one()
+            s.add(
+                CandidateMatch(
+                    listing_row_id=row.id,
+                    person_id=pid,
+                    score=0.99,
+                    decision=Decision.MATCH,
+                    review_state=ReviewState.CONFIRMED,
+                )
+            )
     customer = Principal(Actor.CUSTOMER, household_id=hid, name=ref)
     set_notifications(store, customer, "parent-erase@example.jp")
     form = ReportForm(description="DM 宛名は 旧住所", addressed_name=members[0]["name"],
@@ -138,8 +146,15 @@ def test_erasure_leaves_no_value_anywhere(store: Store, household: dict[str, obj
         sign_in_customer(store, code["registration_code"], code["login_key"], "127.0.0.1")  # type: ignore[index]
     again = import_watchlist(store.sessions, store.vault, household["path"], actor="t",  # type: ignore[arg-type]
                              worker=False)  # fmt: skip
-    assert again.kept_erased == len(members) and [v for v in values  # type: ignore[arg-type]
-                                                   if v in _all_sealed_text(store)] == []
+    assert (
+        again.kept_erased == len(members)
+        and [
+            v
+            for v in values  # type: ignore[arg-type]
+            if v in _all_sealed_text(store)
+        ]
+        == []
+    )
 
 
 def test_an_admins_request_needs_a_second_admin(store: Store, household: dict[str, object]

@@ -81,17 +81,19 @@ def test_a_listing_drawn_from_the_watchlist_is_strong(graded: dict[str, object])
     assert f"120行のうち{g.matched}行が" in overlap.text  # type: ignore[attr-defined]
 
 
-def test_other_families_with_namesakes_grade_none(
-    graded: dict[str, object], store: Store
-) -> None:
+def test_other_families_with_namesakes_grade_none(graded: dict[str, object], store: Store) -> None:
     from sqlalchemy import func, select
 
     from store.models import CandidateMatch, Decision
 
     with store.sessions() as s:  # the namesakes are candidates, for review only
-        reviews = s.scalar(select(func.count()).select_from(CandidateMatch).join(ListingRow)
-                           .join(Listing).where(Listing.key == "others",
-                                                CandidateMatch.decision == Decision.REVIEW))
+        reviews = s.scalar(
+            select(func.count())
+            .select_from(CandidateMatch)
+            .join(ListingRow)
+            .join(Listing)
+            .where(Listing.key == "others", CandidateMatch.decision == Decision.REVIEW)
+        )
     assert reviews and reviews >= 4
     g = graded["others"]
     assert g.grade == Grade.NONE and g.rows == 150 and g.matched == 0  # type: ignore[attr-defined]

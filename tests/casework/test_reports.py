@@ -28,8 +28,13 @@ def test_facts_are_checked_and_bounded() -> None:
 def _report(store: Store, ref: str, facts: dict[str, str], contact: date | None) -> int:
     with store.sessions() as s:
         sealed = store.vault.seal_json(report_facts(facts), REPORT_FACTS)
-        r = CustomerReport(reference=ref, channel=ReportChannel.HOTLINE,
-                           contact_kind=ContactKind.MAIL, contact_date=contact, facts=sealed)
+        r = CustomerReport(
+            reference=ref,
+            channel=ReportChannel.HOTLINE,
+            contact_kind=ContactKind.MAIL,
+            contact_date=contact,
+            facts=sealed,
+        )
         s.add(r)
         s.commit()
         return r.id
@@ -42,11 +47,18 @@ def test_reports_are_matched_like_one_row_listings(
 
     person = next(p for p in generate_watchlist(600, 31) if p["relationship"] != "本人")
     # A birthday direct mail addressed to the child, the address re-keyed.
-    dm = _report(store, "R-1", {
-        "name": person["name"].replace(" ", ""), "address": person["address"].replace(
-            "丁目", "-").replace("番", "-").replace("号", ""),
-        "postal_code": person["postal_code"], "phone": person["phone"],
-        "birthdate": person["birthdate"].replace("-", "/")}, date(2026, 10, 1))
+    dm = _report(
+        store,
+        "R-1",
+        {
+            "name": person["name"].replace(" ", ""),
+            "address": person["address"].replace("丁目", "-").replace("番", "-").replace("号", ""),
+            "postal_code": person["postal_code"],
+            "phone": person["phone"],
+            "birthdate": person["birthdate"].replace("-", "/"),
+        },
+        date(2026, 10, 1),
+    )
     nobody = _report(store, "R-2", {"name": "架空 存在", "phone": "090-0000-0001"}, None)
     result = match_reports(store, build_index(store), actor="user:operator")
     assert result.rows == 2

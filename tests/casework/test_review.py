@@ -60,14 +60,21 @@ def test_reviewers_labels_refine_the_model_used_next(
     # the matcher gives the same rows with it (the listing dated as the first run dated it).
     match_listing_rows(store, index, row_ids=sorted(ref_of), em=False)
     with store.sessions() as s:
-        stored = {(ref_of[r], rec_of[p]): sc for r, p, sc in s.execute(
-            select(CandidateMatch.listing_row_id, CandidateMatch.person_id, CandidateMatch.score))}
+        stored = {
+            (ref_of[r], rec_of[p]): sc
+            for r, p, sc in s.execute(
+                select(
+                    CandidateMatch.listing_row_id, CandidateMatch.person_id, CandidateMatch.score
+                )
+            )
+        }
         listing = s.scalars(select(Listing)).one()
         lid, as_of = str(listing.id), listing.as_of
     by_ref = {r["row_id"]: r for r in rows}
     fresh = Matcher(index, model=learned.after, em=False).match(
         [{**by_ref[ref_of[i]], "row_id": str(i), "listing_id": lid} for i in sorted(ref_of)],
-        as_of={lid: as_of.date()} if as_of is not None else None)
+        as_of={lid: as_of.date()} if as_of is not None else None,
+    )
     expected = {(ref_of[int(c.row_id)], c.record_id): c.score for c in fresh.candidates}
     assert stored and stored.keys() == expected.keys()  # the very same pairs, not a few
     assert all(stored[k] == pytest.approx(v, abs=1e-9) for k, v in expected.items())

@@ -55,9 +55,7 @@ class ShapeFigure:
     fields: dict[str, tuple[int, int]]  # field -> (values found in that column, published)
 
     def line(self, shape: str) -> str:
-        per_field = " ".join(
-            f"{f}={got}/{of}" for f, (got, of) in self.fields.items() if of
-        )
+        per_field = " ".join(f"{f}={got}/{of}" for f, (got, of) in self.fields.items() if of)
         return (
             f"{shape:22} {self.exact:4}/{self.published:<4} exact, {self.extracted:4} read  "
             f"{per_field}"

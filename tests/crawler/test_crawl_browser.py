@@ -105,9 +105,7 @@ def _spa_captures(store: Store) -> list[tuple[dict[str, str], EvidenceCapture]]:
             .join(EvidenceCapture, ListingRow.evidence_id == EvidenceCapture.id)
             .where(Listing.key == "/spa/list")
         )
-        return [
-            (store.vault.open_json(row.pii, LISTING_ROW_PII), cap) for row, cap in s.execute(q)
-        ]
+        return [(store.vault.open_json(row.pii, LISTING_ROW_PII), cap) for row, cap in s.execute(q)]
 
 
 def test_rows_point_to_the_rendered_dom_linked_to_its_page(

@@ -157,9 +157,7 @@ def test_an_edited_header_breaks_the_block_digest(store: Store, captured: Captur
     }
 
 
-def test_a_missing_warc_file_is_reported_for_each_capture(
-    store: Store, captured: Captured
-) -> None:
+def test_a_missing_warc_file_is_reported_for_each_capture(store: Store, captured: Captured) -> None:
     captured.warc.rename(captured.warc.with_suffix(".moved"))
     missing = f"WARC file missing: {captured.warc}"
     assert _problems(store) == {i: missing for i in captured.ids.values()}

@@ -44,9 +44,10 @@ def test_effective_settings_keep_the_consoles_off_and_throttle_only_other_hosts(
         assert settings.get("USER_AGENT") == store.settings.crawler_user_agent
         assert settings.getbool("ROBOTSTXT_OBEY") is True
         middlewares = settings.getwithbase("DOWNLOADER_MIDDLEWARES")
-        assert middlewares["crawler.safety.PageBudgetMiddleware"] > middlewares[
-            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"
-        ]  # what robots.txt forbids is never sent, so never counted
+        assert (
+            middlewares["crawler.safety.PageBudgetMiddleware"]
+            > middlewares["scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"]
+        )  # what robots.txt forbids is never sent, so never counted
     assert _effective(store, "web", monkeypatch).getint("CLOSESPIDER_PAGECOUNT") == 7
 
 

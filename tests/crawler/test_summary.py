@@ -19,4 +19,3 @@ def test_json_round_trip_keeps_what_was_given_only() -> None:
     assert data["login"] == {"status": "ok", "reason": "logged in"}
     assert data["matching"] == {"status": "matched", "rows": 2, "result": {"rows": 2, "x": None}}
     assert data["listings_shrunk"] == []
-

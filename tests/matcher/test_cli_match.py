@@ -83,8 +83,18 @@ def test_match_end_to_end_and_index_reuse(files: dict[str, Path], tmp_path: Path
 def test_bad_input_gets_a_clear_error(files: dict[str, Path], tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "m.csv"
-    r = runner.invoke(app, ["match", "--watchlist", str(tmp_path / "missing.csv"),
-                            "--listing", str(files["listing"]), "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "match",
+            "--watchlist",
+            str(tmp_path / "missing.csv"),
+            "--listing",
+            str(files["listing"]),
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 2 and "missing.csv: no such file" in flat(r.output)
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n", encoding="utf-8")

@@ -25,7 +25,7 @@ def brute_final(rows: list[int], adjusted: list[float], face: list[float]) -> li
     """logit(σ(adjusted_i) · F_i / Σ_j F_j), F = 2**face, over the pairs of the row."""
     out = []
     for i, r in enumerate(rows):
-        share = 2.0 ** face[i] / sum(2.0 ** f for j, f in enumerate(face) if rows[j] == r)
+        share = 2.0 ** face[i] / sum(2.0**f for j, f in enumerate(face) if rows[j] == r)
         p = share / (1 + 2.0 ** -adjusted[i])
         out.append(math.log2(p / (1 - p)))
     return out
@@ -96,8 +96,15 @@ def test_fit_in_context_recovers_known_calibrations() -> None:
     fitted = fit_in_context(raw, unlocated, share, labels, start)
     for got, want, tol in zip(fitted, truth, (0.1, 0.5, 0.1, 0.6, 0.5), strict=True):
         assert got == pytest.approx(want, abs=tol)
-    p = 1 / (1 + np.exp2(-final_bits(np.where(
-        unlocated, unlocated_bits(raw, *fitted[2:]), fitted[0] * raw + fitted[1]), share)))
+    p = 1 / (
+        1
+        + np.exp2(
+            -final_bits(
+                np.where(unlocated, unlocated_bits(raw, *fitted[2:]), fitted[0] * raw + fitted[1]),
+                share,
+            )
+        )
+    )
     assert expected_calibration_error(p, labels > 0) < 0.02
     # Too few labels: the starting calibration is kept, not a fit to noise.
     few = np.full(len(rows), np.nan)
@@ -174,7 +181,7 @@ def test_a_common_child_and_guardian_name_in_one_birth_year_locates_no_household
     # child's exact birth date the same row is rare enough to be that household.
     wl: list[dict[str, str]] = []
     for i in range(1000):
-        fam, kfam = ("佐藤", "サトウ") if i % 8 == 0 else (f"田中{chr(0x4e00 + i)}", "タナカ")
+        fam, kfam = ("佐藤", "サトウ") if i % 8 == 0 else (f"田中{chr(0x4E00 + i)}", "タナカ")
         child, kchild = ("悠真", "ユウマ") if i % 8 == 1 else ("健", "ケン")
         mother, kmother = ("智美", "トモミ") if i % 8 == 2 else ("恵", "メグミ")
         if i == 0:
@@ -190,22 +197,29 @@ def test_a_common_child_and_guardian_name_in_one_birth_year_locates_no_household
                    "gender": "M", "birthdate": born.isoformat(), "relationship": "長男",
                    **base})  # fmt: skip
     m = Matcher(WatchlistIndex.build(wl), em=False)
-    moved = row(name="佐藤 悠真", name_kana="サトウ ユウマ", birthdate="2008-01-01",
-                guardian_name="佐藤 ともみ", address="", postal_code="", phone="")
+    moved = row(
+        name="佐藤 悠真",
+        name_kana="サトウ ユウマ",
+        birthdate="2008-01-01",
+        guardian_name="佐藤 ともみ",
+        address="",
+        postal_code="",
+        phone="",
+    )
     exact = [c for c in m.match([moved]).candidates if c.record_id == "C0"]
     assert exact and exact[0].decision == "match"
     in_year = m.match([{**moved, "birthdate": "2008年"}]).candidates
     assert all(c.decision != "match" for c in in_year), [c.record_id for c in in_year]
 
 
-def test_a_namesake_household_elsewhere_does_not_take_the_row_from_the_one_at_its_address(
-) -> None:
+def test_a_namesake_household_elsewhere_does_not_take_the_row_from_the_one_at_its_address() -> None:
     from synth.watchlist import generate_watchlist
 
     # Two households each with a son 岡田 大輔 born in the same school year and a mother read
     # エミ. The row gives household A's address: A is the match, B (elsewhere) nothing.
-    def household(h: str, addr: str, postal: str, phone: str, mother: str, born: str
-                  ) -> list[dict[str, str]]:
+    def household(
+        h: str, addr: str, postal: str, phone: str, mother: str, born: str
+    ) -> list[dict[str, str]]:
         base = {"household_id": h, "postal_code": postal, "address": addr, "phone": phone,
                 "fax": "", "due_date": "", "email": ""}  # fmt: skip
         return [{"record_id": h + "-G", "name": f"岡田 {mother}", "name_kana": "オカダ エミ",

@@ -30,6 +30,7 @@ def test_cache_reads_back_the_built_gazetteer(built: Gazetteer, tmp_path: Path) 
     write_cache(path, built)
     back = read_cache(path)
     assert back == built  # dataclass equality: every key, town entry and length table
+
     # A city filed under several keys stays one object, as in the built table.
     def shared(g: Gazetteer) -> int:
         named = {id(c) for c in g.city_by_name.values()}

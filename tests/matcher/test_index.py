@@ -121,7 +121,7 @@ def test_adding_in_chunks_or_at_once_builds_the_same_index() -> None:
     whole = WatchlistIndex.build(people)
     parts = WatchlistIndex()
     for i in range(0, len(people), 50):
-        parts.add(people[i:i + 50])
+        parts.add(people[i : i + 50])
     assert_same_index(whole, parts)
     assert [whole.record_id(i) for i in range(whole.size)] == [r["record_id"] for r in people]
 

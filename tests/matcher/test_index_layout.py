@@ -162,7 +162,8 @@ def test_an_index_changed_person_by_person_matches_like_one_built_afresh() -> No
     a = Matcher(index).match(listing).candidates
     b = Matcher(fresh).match(listing).candidates
     assert [(c.row_id, c.record_id, c.decision) for c in a] == [
-        (c.row_id, c.record_id, c.decision) for c in b]
+        (c.row_id, c.record_id, c.decision) for c in b
+    ]
     assert [c.score for c in a] == pytest.approx([c.score for c in b], rel=1e-9, abs=1e-12)
     # Compacted (as a save does), the positions are a fresh build's.
     index.compact()

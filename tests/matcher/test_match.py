@@ -135,7 +135,7 @@ def test_list_date_inferred_from_rows_matched_on_other_fields(
     as_of = date(2017, 9, 1)
     anchors = 12
     rows = []
-    for i, p in enumerate(x for x in watchlist[len(HOUSEHOLD):] if x["name"] and x["birthdate"]):
+    for i, p in enumerate(x for x in watchlist[len(HOUSEHOLD) :] if x["name"] and x["birthdate"]):
         if len(rows) == anchors:
             break
         b = date.fromisoformat(p["birthdate"])
@@ -196,13 +196,27 @@ def test_a_nameless_unborn_record_is_never_the_match_of_a_row_at_its_address() -
 
     # An expected child is registered with a due date and nothing personal; a woman listed at
     # the same lot is not that record, however well the address agrees.
-    unborn = {"record_id": "U1", "household_id": "HU", "name": "", "name_kana": "", "gender": "",
-              "birthdate": "", "relationship": "胎児", "postal_code": "458-0824",
-              "address": "愛知県名古屋市緑区鳴海町17番17号 プラザ鳴海III 1511",
-              "phone": "052-667-9713", "fax": "", "due_date": "2014-10-31", "email": ""}
+    unborn = {
+        "record_id": "U1",
+        "household_id": "HU",
+        "name": "",
+        "name_kana": "",
+        "gender": "",
+        "birthdate": "",
+        "relationship": "胎児",
+        "postal_code": "458-0824",
+        "address": "愛知県名古屋市緑区鳴海町17番17号 プラザ鳴海III 1511",
+        "phone": "052-667-9713",
+        "fax": "",
+        "due_date": "2014-10-31",
+        "email": "",
+    }
     # However low the bar: the rule is about what a match is, not about the score.
-    m = Matcher(WatchlistIndex.build([unborn, *generate_watchlist(2000, 5)]),
-                Thresholds(match=0.3, review=0.1, report=0.0), em=False)
+    m = Matcher(
+        WatchlistIndex.build([unborn, *generate_watchlist(2000, 5)]),
+        Thresholds(match=0.3, review=0.1, report=0.0),
+        em=False,
+    )
     found = not_match(m, row(name="柳間 沙織", name_kana="ヤナギマ サオリ", gender="F",
                              birthdate="1980-02-14", address="名古屋市緑区鳴海町17番17号",
                              postal_code="", phone="09011116606"))  # fmt: skip
@@ -254,8 +268,16 @@ def test_other_parent_is_not_matched(matcher: Matcher) -> None:
 
 
 def test_neighbour_in_the_same_building_is_not_matched(matcher: Matcher) -> None:
-    not_match(matcher, row(name="鈴木 一郎", name_kana="スズキ イチロウ", birthdate="1975-03-03",
-                           address=ADDR.replace("101号室", "102号室"), phone="03-9999-0000"))
+    not_match(
+        matcher,
+        row(
+            name="鈴木 一郎",
+            name_kana="スズキ イチロウ",
+            birthdate="1975-03-03",
+            address=ADDR.replace("101号室", "102号室"),
+            phone="03-9999-0000",
+        ),
+    )
 
 
 def test_stranger_whose_masked_number_fits_is_not_matched(matcher: Matcher) -> None:

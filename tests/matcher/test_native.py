@@ -75,8 +75,11 @@ def test_a_build_for_other_sources_or_open_to_others_is_not_used(
     monkeypatch.undo()
     monkeypatch.setenv("XDG_CACHE_HOME", str(built))
     monkeypatch.delenv("LEAKWATCH_NATIVE", raising=False)
-    for so in (next((folder / "matcher").glob("address.*.so")),
-               next((folder / "support").glob("*__mypyc*.so")), folder / "support"):
+    for so in (
+        next((folder / "matcher").glob("address.*.so")),
+        next((folder / "support").glob("*__mypyc*.so")),
+        folder / "support",
+    ):
         so.chmod(0o777)  # anyone could replace the code (a module, the support library)
         try:
             assert native.usable() is None
@@ -171,8 +174,11 @@ def test_processes_started_from_a_process_using_a_build_import_the_real_package(
                           cwd=tmp_path, env=env, timeout=600, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads(done.stdout)
-    pure = probe(built, [{"name": "山田 太郎", "phone": "03-1234-5678",
-                          "address": "東京都千代田区九段南1-2-3"}], LEAKWATCH_NATIVE="0")
+    pure = probe(
+        built,
+        [{"name": "山田 太郎", "phone": "03-1234-5678", "address": "東京都千代田区九段南1-2-3"}],
+        LEAKWATCH_NATIVE="0",
+    )
     for method in ("spawn", "forkserver", "fork"):
         assert "error" not in got[method], (method, got[method])
         assert got[method]["package"] == str(ROOT / "matcher" / "__init__.py"), method

@@ -72,8 +72,7 @@ def test_a_lot_files_the_same_however_it_is_written(a: str, b: str) -> None:
      ("Uta Satou", "サトウウタ", "サトウ", "ウタ"),
      ("いなの おさむ", "イナノオサム", "イナノ", "オサム")],  # ノオ folds across the cut
 )  # fmt: skip
-def test_the_reading_column_wins_over_romaji(name: str, kana: str, family: str, given: str
-                                              ) -> None:
+def test_the_reading_column_wins_over_romaji(name: str, kana: str, family: str, given: str) -> None:
     f = listing_features({"name": name, "name_kana": kana})
     assert (f.fam_l, f.giv_l) == (loose_kana(family), loose_kana(given))
     assert (f.fam_k, f.giv_k) == (normalize_kana(family), normalize_kana(given))
@@ -115,7 +114,7 @@ def test_explanations_add_up_to_the_score(
     for c in res.candidates:
         e = c.explanation
         assert e.total_bits() == pytest.approx(e.logit_bits, abs=1e-6)
-        assert c.score == pytest.approx(1 / (1 + 2 ** -e.logit_bits), rel=1e-9)
+        assert c.score == pytest.approx(1 / (1 + 2**-e.logit_bits), rel=1e-9)
         assert {f.field for f in e.fields} >= {"family_name", "given_name", "birth", "place"}
         assert Explanation.from_dict(e.to_dict()).total_bits() == pytest.approx(
             e.logit_bits, abs=1e-3
@@ -174,10 +173,20 @@ def test_row_keys_are_each_rows_person_keys(
     from matcher.index import KEY_KINDS, person_keys
 
     rows, _ = generate_listing(watchlist, 600, 9)
-    rows.append({"name": "Taro Yamada", "phone": "03-****-5678", "birthdate": "2008",
-                 "address": "東京都千代田区九段南一丁目2番3号", "postal_code": "102-0074"})
-    for cell in ("03-1234-5678 090-1111-2222", "TEL/FAX 03-****-5678/03-1234-5679",
-                 "090-1111-xxxx、03-1234-5678"):  # several numbers: each looked up
+    rows.append(
+        {
+            "name": "Taro Yamada",
+            "phone": "03-****-5678",
+            "birthdate": "2008",
+            "address": "東京都千代田区九段南一丁目2番3号",
+            "postal_code": "102-0074",
+        }
+    )
+    for cell in (
+        "03-1234-5678 090-1111-2222",
+        "TEL/FAX 03-****-5678/03-1234-5679",
+        "090-1111-xxxx、03-1234-5678",
+    ):  # several numbers: each looked up
         rows.append({"name": "山田 太郎", "phone": cell})
     index = matcher.index
     batch = make_batch(index, [listing_features(r) for r in rows])

@@ -66,8 +66,13 @@ def score(cases: list[dict[str, object]]) -> Score:
                 good = good and got.pref == (case["pref"] or "")
             town_ok += good
             if not good:
-                failures.append((text, f"{case.get('pref')}{case.get('city')}{want_town}",
-                                 f"{got.pref}{got.city}{got.town}"))
+                failures.append(
+                    (
+                        text,
+                        f"{case.get('pref')}{case.get('city')}{want_town}",
+                        f"{got.pref}{got.city}{got.town}",
+                    )
+                )
         want_city = case.get("city")
         if "city" in case and want_city is not None:
             city_total += 1

@@ -57,6 +57,7 @@ def chunk_of(rows: list[dict[str, str]]) -> PersonChunk:
 
 def persons(chunk: PersonChunk) -> list[tuple[Any, ...]]:
     """Each person of ``chunk`` with its word ids turned back into words, as ``reference``."""
+
     def words(vocab: str) -> list[list[str]]:
         w = chunk.words[vocab]
         return [[w[i] for i in col] for col in chunk.ids[vocab].T.tolist()]

@@ -100,9 +100,12 @@ def test_name_idempotent(s: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dates(min_value=date(1868, 10, 23), max_value=date(2100, 1, 1)),
-       st.sampled_from(["{y}/{m}/{d}", "{y}年{m}月{d}日", "{y}{m:02d}{d:02d}", "{y}-{m:02d}",
-                        "{y}年"]))
+@given(
+    st.dates(min_value=date(1868, 10, 23), max_value=date(2100, 1, 1)),
+    st.sampled_from(
+        ["{y}/{m}/{d}", "{y}年{m}月{d}日", "{y}{m:02d}{d:02d}", "{y}-{m:02d}", "{y}年"]
+    ),
+)
 def test_birthdate_idempotent(d: date, fmt: str) -> None:
     r = parse_birthdate(fmt.format(y=d.year, m=d.month, d=d.day))
     assert r.known
@@ -139,10 +142,13 @@ def test_birthdate_idempotent_on_any_text(s: str) -> None:
 
 ADDRESS_PARTS = st.tuples(
     st.sampled_from(["", "東京都", "神奈川県", "京都府", "三重県"]),
-    st.sampled_from(["千代田区", "小平市", "横浜市港北区", "京都市上京区", "三重郡菰野町",
-                     "府中市"]),
+    st.sampled_from(
+        ["千代田区", "小平市", "横浜市港北区", "京都市上京区", "三重郡菰野町", "府中市"]
+    ),
     st.sampled_from(["九段南", "上水本町", "大倉山", "主計町", "大強原", "白糸台", "あいう"]),
-    st.integers(1, 9), st.integers(1, 60), st.integers(1, 40),
+    st.integers(1, 9),
+    st.integers(1, 60),
+    st.integers(1, 40),
     st.sampled_from(["", " メゾン九段", " ハイツ 201", "-101", " #305", "号室"]),
 )
 
@@ -205,8 +211,28 @@ def test_dropping_spaces_gap_by_gap_agrees_with_the_pattern(text: str) -> None:
     assert address._drop_spaces(text) == address._SPACES.sub("", text)
 
 
-_LOT_PIECES = st.sampled_from(["1", "2", "19", "484", "007", "12345678901234", "番", "番地",
-                               "号", "-", "の", "ノ", "号室", "室", "#", " ", "A", "ハイツ"])
+_LOT_PIECES = st.sampled_from(
+    [
+        "1",
+        "2",
+        "19",
+        "484",
+        "007",
+        "12345678901234",
+        "番",
+        "番地",
+        "号",
+        "-",
+        "の",
+        "ノ",
+        "号室",
+        "室",
+        "#",
+        " ",
+        "A",
+        "ハイツ",
+    ]
+)
 
 
 @settings(max_examples=600, deadline=None)
@@ -220,8 +246,13 @@ def test_plain_lot_fast_path_agrees_with_the_general_parse(text: str) -> None:
 
 
 @settings(max_examples=600, deadline=None)
-@given(st.lists(st.sampled_from(["0", "1", "3", "8", "9", "81", "010", "00", "-", "75", "120"]),
-                min_size=1, max_size=9).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(["0", "1", "3", "8", "9", "81", "010", "00", "-", "75", "120"]),
+        min_size=1,
+        max_size=9,
+    ).map("".join)
+)
 def test_plain_phone_fast_path_agrees_with_the_general_parse(s: str) -> None:
     """A plain national number (075-632-9528) read at once gives what the general steps
     (labels, extensions, international prefixes, masks) give."""
@@ -231,8 +262,13 @@ def test_plain_phone_fast_path_agrees_with_the_general_parse(s: str) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(["1", "0", "7", "-", "〒", " ", "a", "٣", "−", "12", "345"]),
-                min_size=1, max_size=9).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(["1", "0", "7", "-", "〒", " ", "a", "٣", "−", "12", "345"]),
+        min_size=1,
+        max_size=9,
+    ).map("".join)
+)
 def test_postal_fast_path_agrees_with_the_pattern(s: str) -> None:
     from matcher.postal import _POSTAL, normalize_postal
     from matcher.text import width
@@ -241,8 +277,21 @@ def test_postal_fast_path_agrees_with_the_pattern(s: str) -> None:
     assert normalize_postal(s) == (m.group(1) + m.group(2) if m else "")
 
 
-LISTING_COLUMNS = ("row_id", "listing_id", "name", "name_kana", "gender", "birthdate", "age",
-                   "grade", "guardian_name", "postal_code", "address", "phone", "email")
+LISTING_COLUMNS = (
+    "row_id",
+    "listing_id",
+    "name",
+    "name_kana",
+    "gender",
+    "birthdate",
+    "age",
+    "grade",
+    "guardian_name",
+    "postal_code",
+    "address",
+    "phone",
+    "email",
+)
 # What a hostile or broken listing puts in a cell: any text (NUL and other controls
 # included), long digit runs (phones, postal codes, dates, ages), and cells of thousands of
 # characters.
@@ -250,11 +299,24 @@ ODD_CELL = (
     st.text(max_size=40)
     | st.text(JAPANESE, max_size=40)
     | st.from_regex(r"[0-9０-９\-/年月日歳才 .小中高+()x*]{0,60}", fullmatch=True)
-    | st.builds(lambda piece, n: (piece * n)[:10_000], st.text(min_size=1, max_size=12),
-                st.integers(1, 10_000))
-    | st.sampled_from(["03-1234-5678 090-1234-5678", "TEL/FAX 03-1234-5678/03-1234-5679",
-                       "9" * 40, "0" * 10_000, "H99.99.99", "令和99999999999年1月1日",
-                       "\x00", "99999999999999999999歳", "中9999999999"])
+    | st.builds(
+        lambda piece, n: (piece * n)[:10_000],
+        st.text(min_size=1, max_size=12),
+        st.integers(1, 10_000),
+    )
+    | st.sampled_from(
+        [
+            "03-1234-5678 090-1234-5678",
+            "TEL/FAX 03-1234-5678/03-1234-5679",
+            "9" * 40,
+            "0" * 10_000,
+            "H99.99.99",
+            "令和99999999999年1月1日",
+            "\x00",
+            "99999999999999999999歳",
+            "中9999999999",
+        ]
+    )
 )
 ODD_ROW = st.fixed_dictionaries({}, optional={c: ODD_CELL for c in LISTING_COLUMNS})
 

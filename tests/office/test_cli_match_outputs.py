@@ -110,9 +110,13 @@ def sealed_folder(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "sealed"
     folder.mkdir()
     if os.geteuid() == 0:
-        if shutil.which("chattr") is None or subprocess.run(
-            ["chattr", "+i", str(folder)], capture_output=True, check=False
-        ).returncode != 0:
+        if (
+            shutil.which("chattr") is None
+            or subprocess.run(
+                ["chattr", "+i", str(folder)], capture_output=True, check=False
+            ).returncode
+            != 0
+        ):
             pytest.skip("running as root where chattr +i is unavailable")
         try:
             yield folder

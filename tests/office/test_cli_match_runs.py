@@ -76,7 +76,8 @@ def test_cells_of_several_numbers_match_as_their_own_number_did(
 
 
 def test_an_index_no_key_opens_says_why_and_what_to_do(
-    data: tuple[list[dict[str, str]], list[dict[str, str]]], tmp_path: Path,
+    data: tuple[list[dict[str, str]], list[dict[str, str]]],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     wl, rows = data

@@ -105,8 +105,20 @@ def test_exported_model_scores_file_matches(
 
     def scores(*extra: str) -> dict[tuple[str, str], str]:
         out = tmp_path / "m.csv"
-        res = runner.invoke(app, ["match", "--watchlist", str(wl_path), "--listing",
-                                  str(listing_path), "--out", str(out), "--no-em", *extra])
+        res = runner.invoke(
+            app,
+            [
+                "match",
+                "--watchlist",
+                str(wl_path),
+                "--listing",
+                str(listing_path),
+                "--out",
+                str(out),
+                "--no-em",
+                *extra,
+            ],
+        )
         assert res.exit_code == 0, res.output
         with out.open(encoding="utf-8") as fh:
             return {(x["row_id"], x["record_id"]): x["score"] for x in csv.DictReader(fh)}

@@ -46,6 +46,6 @@ def test_killed_imports_lose_and_double_nothing(
     # Kills land in the import's own work, not only before or after it (the first after
     # 400 rows are committed; later ones at random moments of shorter re-runs).
     assert report.phases["during the import"] >= 1
-    assert report.interrupted_runs == report.interrupted_events == report.phases[
-        "during the import"
-    ]
+    assert (
+        report.interrupted_runs == report.interrupted_events == report.phases["during the import"]
+    )

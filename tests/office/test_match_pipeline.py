@@ -41,8 +41,7 @@ def files(tmp_path: Path, env: dict[str, str]) -> tuple[Path, Path]:
     with wl_path.open("ab") as fh:
         fh.writelines(bad_records(len(wl[0])))
     with wl_path.open("a", encoding="utf-8", newline="") as fh:
-        csv.DictWriter(fh, fieldnames=list(wl[0])).writerows(
-            generate_watchlist(LATER, 33))
+        csv.DictWriter(fh, fieldnames=list(wl[0])).writerows(generate_watchlist(LATER, 33))
     write_csv(listing_path, listing, columns=list(listing[0]))
     return wl_path, listing_path
 
@@ -89,7 +88,7 @@ def test_ranges_cover_the_file_in_order_and_shrink_towards_its_end(n: int, worke
     sizes = [(r.end - r.start) // 10 for r in ranges]
     assert max(sizes) <= match_build.PIECES
     assert sizes[-1] == 1  # the last range is a single piece
-    tail = sizes[len(sizes) // 2:]
+    tail = sizes[len(sizes) // 2 :]
     assert tail == sorted(tail, reverse=True)
     if n >= 100:  # a big file: full ranges first, few ranges in all
         assert sizes[0] == match_build.PIECES and len(ranges) < n / 3

@@ -100,8 +100,10 @@ def found(store: Store, broker_web: str, smtp_server: tuple[int, Path], tmp_path
     source_id = add_source(store, "td", [broker_web + "/takedown/"], actor="test",
                            is_local=True, business_id=business_id)  # fmt: skip
     try:
-        assert crawl_scheduled_source(store, source_id, actor="test",
-                                      on_schedule=False).status == "finished"
+        assert (
+            crawl_scheduled_source(store, source_id, actor="test", on_schedule=False).status
+            == "finished"
+        )
         yield _confirm_and_open(store, business_id), source_id
     finally:
         _takedown(broker_web, "restore")

@@ -34,8 +34,9 @@ def one_reading(path: Path, encoding: str | None = None) -> list[tuple[int, list
         return [(r.line, r.fields) if isinstance(r, CsvRecord) else r for r in f.records()]
 
 
-def by_ranges(path: Path, ranges: list[ByteRange], encoding: str
-              ) -> list[tuple[int, list[str] | str]]:
+def by_ranges(
+    path: Path, ranges: list[ByteRange], encoding: str
+) -> list[tuple[int, list[str] | str]]:
     return [(r.line, r.fields) if isinstance(r, CsvRecord) else r
             for rng in ranges for r in range_records(path, encoding, rng)]  # fmt: skip
 
@@ -44,8 +45,16 @@ def by_ranges(path: Path, ranges: list[ByteRange], encoding: str
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 def test_ranges_read_like_one_reading(tmp_path: Path, encoding: str, newline: str) -> None:
     oversized = "P1001," + "x" * 70_000 + ",y\n"  # over the field limit: a reject, not a crash
-    text = (HEADER + body(300) + "\n" + "P999,bad\x00name,x\n" + body(5) + "P1000,short\n"
-            + oversized + body(3))
+    text = (
+        HEADER
+        + body(300)
+        + "\n"
+        + "P999,bad\x00name,x\n"
+        + body(5)
+        + "P1000,short\n"
+        + oversized
+        + body(3)
+    )
     path = tmp_path / "w.csv"
     path.write_bytes(text.replace("\n", newline).encode(encoding))
     with CsvFile(path) as f:
@@ -76,7 +85,7 @@ def quoted(n: int) -> str:
     """Every field quoted, some holding commas, doubled quotes and line breaks."""
     out = []
     for i in range(n):
-        name = f'山田\n太郎{i}' if i % 7 == 0 else f'山田 "太郎" {i}' if i % 5 == 0 else f"花子{i}"
+        name = f"山田\n太郎{i}" if i % 7 == 0 else f'山田 "太郎" {i}' if i % 5 == 0 else f"花子{i}"
         out.append(f'"P{i}","{name.replace(chr(34), chr(34) * 2)}","東京都, 千代田区{i}"\n')
     return "".join(out)
 
@@ -87,8 +96,7 @@ def quoted(n: int) -> str:
     HEADER + body(100) + 'P1,"山田\n\n太郎",x\n' + body(100) + 'P2,ab"c,d\n' + body(50),
     '"record_id","na\nme","address"\n' + quoted(300) + '"P-last","no newline","x"',
 ])  # fmt: skip
-def test_quoted_files_are_cut_where_records_end(tmp_path: Path, content: str,
-                                               newline: str) -> None:
+def test_quoted_files_are_cut_where_records_end(tmp_path: Path, content: str, newline: str) -> None:
     path = tmp_path / "w.csv"
     path.write_text(content.replace("\n", newline), encoding="cp932" if "na\nme" in content
                     else "utf-8", newline="")  # fmt: skip

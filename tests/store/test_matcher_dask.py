@@ -98,4 +98,5 @@ def test_the_resident_matcher_shards_over_the_cluster_it_is_given(
         sock.unlink(missing_ok=True)
         folder.rmdir()
     assert [(c.row_id, c.record_id, c.score, c.decision) for c in got.candidates] == [
-        (c.row_id, c.record_id, c.score, c.decision) for c in want.candidates]
+        (c.row_id, c.record_id, c.score, c.decision) for c in want.candidates
+    ]

@@ -78,15 +78,19 @@ def service(store: Store, loaded_listing: Listing, env: dict[str, str]) -> Itera
 
 def same(a: MatchResult, b: MatchResult) -> None:
     assert [(c.row_id, c.record_id, c.decision) for c in a.candidates] == [
-        (c.row_id, c.record_id, c.decision) for c in b.candidates]
+        (c.row_id, c.record_id, c.decision) for c in b.candidates
+    ]
     assert [c.score for c in a.candidates] == pytest.approx(
-        [c.score for c in b.candidates], rel=1e-9, abs=1e-12)
+        [c.score for c in b.candidates], rel=1e-9, abs=1e-12
+    )
 
 
 def new_person(tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
     """A person to import and a listing row of them (as a broker might publish it)."""
-    person = next(iter(generate_watchlist(1, 77))) | {"record_id": "P77777777",
-                                                      "household_id": "H77777777"}
+    person = next(iter(generate_watchlist(1, 77))) | {
+        "record_id": "P77777777",
+        "household_id": "H77777777",
+    }
     path = tmp_path / "new.csv"
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(person))
@@ -131,7 +135,8 @@ def test_it_matches_learns_additions_and_erasures_and_refuses_a_wrong_token(
         assert client.status()["reloads"] == 0  # applied change by change
     same(again, Matcher(build_index(store)).match([*rows, row]))
     assert ("NEW", person["record_id"], "match") in {
-        (c.row_id, c.record_id, c.decision) for c in again.candidates}
+        (c.row_id, c.record_id, c.decision) for c in again.candidates
+    }
     assert erased not in {c.record_id for c in again.candidates}
 
     # Someone without the store's key gets nothing, not even the state.
@@ -142,7 +147,10 @@ def test_it_matches_learns_additions_and_erasures_and_refuses_a_wrong_token(
 
 
 def test_crawls_reports_and_the_cli_use_it_while_it_runs(
-    store: Store, loaded_listing: Listing, service: str, tmp_path: Path,
+    store: Store,
+    loaded_listing: Listing,
+    service: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from office.cli import app

@@ -234,7 +234,9 @@ def test_control_characters_are_rejected_and_bad_bytes_shown_as_replacement(
     store: Store, tmp_path: Path
 ) -> None:
     rows = [
-        ROWS[0] | {"name": "髙橋\x00美咲"}, ROWS[1] | {"name_kana": "タカハシ\nヒロト"}, ROWS[3]
+        ROWS[0] | {"name": "髙橋\x00美咲"},
+        ROWS[1] | {"name_kana": "タカハシ\nヒロト"},
+        ROWS[3],
     ]
     path = write_csv(tmp_path / "w.csv", rows, encoding="cp932")
     path.write_bytes(path.read_bytes().replace("渡邉".encode("cp932"), b"\x82\xff\x82"))

@@ -24,20 +24,26 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("created_at", store.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=100), nullable=False),
-        sa.Column("confirmed", sa.Integer(), nullable=False,
-                  comment="confirmed pairs it was learned from"),
-        sa.Column("rejected", sa.Integer(), nullable=False,
-                  comment="rejected pairs it was learned from"),
+        sa.Column(
+            "confirmed", sa.Integer(), nullable=False, comment="confirmed pairs it was learned from"
+        ),
+        sa.Column(
+            "rejected", sa.Integer(), nullable=False, comment="rejected pairs it was learned from"
+        ),
         sa.Column("params", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_match_model")),
     )
     with op.batch_alter_table("match_model", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_match_model_created_at"), ["created_at"],
-                              unique=False)
+        batch_op.create_index(batch_op.f("ix_match_model_created_at"), ["created_at"], unique=False)
     with op.batch_alter_table("listing_row", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("matched_against", sa.String(length=16), nullable=True,
-                                      comment="watchlist version this row was last matched "
-                                              "against"))
+        batch_op.add_column(
+            sa.Column(
+                "matched_against",
+                sa.String(length=16),
+                nullable=True,
+                comment="watchlist version this row was last matched against",
+            )
+        )
 
 
 def downgrade() -> None:

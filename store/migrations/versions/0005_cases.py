@@ -48,56 +48,97 @@ def _restatus(old: tuple[str, ...], new: tuple[str, ...], mapping: dict[str, str
 def upgrade() -> None:
     _restatus(OLD, NEW, FORWARD)
     with op.batch_alter_table("business", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("contact", sa.Text(), nullable=True,
-                                      comment="how to reach it: phone, e-mail"))
-        batch_op.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True,
-                                      comment="a duplicate, merged into this business"))
-        batch_op.create_foreign_key(batch_op.f("fk_business_merged_into_id_business"),
-                                    "business", ["merged_into_id"], ["id"])
+        batch_op.add_column(
+            sa.Column("contact", sa.Text(), nullable=True, comment="how to reach it: phone, e-mail")
+        )
+        batch_op.add_column(
+            sa.Column(
+                "merged_into_id",
+                sa.Integer(),
+                nullable=True,
+                comment="a duplicate, merged into this business",
+            )
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_business_merged_into_id_business"),
+            "business",
+            ["merged_into_id"],
+            ["id"],
+        )
     with op.batch_alter_table("case_file", schema=None) as batch_op:
         batch_op.add_column(sa.Column("close_requested_by_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("close_request_reason", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("closed_by_id", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("closing_basis", sa.Enum(
-            "removed", "approved", name="closing_basis", native_enum=False,
-            create_constraint=True), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "closing_basis",
+                sa.Enum(
+                    "removed",
+                    "approved",
+                    name="closing_basis",
+                    native_enum=False,
+                    create_constraint=True,
+                ),
+                nullable=True,
+            )
+        )
         batch_op.add_column(sa.Column("closing_reason", sa.Text(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f("fk_case_file_closed_by_id_app_user"),
-                                    "app_user", ["closed_by_id"], ["id"])
-        batch_op.create_foreign_key(batch_op.f("fk_case_file_close_requested_by_id_app_user"),
-                                    "app_user", ["close_requested_by_id"], ["id"])
+        batch_op.create_foreign_key(
+            batch_op.f("fk_case_file_closed_by_id_app_user"), "app_user", ["closed_by_id"], ["id"]
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_case_file_close_requested_by_id_app_user"),
+            "app_user",
+            ["close_requested_by_id"],
+            ["id"],
+        )
     with op.batch_alter_table("listing", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("decision", sa.Enum(
-            "from_the_leak", "unrelated", name="listing_decision", native_enum=False,
-            create_constraint=True), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "decision",
+                sa.Enum(
+                    "from_the_leak",
+                    "unrelated",
+                    name="listing_decision",
+                    native_enum=False,
+                    create_constraint=True,
+                ),
+                nullable=True,
+            )
+        )
         batch_op.add_column(sa.Column("decision_reason", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("decided_by_id", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("decided_at",
-                                      store.models.base.UTCDateTime(timezone=True),
-                                      nullable=True))
-        batch_op.create_foreign_key(batch_op.f("fk_listing_decided_by_id_app_user"),
-                                    "app_user", ["decided_by_id"], ["id"])
+        batch_op.add_column(
+            sa.Column("decided_at", store.models.base.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_listing_decided_by_id_app_user"), "app_user", ["decided_by_id"], ["id"]
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("listing", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_listing_decided_by_id_app_user"),
-                                 type_="foreignkey")
+        batch_op.drop_constraint(
+            batch_op.f("fk_listing_decided_by_id_app_user"), type_="foreignkey"
+        )
         batch_op.drop_constraint(batch_op.f("ck_listing_listing_decision"), type_="check")
         for column in ("decided_at", "decided_by_id", "decision_reason", "decision"):
             batch_op.drop_column(column)
     with op.batch_alter_table("case_file", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_case_file_close_requested_by_id_app_user"),
-                                 type_="foreignkey")
-        batch_op.drop_constraint(batch_op.f("fk_case_file_closed_by_id_app_user"),
-                                 type_="foreignkey")
+        batch_op.drop_constraint(
+            batch_op.f("fk_case_file_close_requested_by_id_app_user"), type_="foreignkey"
+        )
+        batch_op.drop_constraint(
+            batch_op.f("fk_case_file_closed_by_id_app_user"), type_="foreignkey"
+        )
         batch_op.drop_constraint(batch_op.f("ck_case_file_closing_basis"), type_="check")
         for column in ("closing_reason", "closing_basis", "closed_by_id",
                        "close_request_reason", "close_requested_by_id"):  # fmt: skip
             batch_op.drop_column(column)
     with op.batch_alter_table("business", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_business_merged_into_id_business"),
-                                 type_="foreignkey")
+        batch_op.drop_constraint(
+            batch_op.f("fk_business_merged_into_id_business"), type_="foreignkey"
+        )
         batch_op.drop_column("merged_into_id")
         batch_op.drop_column("contact")
     _restatus(NEW, OLD, BACK)

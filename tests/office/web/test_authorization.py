@@ -158,8 +158,7 @@ def test_each_route_answers_each_principal_as_intended(web: Web, actor: Actor) -
             who = Actor.ANONYMOUS if api and actor == Actor.CUSTOMER else actor
             allowed = who in INTENDED[(method, route.path)]
             refused = response.status_code in (401, 403) or (
-                response.status_code == 303
-                and response.headers["location"].startswith("/signin/")
+                response.status_code == 303 and response.headers["location"].startswith("/signin/")
             )
             if allowed:
                 assert not refused, f"{where}: refused with {response.status_code}"

@@ -28,8 +28,15 @@ pytestmark = pytest.mark.skipif(
     reason="Debian's chromium is not installed (CI installs it)",
 )
 # Chromium as root, headless, with nothing reaching out of this machine.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @dataclass
@@ -205,8 +212,10 @@ def test_an_investigator_reviews_in_the_browser(web: Web, server: Server, browse
     page.click("details button:has-text('表示する')")
     assert _member(web, 0)["phone"] in page.locator(".notice").inner_text()
     with web.store.sessions() as s:
-        assert s.scalars(select(AuditEvent.reason).where(
-            AuditEvent.action == "pii.revealed")).one() == "電話の届出と照合"
+        assert (
+            s.scalars(select(AuditEvent.reason).where(AuditEvent.action == "pii.revealed")).one()
+            == "電話の届出と照合"
+        )
     # From the keyboard: focus the confirm button and press Enter.
     page.focus("button:has-text('同一人物')")
     page.keyboard.press("Enter")

@@ -51,8 +51,9 @@ def test_a_customer_files_a_report_with_an_attachment_and_sees_its_status(web: W
     assert reference.group(0) in home.text and "事業者ごとの調査に加えました" in home.text
     with web.store.sessions() as s:
         report = s.scalars(select(CustomerReport)).one()
-        household = s.scalars(select(Household).where(
-            Household.household_ref == web.codes[0]["household_id"])).one()
+        household = s.scalars(
+            select(Household).where(Household.household_ref == web.codes[0]["household_id"])
+        ).one()
         assert report.household_id == household.id and report.channel == ReportChannel.WEB
         assert report.case_id is not None  # the business was resolved and its case opened
         attachment = s.scalars(select(ReportAttachment)).one()
@@ -102,8 +103,9 @@ def test_an_operator_enters_a_callers_report_by_code(web: Web) -> None:
     assert no_code.status_code == 422 and "連絡先" in no_code.text  # how to call them back
     with web.store.sessions() as s:
         report = s.scalars(select(CustomerReport)).one()
-        household = s.scalars(select(Household).where(
-            Household.household_ref == web.codes[2]["household_id"])).one()
+        household = s.scalars(
+            select(Household).where(Household.household_ref == web.codes[2]["household_id"])
+        ).one()
         assert report.channel == ReportChannel.HOTLINE and report.household_id == household.id
         assert report.entered_by_id is not None
     listed = client.get("/staff/reports")
@@ -116,8 +118,13 @@ def test_reported_facts_are_matched_against_the_watchlist(web: Web) -> None:
     _file(client, "/me/report", {"description": "DM", "addressed_name": person["name"],
                                  "addressed_address": person["address"]})  # fmt: skip
     with web.store.sessions() as s:
-        refs = set(s.scalars(select(WatchlistPerson.record_ref).join(
-            CandidateMatch, CandidateMatch.person_id == WatchlistPerson.id)))
+        refs = set(
+            s.scalars(
+                select(WatchlistPerson.record_ref).join(
+                    CandidateMatch, CandidateMatch.person_id == WatchlistPerson.id
+                )
+            )
+        )
     assert person["record_id"] in refs
 
 
@@ -137,10 +144,18 @@ def _confirmed_finding(web: Web, business: str) -> None:
                          pii=web.store.vault.seal_json(pii, LISTING_ROW_PII))  # fmt: skip
         s.add(row)
         s.flush()
-        pid = s.scalars(select(WatchlistPerson.id).where(
-            WatchlistPerson.record_ref == person["record_id"])).one()
-        s.add(CandidateMatch(listing_row_id=row.id, person_id=pid, score=0.99,
-                             decision=Decision.MATCH, review_state=ReviewState.CONFIRMED))
+        pid = s.scalars(
+            select(WatchlistPerson.id).where(WatchlistPerson.record_ref == person["record_id"])
+        ).one()
+        s.add(
+            CandidateMatch(
+                listing_row_id=row.id,
+                person_id=pid,
+                score=0.99,
+                decision=Decision.MATCH,
+                review_state=ReviewState.CONFIRMED,
+            )
+        )
 
 
 def test_findings_show_kinds_of_data_never_values_or_other_households(web: Web) -> None:

@@ -41,14 +41,26 @@ def test_five_wrong_keys_lock_the_code_even_for_the_right_key(web: Web) -> None:
     client = web.client()
     code = web.codes[0]
     for _ in range(5):
-        assert _try(client, "/signin/customer", {"code": code["registration_code"],
-                                                  "key": "AAAA-BBBB-CCCC-DDDD"}) == 401
+        assert (
+            _try(
+                client,
+                "/signin/customer",
+                {"code": code["registration_code"], "key": "AAAA-BBBB-CCCC-DDDD"},
+            )
+            == 401
+        )
     right = {"code": code["registration_code"], "key": code["login_key"]}
     assert _try(client, "/signin/customer", right) == 429
     # Another household's code is not locked by them.
     other = web.codes[1]
-    assert _try(client, "/signin/customer", {"code": other["registration_code"],
-                                              "key": other["login_key"]}) == 303
+    assert (
+        _try(
+            client,
+            "/signin/customer",
+            {"code": other["registration_code"], "key": other["login_key"]},
+        )
+        == 303
+    )
 
 
 def test_repeated_wrong_passwords_lock_the_account(web: Web) -> None:

@@ -45,12 +45,22 @@ def _listing_with_candidate(web: Web, business: str = "株式会社テスト名�
                          pii=web.store.vault.seal_json(pii, LISTING_ROW_PII))  # fmt: skip
         s.add(row)
         s.flush()
-        pid = s.scalars(select(WatchlistPerson.id).where(
-            WatchlistPerson.record_ref == person["record_id"])).one()
-        explanation = {"fields": [{"field": "family_name", "level": "exact", "weight": 9.5},
-                                  {"field": "phone", "level": "exact", "weight": 13.0}]}
-        candidate = CandidateMatch(listing_row_id=row.id, person_id=pid, score=0.99,
-                                   decision=Decision.MATCH, explanation=explanation)
+        pid = s.scalars(
+            select(WatchlistPerson.id).where(WatchlistPerson.record_ref == person["record_id"])
+        ).one()
+        explanation = {
+            "fields": [
+                {"field": "family_name", "level": "exact", "weight": 9.5},
+                {"field": "phone", "level": "exact", "weight": 13.0},
+            ]
+        }
+        candidate = CandidateMatch(
+            listing_row_id=row.id,
+            person_id=pid,
+            score=0.99,
+            decision=Decision.MATCH,
+            explanation=explanation,
+        )
         s.add(candidate)
         s.flush()
         return listing.id, candidate.id, case.id
@@ -76,8 +86,10 @@ def test_investigator_reviews_reveals_confirms_and_the_case_counts_it(web: Web) 
     assert person["name"] not in shown.text  # one value, not the record
     with web.store.sessions() as s:
         event = s.scalars(select(AuditEvent).where(AuditEvent.action == "pii.revealed")).one()
-    assert event.reason == "DMの電話番号と照合" and event.details == {"field": "phone",
-                                                                    "side": "listing"}
+    assert event.reason == "DMの電話番号と照合" and event.details == {
+        "field": "phone",
+        "side": "listing",
+    }
     assert person["phone"] not in str(event.details)
     done = client.post(f"/work/listings/{listing_id}/candidates/{candidate_id}/label",
                        data={"csrf_token": csrf_of(client), "state": "confirmed"},
@@ -136,12 +148,17 @@ def test_dashboard_figures_equal_the_database(web: Web) -> None:
     rows = list(csv.DictReader(io.StringIO(client.get("/work/dashboard/found.csv").text)))
     with web.store.sessions() as s:
         listings = s.scalar(select(func.count()).select_from(Listing))
-        matched = s.scalar(select(func.count(func.distinct(CandidateMatch.listing_row_id))).where(
-            CandidateMatch.decision == Decision.MATCH,
-            CandidateMatch.review_state != ReviewState.REJECTED))
+        matched = s.scalar(
+            select(func.count(func.distinct(CandidateMatch.listing_row_id))).where(
+                CandidateMatch.decision == Decision.MATCH,
+                CandidateMatch.review_state != ReviewState.REJECTED,
+            )
+        )
         statuses = dict(s.execute(select(Case.status, func.count()).group_by(Case.status)).all())
     assert sum(int(r["listings"]) for r in rows) == listings
     assert sum(int(r["matched_rows"]) for r in rows) == matched == 1
-    cases = {r["status"]: int(r["cases"]) for r in csv.DictReader(io.StringIO(
-        client.get("/work/dashboard/cases.csv").text))}
+    cases = {
+        r["status"]: int(r["cases"])
+        for r in csv.DictReader(io.StringIO(client.get("/work/dashboard/cases.csv").text))
+    }
     assert cases == {st.value: statuses.get(st, 0) for st in CaseStatus}
