@@ -104,6 +104,8 @@ def _show_sign_ins(sign_ins: DemoSignIns, url: str) -> None:
                       f"  → {url}signin/customer")  # fmt: skip
     for name, password in sorted(sign_ins.users.items()):
         console.print(f"  staff {name}: password {password}  → {url}signin/staff")
+    console.print(f"  a cease-use letter waits for approval: sign in as demo-legal-2 → "
+                  f"{url}work/notices")  # fmt: skip
     console.print("  (demo passwords: LEAKWATCH_ENV=production refuses to start while a demo "
                   "account is active)")  # fmt: skip
 

@@ -18,6 +18,7 @@ from casework.intake import ReportForm, file_report, process_report
 from casework.permissions import Actor, Principal
 from casework.resident import ResidentIndex
 from casework.review import label_candidate
+from notices.workflow import draft_notice
 from store.models import (
     Business,
     CandidateMatch,
@@ -28,6 +29,7 @@ from store.models import (
     Household,
     Listing,
     ListingRow,
+    Notice,
     ReviewState,
     Role,
     User,
@@ -37,6 +39,7 @@ from store.private_files import private_text
 from store.runtime import Store
 
 BUSINESS = "株式会社デモ名簿センター"
+SECOND_LEGAL = DEMO_PREFIX + "legal-2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ def prepare_web_demo(store: Store, demo_dir: Path) -> DemoSignIns:
     households = _confirm_findings(store)
     customers = _keys_of(store, demo_dir, households)
     _demo_reports(store, households[:1])
+    _demo_letter(store)
     return DemoSignIns(users, customers)
 
 
@@ -60,8 +64,9 @@ def _demo_users(store: Store, kept: Path) -> dict[str, str]:
         with open(kept, encoding="utf-8") as handle:
             known = {row["username"]: row["password"] for row in csv.DictReader(handle)}
     existing = {u.username for u in list_users(store)}
-    for role in Role:
-        name = DEMO_PREFIX + role.value
+    # A second legal account: a letter is approved by another legal user than its drafter.
+    accounts = [(DEMO_PREFIX + role.value, role) for role in Role]
+    for name, role in [*accounts, (SECOND_LEGAL, Role.LEGAL)]:
         if name not in existing:
             known[name] = secrets.token_urlsafe(12)
             add_user(store, name, known[name], role, actor="demo",
@@ -71,6 +76,19 @@ def _demo_users(store: Store, kept: Path) -> dict[str, str]:
         writer.writerow(["username", "password"])
         writer.writerows(sorted(known.items()))
     return known
+
+
+def _demo_letter(store: Store) -> None:
+    """The demo case's cease-use letter, drafted by demo-legal, for demo-legal-2 to approve
+    on /work/notices (once: a re-run keeps the letter there is)."""
+    with store.sessions() as s:
+        case_id = s.scalar(select(Case.id).join(Business).where(Business.name == BUSINESS))
+        drafter = s.scalar(select(User.id).where(User.username == DEMO_PREFIX + "legal"))
+        drafted = s.scalar(select(Notice.id).where(Notice.case_id == case_id))
+    if case_id is None or drafter is None or drafted is not None:
+        return
+    principal = Principal(Actor.LEGAL, user_id=drafter, name=DEMO_PREFIX + "legal")
+    draft_notice(store, principal, case_id)
 
 
 def _confirm_findings(store: Store, households: int = 3) -> list[int]:

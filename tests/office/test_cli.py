@@ -29,6 +29,18 @@ def file_key_env(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[s
     return env
 
 
+def _notices() -> list[tuple[str, str]]:
+    """The demo store's letters (status, kind), through the store of the environment."""
+    from store.models import Notice
+
+    store = Store.open(Settings())
+    try:
+        with store.sessions() as s:
+            return [(n.status.value, n.kind.value) for n in s.scalars(select(Notice))]
+    finally:
+        store.close()
+
+
 def _persons() -> int:
     store = Store.open(Settings())
     try:
@@ -173,7 +185,9 @@ def test_demo_runs_as_a_real_process(file_key_env: dict[str, str]) -> None:
     assert "matching: matched" in out and "evidence for one match" in out and "sha256" in out
     assert "a customer (with findings): registration code" in out
     assert "staff demo-admin: password" in out and "staff demo-operator: password" in out
+    assert "staff demo-legal-2: password" in out and "a cease-use letter waits" in out
     assert _persons() == 1500
+    assert _notices() == [("draft", "cease_use")]  # drafted by demo-legal, not yet approved
 
 
 def test_commands_before_init_say_to_run_init(
