@@ -331,7 +331,10 @@ def _birth(pairs: _Pairs) -> Levels:
     lv[inside] = Birth.RANGE
     lv[inside & (pairs.row["birth_day"] == 1)] = Birth.EXACT
     births = pairs.stats[Birth.RANGE.spec.tf]  # every birth date, sorted
-    cnt = np.searchsorted(births, hi[inside], "right") - np.searchsorted(births, lo[inside])
+    # The queries in the table's own type: numpy would otherwise convert the whole table
+    # (every person's birth date) at each call, which at 35 M persons is most of a request.
+    top, bottom = hi[inside].astype(births.dtype), lo[inside].astype(births.dtype)
+    cnt = np.searchsorted(births, top, "right") - np.searchsorted(births, bottom)
     lu[inside] = np.log2(np.maximum(cnt, 1) / pairs.n)
     return lv, lu
 
