@@ -253,7 +253,9 @@ def _print_crawl(result: CrawlResult) -> None:
         console.print(f"rendered in the browser: {s.rendered} page state(s)")
     for i in s.render_errors:
         console.print(f"not rendered: {terminal_safe(i['url'])}: {terminal_safe(i['reason'])}")
-    console.print(f"matching: {terminal_safe(s.matching.status if s.matching else '')}")
+    by = (s.matching.result or {}).get("matcher") if s.matching else None
+    status = (s.matching.status if s.matching else "") + (f" (by {by})" if by else "")
+    console.print(f"matching: {terminal_safe(status)}")
     console.print(f"evidence: {terminal_safe(s.warc_path or '', 300)}")
 
 

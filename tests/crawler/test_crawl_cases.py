@@ -174,6 +174,8 @@ def test_cli_source_crawl_export_and_evidence_verify(
     r = runner.invoke(app, ["crawl", "cat"])
     assert r.exit_code == 0, r.output
     assert "listings: 4 seen, 4 new" in r.output and "evidence:" in r.output
+    # who matched the new rows: this process, as no resident matcher runs for this store
+    assert "matching: matched (by this process" in " ".join(r.output.split())
 
     out = tmp_path / "rows.csv"
     r = runner.invoke(app, ["rows", "export", "--source", "cat", "--out", str(out)])
