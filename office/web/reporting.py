@@ -8,14 +8,17 @@ from typing import Any
 
 from fastapi import Request, UploadFile
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from casework.attachments import AttachmentError, accept
 from casework.intake import FormProblems, file_report, process_report
+from casework.resident import ResidentIndex
 from casework.staff import NotFound, find_household
 from office.web.deps import caller_of, get_resident, get_store
 from office.web.forms import read_uploads, report_form
 from office.web.pages import render
+from store.runtime import Store
 
 log = logging.getLogger("leakwatch.web")
 
@@ -50,12 +53,19 @@ def handle_report(request: Request, values: dict[str, Any], uploads: list[Upload
     except AttachmentError as exc:
         return render(request, caller, "report_form.html", 422, form=values,
                       errors={"attachments": _attachment_message(str(exc))}, **page)  # fmt: skip
+    response = render(request, caller, "report_filed.html", reference=filed.reference,
+                      report_id=filed.report_id)  # fmt: skip
+    # Acknowledged first (the report is committed), processed once the answer has gone: the
+    # customer does not wait for the business to be resolved and the facts matched.
+    response.background = BackgroundTask(_process, store, filed.report_id, get_resident(request))
+    return response
+
+
+def _process(store: Store, report_id: int, resident: ResidentIndex) -> None:
     try:
-        process_report(store, filed.report_id, get_resident(request))
+        process_report(store, report_id, resident)
     except Exception:  # the report is kept; processing is retried by staff or the scheduler
-        log.exception("processing report %s failed", filed.report_id)
-    return render(request, caller, "report_filed.html", reference=filed.reference,
-                  report_id=filed.report_id)  # fmt: skip
+        log.exception("processing report %s failed", report_id)
 
 
 def _caller_household(request: Request, values: dict[str, Any]) -> int | None:
