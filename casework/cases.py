@@ -185,18 +185,7 @@ def follow_notice(s: Session, case_id: int, status: CaseStatus, actor: str, reas
 
 def close_as_removed(s: Session, case_id: int, actor: str, reason: str) -> None:
     """Close the case because a re-check found its listings gone (the scheduler's step)."""
-    case = _live_case(s, case_id)
-    case.status, case.closed_at, case.closed_by_id = CaseStatus.CLOSED, utcnow(), None
-    case.closing_basis, case.closing_reason = ClosingBasis.REMOVED, reason
-    audit.record(
-        s,
-        actor,
-        "case.closed",
-        object_type="case",
-        object_id=case.id,
-        reason=reason,
-        details={"basis": ClosingBasis.REMOVED.value},
-    )
+    _close(s, _live_case(s, case_id), (actor, None), ClosingBasis.REMOVED, reason)
 
 
 def _live_case(s: Session, case_id: int) -> Case:
@@ -249,18 +238,14 @@ def approve_close(store: Store, principal: Principal, case_id: int, reason: str)
         _close(s, case, principal, ClosingBasis.APPROVED, reason)
 
 
-def _close(s: Session, case: Case, principal: Principal, basis: ClosingBasis, reason: str) -> None:
-    case.status, case.closed_at, case.closed_by_id = CaseStatus.CLOSED, utcnow(), principal.user_id
+def _close(s: Session, case: Case, by: Principal | tuple[str, int | None], basis: ClosingBasis,
+           reason: str) -> None:  # fmt: skip
+    """Close the case, audited as ``by`` (a principal, or an actor name and user id)."""
+    actor, user_id = (by.audit_name, by.user_id) if isinstance(by, Principal) else by
+    case.status, case.closed_at, case.closed_by_id = CaseStatus.CLOSED, utcnow(), user_id
     case.closing_basis, case.closing_reason = basis, reason
-    audit.record(
-        s,
-        principal.audit_name,
-        "case.closed",
-        object_type="case",
-        object_id=case.id,
-        reason=reason,
-        details={"basis": basis.value},
-    )
+    audit.record(s, actor, "case.closed", object_type="case", object_id=case.id, reason=reason,
+                 details={"basis": basis.value})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
